@@ -1,0 +1,24 @@
+package io.github.packetconn;
+
+/**
+ * Serves one connection from start to end on its own virtual thread, with blocking calls: Go's
+ * {@code go func()} per connection.
+ *
+ * <pre>{@code
+ * ConnectionHandler echo = conn -> {
+ *   for (Packet packet : conn) {
+ *     try (packet) {
+ *       conn.send(packet);
+ *     }
+ *   }
+ * };
+ * }</pre>
+ *
+ * <p>When {@link #handle} returns the connection is closed gracefully; if it throws, the connection
+ * is aborted with the exception as the cause.
+ */
+@FunctionalInterface
+public interface ConnectionHandler {
+  /** Serves {@code conn} until done. */
+  void handle(PacketConn conn) throws Exception;
+}

@@ -1,0 +1,214 @@
+package io.github.packetconn;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * One selector thread that owns a set of connections: it reads them, runs their callbacks, and
+ * writes their queued frames. A connection lives on one loop for its whole life, so its read side
+ * and its socket writes need no locks.
+ *
+ * <p>Why a selector loop and not a virtual thread per connection: see the measurements in {@code
+ * docs/design.md}. In short, a loop splits and echoes every frame of a read without a thread
+ * hand-off, and coalesces each connection's writes into one system call per read.
+ */
+final class EventLoop implements Runnable {
+  private static final System.Logger LOG = System.getLogger("io.github.packetconn");
+  private static final VarHandle AWAKE;
+
+  static {
+    try {
+      AWAKE = MethodHandles.lookup().findVarHandle(EventLoop.class, "awake", boolean.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /** Holds the shared loops, created on first use. */
+  private static final class Group {
+    static final EventLoop[] LOOPS = create();
+    static final AtomicInteger NEXT = new AtomicInteger();
+
+    private static EventLoop[] create() {
+      int n = Integer.getInteger("packetconn.ioThreads", Runtime.getRuntime().availableProcessors());
+      if (n <= 0) throw new IllegalArgumentException("packetconn.ioThreads <= 0: " + n);
+      EventLoop[] loops = new EventLoop[n];
+      for (int i = 0; i < n; i++) loops[i] = new EventLoop("packetconn-io-" + i);
+      return loops;
+    }
+  }
+
+  /** A thread that runs an event loop; lets any code ask which loop it is on. */
+  private static final class LoopThread extends Thread {
+    final EventLoop loop;
+
+    LoopThread(EventLoop loop, String name) {
+      super(loop, name);
+      this.loop = loop;
+      setDaemon(true);
+    }
+  }
+
+  private final Selector selector;
+  private final LoopThread thread;
+  private final ReentrantLock taskLock = new ReentrantLock();
+  private ArrayDeque<Runnable> tasks = new ArrayDeque<>(); // Guarded by taskLock.
+  private ArrayDeque<Runnable> running = new ArrayDeque<>(); // Loop only.
+  private final ArrayDeque<PacketConn> flushes = new ArrayDeque<>(); // Loop only.
+  private final ArrayList<PacketConn> timers = new ArrayList<>(); // Loop only.
+  private final Consumer<SelectionKey> onReady = EventLoop::ready;
+  private ByteBuffer readBuffer = direct(64 << 10); // Loop only; shared by all its connections.
+  private volatile boolean awake = true; // False while the loop may block in select().
+  PacketConn dispatching; // The connection whose packets are being handed out; loop only.
+
+  private EventLoop(String name) {
+    try {
+      selector = Selector.open();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open a selector", e);
+    }
+    thread = new LoopThread(this, name);
+    thread.start();
+  }
+
+  /** {@return the next loop, round robin} */
+  static EventLoop next() {
+    EventLoop[] loops = Group.LOOPS;
+    return loops[Math.floorMod(Group.NEXT.getAndIncrement(), loops.length)];
+  }
+
+  /** {@return the loop the calling thread runs, or null} */
+  static EventLoop current() {
+    return Thread.currentThread() instanceof LoopThread t ? t.loop : null;
+  }
+
+  boolean inLoop() {
+    return Thread.currentThread() == thread;
+  }
+
+  Selector selector() {
+    return selector;
+  }
+
+  /** Runs {@code task} on this loop, soon; waking it only if it may be blocked. */
+  void execute(Runnable task) {
+    taskLock.lock();
+    try {
+      tasks.addLast(task);
+    } finally {
+      taskLock.unlock();
+    }
+    if (!awake && AWAKE.compareAndSet(this, false, true)) selector.wakeup();
+  }
+
+  /** Queues a write of {@code conn}'s frames after the current read. Loop only. */
+  void scheduleFlush(PacketConn conn) {
+    flushes.addLast(conn);
+  }
+
+  /** Asks for {@link PacketConn#onTimer} at the connection's next deadline. Loop only. */
+  void addTimer(PacketConn conn) {
+    if (!timers.contains(conn)) timers.add(conn);
+  }
+
+  /** {@return the read buffer, at least {@code size} bytes, cleared and limited to size} */
+  ByteBuffer readBuffer(int size) {
+    if (readBuffer.capacity() < size) readBuffer = direct(size);
+    return readBuffer.clear().limit(size);
+  }
+
+  @Override
+  public void run() {
+    while (true) {
+      try {
+        runTasks();
+        runFlushes();
+        long timeout = runTimers();
+        awake = false;
+        if (hasTasks()) {
+          selector.selectNow(onReady);
+        } else {
+          selector.select(onReady, timeout);
+        }
+        awake = true;
+      } catch (Throwable t) { // A bug in the library must not kill every connection on this loop.
+        awake = true;
+        LOG.log(Level.ERROR, "unexpected failure in " + thread.getName(), t);
+      }
+    }
+  }
+
+  /** Writes every connection that queued frames since the last call. Loop only. */
+  void runFlushes() {
+    for (PacketConn conn; (conn = flushes.pollFirst()) != null; ) conn.flushOnLoop(false);
+  }
+
+  private static void ready(SelectionKey key) {
+    ((Selectable) key.attachment()).ready(key);
+  }
+
+  private boolean hasTasks() {
+    taskLock.lock();
+    try {
+      return !tasks.isEmpty();
+    } finally {
+      taskLock.unlock();
+    }
+  }
+
+  private void runTasks() {
+    taskLock.lock();
+    try {
+      ArrayDeque<Runnable> swap = tasks;
+      tasks = running;
+      running = swap;
+    } finally {
+      taskLock.unlock();
+    }
+    for (Runnable task; (task = running.pollFirst()) != null; ) {
+      try {
+        task.run();
+      } catch (Throwable t) {
+        LOG.log(Level.ERROR, "task failed on " + thread.getName(), t);
+      }
+    }
+  }
+
+  /** Fires due deadlines; returns milliseconds to the next one, or 0 for none. */
+  private long runTimers() {
+    if (timers.isEmpty()) return 0;
+    long now = System.nanoTime();
+    long next = Long.MAX_VALUE;
+    for (int i = timers.size() - 1; i >= 0; i--) {
+      long deadline = timers.get(i).onTimer(now);
+      if (deadline == 0) {
+        timers.remove(i);
+      } else {
+        next = Math.min(next, deadline);
+      }
+    }
+    if (next == Long.MAX_VALUE) return 0;
+    return Math.max(1, (next - now + 999_999) / 1_000_000);
+  }
+
+  private static ByteBuffer direct(int size) {
+    return ByteBuffer.allocateDirect(size).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** Something registered with a selector: a connection or a server socket. */
+  interface Selectable {
+    void ready(SelectionKey key);
+  }
+}

@@ -1,0 +1,509 @@
+package io.github.packetconn;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+
+/**
+ * One packet: a growable payload of bytes with a read cursor, taken from a pool and returned to it
+ * by reference counting.
+ *
+ * <p>Writers append at the end of the payload and return {@code this}, so calls chain. Readers
+ * consume from the <b>read position</b>, which starts at 0 and never passes {@link #size()}. Every
+ * multi-byte value is <b>little-endian</b>, as on the wire of go-packetconn; strings are
+ * <b>UTF-8</b>. Length-prefixed bytes and strings carry a 16-bit ({@code writeShortPrefixed*}) or a
+ * 32-bit ({@code writeIntPrefixed*}) unsigned length before the bytes.
+ *
+ * <p>A new packet has a <b>reference count</b> of 1. {@link #retain()} adds one, {@link #release()}
+ * takes one away, and the last release returns the storage to the pool; any later use throws {@link
+ * IllegalStateException}. A packet that is never released is collected by the GC like any object:
+ * forgetting a release costs pooling, never memory. See the package documentation for who releases
+ * what.
+ *
+ * <pre>{@code
+ * try (Packet p = Packet.allocate()) {
+ *   p.writeShort(0xABCD).writeInt(0x12345678).writeShortPrefixedString("hi");
+ *   conn.send(p); // send() takes its own reference; the try block releases ours
+ * }
+ * }</pre>
+ *
+ * <p>A packet is not safe for concurrent use, except {@link #retain()} and {@link #release()}, which
+ * are atomic.
+ */
+public final class Packet implements AutoCloseable {
+  /** The default and go-packetconn's maximum payload size, 32 MiB. */
+  public static final int DEFAULT_MAX_SIZE = 32 << 20;
+
+  private static final VarHandle SHORT = view(short[].class);
+  private static final VarHandle INT = view(int[].class);
+  private static final VarHandle LONG = view(long[].class);
+  private static final VarHandle REF_COUNT;
+  private static final byte[] RELEASED = new byte[0];
+
+  static {
+    try {
+      REF_COUNT = MethodHandles.lookup().findVarHandle(Packet.class, "refCount", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private byte[] array;
+  private int size;
+  private int readPosition;
+  private final int maxSize;
+  private int refCount = 1; // Atomic through REF_COUNT; plain reads only to detect misuse.
+
+  private Packet(byte[] array, int maxSize) {
+    this.array = array;
+    this.maxSize = maxSize;
+  }
+
+  /** Returns an empty packet with room for 128 bytes and a maximum size of 32 MiB. */
+  public static Packet allocate() {
+    return allocate(BufferPool.MIN_CAPACITY, DEFAULT_MAX_SIZE);
+  }
+
+  /** Returns an empty packet with room for {@code capacity} bytes and a maximum size of 32 MiB. */
+  public static Packet allocate(int capacity) {
+    return allocate(capacity, Math.max(capacity, DEFAULT_MAX_SIZE));
+  }
+
+  /**
+   * Returns an empty packet with room for {@code capacity} bytes that may grow up to {@code
+   * maxSize} bytes.
+   */
+  public static Packet allocate(int capacity, int maxSize) {
+    if (capacity < 0) throw new IllegalArgumentException("capacity < 0: " + capacity);
+    if (maxSize < capacity) {
+      throw new IllegalArgumentException("maxSize(" + maxSize + ") < capacity(" + capacity + ")");
+    }
+    return new Packet(BufferPool.take(capacity, maxSize), maxSize);
+  }
+
+  /** Returns a new packet whose payload is a copy of {@code bytes}. */
+  public static Packet of(byte[] bytes) {
+    return allocate(bytes.length).writeBytes(bytes);
+  }
+
+  // ---- size and position
+
+  /** {@return the payload size in bytes} */
+  public int size() {
+    checkLive();
+    return size;
+  }
+
+  /** {@return the number of bytes the payload can hold before it grows} */
+  public int capacity() {
+    checkLive();
+    return array.length;
+  }
+
+  /** {@return the size past which writes throw} */
+  public int maxSize() {
+    return maxSize;
+  }
+
+  /** {@return the index of the next byte to read} */
+  public int readPosition() {
+    checkLive();
+    return readPosition;
+  }
+
+  /** Moves the read position to {@code position}, between 0 and {@link #size()}. */
+  public Packet readPosition(int position) {
+    checkLive();
+    if (position < 0 || position > size) {
+      throw new IndexOutOfBoundsException("readPosition(" + position + ") outside size(" + size + ")");
+    }
+    readPosition = position;
+    return this;
+  }
+
+  /** {@return the number of unread bytes: {@code size() - readPosition()}} */
+  public int remaining() {
+    checkLive();
+    return size - readPosition;
+  }
+
+  /** {@return true if there are unread bytes} */
+  public boolean hasRemaining() {
+    return remaining() > 0;
+  }
+
+  /** Empties the payload and rewinds the read position; the capacity is kept. */
+  public Packet clear() {
+    checkLive();
+    size = 0;
+    readPosition = 0;
+    return this;
+  }
+
+  /** Skips {@code length} unread bytes. */
+  public Packet skip(int length) {
+    checkReadable(length);
+    readPosition += length;
+    return this;
+  }
+
+  // ---- writes
+
+  /** Writes the low 8 bits of {@code value}. */
+  public Packet writeByte(int value) {
+    ensureWritable(1);
+    array[size++] = (byte) value;
+    return this;
+  }
+
+  /** Writes one byte: 1 for true, 0 for false. */
+  public Packet writeBoolean(boolean value) {
+    return writeByte(value ? 1 : 0);
+  }
+
+  /** Writes the low 16 bits of {@code value}, little-endian. */
+  public Packet writeShort(int value) {
+    ensureWritable(2);
+    SHORT.set(array, size, (short) value);
+    size += 2;
+    return this;
+  }
+
+  /** Writes four bytes, little-endian. */
+  public Packet writeInt(int value) {
+    ensureWritable(4);
+    INT.set(array, size, value);
+    size += 4;
+    return this;
+  }
+
+  /** Writes eight bytes, little-endian. */
+  public Packet writeLong(long value) {
+    ensureWritable(8);
+    LONG.set(array, size, value);
+    size += 8;
+    return this;
+  }
+
+  /** Writes the IEEE 754 bits of {@code value} (Go's float32), little-endian. */
+  public Packet writeFloat(float value) {
+    return writeInt(Float.floatToRawIntBits(value));
+  }
+
+  /** Writes the IEEE 754 bits of {@code value} (Go's float64), little-endian. */
+  public Packet writeDouble(double value) {
+    return writeLong(Double.doubleToRawLongBits(value));
+  }
+
+  /** Writes all of {@code bytes}. */
+  public Packet writeBytes(byte[] bytes) {
+    return writeBytes(bytes, 0, bytes.length);
+  }
+
+  /** Writes {@code length} bytes of {@code bytes} starting at {@code offset}. */
+  public Packet writeBytes(byte[] bytes, int offset, int length) {
+    checkLive();
+    java.util.Objects.checkFromIndexSize(offset, length, bytes.length);
+    ensureWritable(length);
+    System.arraycopy(bytes, offset, array, size, length);
+    size += length;
+    return this;
+  }
+
+  /** Writes the remaining bytes of {@code source}, advancing its position to its limit. */
+  public Packet writeBytes(ByteBuffer source) {
+    checkLive();
+    int length = source.remaining();
+    ensureWritable(length);
+    source.get(array, size, length);
+    size += length;
+    return this;
+  }
+
+  /** Writes {@code bytes} after a 16-bit length (Go's {@code WriteVarBytesH}). */
+  public Packet writeShortPrefixedBytes(byte[] bytes) {
+    checkShortPrefix(bytes.length, "bytes");
+    return writeShort(bytes.length).writeBytes(bytes);
+  }
+
+  /** Writes {@code bytes} after a 32-bit length (Go's {@code WriteVarBytesI}). */
+  public Packet writeIntPrefixedBytes(byte[] bytes) {
+    return writeInt(bytes.length).writeBytes(bytes);
+  }
+
+  /** Writes {@code value} as UTF-8 after a 16-bit byte count (Go's {@code WriteVarStrH}). */
+  public Packet writeShortPrefixedString(String value) {
+    byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
+    checkShortPrefix(utf8.length, "string");
+    return writeShort(utf8.length).writeBytes(utf8);
+  }
+
+  /** Writes {@code value} as UTF-8 after a 32-bit byte count (Go's {@code WriteVarStrI}). */
+  public Packet writeIntPrefixedString(String value) {
+    return writeIntPrefixedBytes(value.getBytes(StandardCharsets.UTF_8));
+  }
+
+  // ---- reads
+
+  /** Reads one byte. */
+  public byte readByte() {
+    checkReadable(1);
+    return array[readPosition++];
+  }
+
+  /** Reads one byte as a value from 0 to 255. */
+  public int readUnsignedByte() {
+    return readByte() & 0xff;
+  }
+
+  /** Reads one byte; any value but 0 is true, as in Go. */
+  public boolean readBoolean() {
+    return readByte() != 0;
+  }
+
+  /** Reads two bytes, little-endian. */
+  public short readShort() {
+    checkReadable(2);
+    short value = (short) SHORT.get(array, readPosition);
+    readPosition += 2;
+    return value;
+  }
+
+  /** Reads two bytes, little-endian, as a value from 0 to 65535 (Go's uint16). */
+  public int readUnsignedShort() {
+    return readShort() & 0xffff;
+  }
+
+  /** Reads four bytes, little-endian. */
+  public int readInt() {
+    checkReadable(4);
+    int value = (int) INT.get(array, readPosition);
+    readPosition += 4;
+    return value;
+  }
+
+  /** Reads four bytes, little-endian, as a value from 0 to 2<sup>32</sup>-1 (Go's uint32). */
+  public long readUnsignedInt() {
+    return readInt() & 0xffff_ffffL;
+  }
+
+  /**
+   * Reads eight bytes, little-endian. For Go's uint64 use the {@code Long.*Unsigned} methods on the
+   * result.
+   */
+  public long readLong() {
+    checkReadable(8);
+    long value = (long) LONG.get(array, readPosition);
+    readPosition += 8;
+    return value;
+  }
+
+  /** Reads a float (Go's float32), little-endian. */
+  public float readFloat() {
+    return Float.intBitsToFloat(readInt());
+  }
+
+  /** Reads a double (Go's float64), little-endian. */
+  public double readDouble() {
+    return Double.longBitsToDouble(readLong());
+  }
+
+  /** Reads {@code length} bytes into a new array. */
+  public byte[] readBytes(int length) {
+    checkReadable(length);
+    byte[] bytes = java.util.Arrays.copyOfRange(array, readPosition, readPosition + length);
+    readPosition += length;
+    return bytes;
+  }
+
+  /** Reads exactly {@code destination.length} bytes into {@code destination}. */
+  public Packet readBytes(byte[] destination) {
+    return readBytes(destination, 0, destination.length);
+  }
+
+  /** Reads exactly {@code length} bytes into {@code destination} at {@code offset}. */
+  public Packet readBytes(byte[] destination, int offset, int length) {
+    java.util.Objects.checkFromIndexSize(offset, length, destination.length);
+    checkReadable(length);
+    System.arraycopy(array, readPosition, destination, offset, length);
+    readPosition += length;
+    return this;
+  }
+
+  /** Reads bytes written by {@link #writeShortPrefixedBytes} (Go's {@code ReadVarBytesH}). */
+  public byte[] readShortPrefixedBytes() {
+    int start = readPosition;
+    int length = readUnsignedShort();
+    return readPrefixed(start, length);
+  }
+
+  /** Reads bytes written by {@link #writeIntPrefixedBytes} (Go's {@code ReadVarBytesI}). */
+  public byte[] readIntPrefixedBytes() {
+    int start = readPosition;
+    int length = readInt();
+    return readPrefixed(start, length);
+  }
+
+  /** Reads a string written by {@link #writeShortPrefixedString} (Go's {@code ReadVarStrH}). */
+  public String readShortPrefixedString() {
+    return new String(readShortPrefixedBytes(), StandardCharsets.UTF_8);
+  }
+
+  /** Reads a string written by {@link #writeIntPrefixedString} (Go's {@code ReadVarStrI}). */
+  public String readIntPrefixedString() {
+    return new String(readIntPrefixedBytes(), StandardCharsets.UTF_8);
+  }
+
+  // ---- views
+
+  /** {@return a read-only little-endian view of the whole payload, sharing this packet's storage} */
+  public ByteBuffer payload() {
+    checkLive();
+    return ByteBuffer.wrap(array, 0, size).slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** {@return a read-only little-endian view of the unread bytes, sharing this packet's storage} */
+  public ByteBuffer unreadPayload() {
+    checkLive();
+    return ByteBuffer.wrap(array, readPosition, size - readPosition)
+        .slice()
+        .asReadOnlyBuffer()
+        .order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** {@return a copy of the whole payload} */
+  public byte[] toByteArray() {
+    checkLive();
+    return java.util.Arrays.copyOf(array, size);
+  }
+
+  // ---- reference counting
+
+  /** {@return the current reference count; 0 once released} */
+  public int refCount() {
+    return (int) REF_COUNT.getVolatile(this);
+  }
+
+  /**
+   * Adds one reference; each call needs a matching {@link #release()}.
+   *
+   * @throws IllegalStateException if the packet was already released
+   */
+  public Packet retain() {
+    for (; ; ) {
+      int count = refCount();
+      if (count <= 0) throw new IllegalStateException("refCount: 0");
+      if (count == Integer.MAX_VALUE) throw new IllegalStateException("refCount overflow");
+      if (REF_COUNT.compareAndSet(this, count, count + 1)) return this;
+    }
+  }
+
+  /**
+   * Drops one reference; the last one returns the storage to the pool.
+   *
+   * @return true if this call released the packet
+   * @throws IllegalStateException if the packet was already released
+   */
+  public boolean release() {
+    for (; ; ) {
+      int count = refCount();
+      if (count <= 0) throw new IllegalStateException("refCount: 0 (released twice?)");
+      if (REF_COUNT.compareAndSet(this, count, count - 1)) {
+        if (count > 1) return false;
+        byte[] storage = array;
+        array = RELEASED;
+        size = 0;
+        readPosition = 0;
+        BufferPool.give(storage);
+        return true;
+      }
+    }
+  }
+
+  /** Releases this packet, so that {@code try (Packet p = ...)} gives back what it took. */
+  @Override
+  public void close() {
+    release();
+  }
+
+  /** {@return the size, read position and the first bytes in hex, e.g. {@code Packet[size=3 0a0b0c]}} */
+  @Override
+  public String toString() {
+    if (refCount() <= 0) return "Packet[released]";
+    int shown = Math.min(size, 16);
+    String hex = HexFormat.of().formatHex(array, 0, shown);
+    return "Packet[size=" + size + (readPosition > 0 ? " readPosition=" + readPosition : "") + " "
+        + hex + (shown < size ? "…" : "") + "]";
+  }
+
+  // ---- internals shared with the codec
+
+  /** Returns the backing array; bytes {@code [0, size)} are the payload. */
+  byte[] array() {
+    return array;
+  }
+
+  /**
+   * Appends {@code length} bytes from {@code source}, growing to at most {@code capacityHint} bytes
+   * when it can (the frame decoder passes the declared frame length so the last growth is exact).
+   */
+  void append(ByteBuffer source, int length, int capacityHint) {
+    if (length > array.length - size) grow(length, Math.max(capacityHint, size + length));
+    source.get(array, size, length);
+    size += length;
+  }
+
+  private void ensureWritable(int length) {
+    if (length > array.length - size) grow(length, maxSize);
+  }
+
+  private void grow(int length, int limit) {
+    checkLive();
+    long needed = (long) size + length;
+    if (needed > maxSize) {
+      throw new IndexOutOfBoundsException(
+          "size(" + size + ") + length(" + length + ") exceeds maxSize(" + maxSize + ")");
+    }
+    byte[] bigger = BufferPool.take((int) needed, Math.min(limit, maxSize));
+    System.arraycopy(array, 0, bigger, 0, size);
+    BufferPool.give(array);
+    array = bigger;
+  }
+
+  private void checkReadable(int length) {
+    if (length < 0 || length > size - readPosition) {
+      checkLive();
+      throw new IndexOutOfBoundsException(
+          "readPosition(" + readPosition + ") + length(" + length + ") exceeds size(" + size + ")");
+    }
+  }
+
+  private byte[] readPrefixed(int start, int length) {
+    int after = size - readPosition;
+    if (length < 0 || length > after) {
+      readPosition = start; // Leave the cursor where it was: the prefix is not consumed either.
+      throw new IndexOutOfBoundsException(
+          "length prefix " + Integer.toUnsignedString(length) + " at readPosition(" + start
+              + ") exceeds the " + after + " bytes after it (size " + size + ")");
+    }
+    return readBytes(length);
+  }
+
+  private void checkLive() {
+    if (refCount <= 0) throw new IllegalStateException("refCount: 0");
+  }
+
+  private static void checkShortPrefix(int length, String what) {
+    if (length > 0xffff) {
+      throw new IllegalArgumentException(
+          what + " length " + length + " exceeds 65535, the most a 16-bit prefix can hold");
+    }
+  }
+
+  private static VarHandle view(Class<?> arrayType) {
+    return MethodHandles.byteArrayViewVarHandle(arrayType, ByteOrder.LITTLE_ENDIAN);
+  }
+}

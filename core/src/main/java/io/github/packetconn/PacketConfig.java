@@ -1,0 +1,202 @@
+package io.github.packetconn;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The settings of a connection, immutable and checked when built.
+ *
+ * <p>Start from {@link #DEFAULT} or {@link #builder()}; {@link #toBuilder()} derives a variant:
+ *
+ * <pre>{@code
+ * PacketConfig config = PacketConfig.builder()
+ *     .crc(true)                        // both peers must agree
+ *     .maxPacketSize(1 << 20)
+ *     .build();
+ * }</pre>
+ *
+ * @param maxPacketSize largest payload sent or accepted, in bytes (default 32 MiB, go-packetconn's
+ *     limit); a peer that announces more is disconnected
+ * @param crc whether every frame carries a CRC-32 of its length and payload (default off)
+ * @param readBufferSize bytes read from the socket per system call (default 64 KiB)
+ * @param writeBufferSize most bytes written to the socket per system call (default 1 MiB)
+ * @param receiveQueueCapacity packets buffered for {@link PacketConn#receive()} before the
+ *     connection stops reading from the socket and lets TCP push back on the peer (default 1024)
+ * @param sendQueueBytes bytes of encoded frames that may wait to be written before {@link
+ *     PacketConn#send(Packet)} waits (default 4 MiB); a single larger packet is still accepted when
+ *     the queue is empty
+ * @param flushDelay how long a send waits for more sends to share its write; zero (the default)
+ *     writes as soon as the connection is ready
+ * @param maxFlushDelay the longest a packet waits for company when {@code flushDelay} is set; zero
+ *     means the same as {@code flushDelay}
+ * @param tcpNoDelay whether to disable Nagle's algorithm (default true)
+ * @param closeTimeout how long {@link PacketConn#close()} waits for queued packets to be written
+ *     before it gives up and aborts (default 10 s)
+ */
+public record PacketConfig(
+    int maxPacketSize,
+    boolean crc,
+    int readBufferSize,
+    int writeBufferSize,
+    int receiveQueueCapacity,
+    int sendQueueBytes,
+    Duration flushDelay,
+    Duration maxFlushDelay,
+    boolean tcpNoDelay,
+    Duration closeTimeout) {
+
+  /** The defaults listed above. */
+  public static final PacketConfig DEFAULT = builder().build();
+
+  /** Checks every setting. */
+  public PacketConfig {
+    Objects.requireNonNull(flushDelay, "flushDelay");
+    Objects.requireNonNull(maxFlushDelay, "maxFlushDelay");
+    Objects.requireNonNull(closeTimeout, "closeTimeout");
+    if (maxPacketSize <= 0) throw new IllegalArgumentException("maxPacketSize <= 0: " + maxPacketSize);
+    if (maxPacketSize > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(
+          "maxPacketSize > " + (Integer.MAX_VALUE - 8) + " (the largest Java array): " + maxPacketSize);
+    }
+    if (readBufferSize < 1024) throw new IllegalArgumentException("readBufferSize < 1024: " + readBufferSize);
+    if (writeBufferSize < 1024) {
+      throw new IllegalArgumentException("writeBufferSize < 1024: " + writeBufferSize);
+    }
+    if (receiveQueueCapacity <= 0) {
+      throw new IllegalArgumentException("receiveQueueCapacity <= 0: " + receiveQueueCapacity);
+    }
+    if (sendQueueBytes <= 0) throw new IllegalArgumentException("sendQueueBytes <= 0: " + sendQueueBytes);
+    if (flushDelay.isNegative()) throw new IllegalArgumentException("flushDelay < 0: " + flushDelay);
+    if (maxFlushDelay.isNegative()) {
+      throw new IllegalArgumentException("maxFlushDelay < 0: " + maxFlushDelay);
+    }
+    if (!maxFlushDelay.isZero() && maxFlushDelay.compareTo(flushDelay) < 0) {
+      throw new IllegalArgumentException(
+          "maxFlushDelay(" + maxFlushDelay + ") < flushDelay(" + flushDelay + ")");
+    }
+    if (closeTimeout.isNegative() || closeTimeout.isZero()) {
+      throw new IllegalArgumentException("closeTimeout <= 0: " + closeTimeout);
+    }
+  }
+
+  /** {@return a builder holding the defaults} */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** {@return a builder holding this configuration's settings} */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.maxPacketSize = maxPacketSize;
+    b.crc = crc;
+    b.readBufferSize = readBufferSize;
+    b.writeBufferSize = writeBufferSize;
+    b.receiveQueueCapacity = receiveQueueCapacity;
+    b.sendQueueBytes = sendQueueBytes;
+    b.flushDelay = flushDelay;
+    b.maxFlushDelay = maxFlushDelay;
+    b.tcpNoDelay = tcpNoDelay;
+    b.closeTimeout = closeTimeout;
+    return b;
+  }
+
+  /** {@return the bytes a frame of {@code payloadSize} takes on the wire with these settings} */
+  int frameSize(int payloadSize) {
+    return 4 + payloadSize + (crc ? 4 : 0);
+  }
+
+  /** Collects settings for a {@link PacketConfig}; {@link #build()} checks them. */
+  public static final class Builder {
+    private int maxPacketSize = Packet.DEFAULT_MAX_SIZE;
+    private boolean crc;
+    private int readBufferSize = 64 << 10;
+    private int writeBufferSize = 1 << 20;
+    private int receiveQueueCapacity = 1024;
+    private int sendQueueBytes = 4 << 20;
+    private Duration flushDelay = Duration.ZERO;
+    private Duration maxFlushDelay = Duration.ZERO;
+    private boolean tcpNoDelay = true;
+    private Duration closeTimeout = Duration.ofSeconds(10);
+
+    private Builder() {}
+
+    /** Sets the largest payload, in bytes. */
+    public Builder maxPacketSize(int bytes) {
+      this.maxPacketSize = bytes;
+      return this;
+    }
+
+    /** Turns the per-frame CRC-32 on or off. */
+    public Builder crc(boolean enabled) {
+      this.crc = enabled;
+      return this;
+    }
+
+    /** Sets the bytes read per system call. */
+    public Builder readBufferSize(int bytes) {
+      this.readBufferSize = bytes;
+      return this;
+    }
+
+    /** Sets the most bytes written per system call. */
+    public Builder writeBufferSize(int bytes) {
+      this.writeBufferSize = bytes;
+      return this;
+    }
+
+    /** Sets how many received packets may wait for {@link PacketConn#receive()}. */
+    public Builder receiveQueueCapacity(int packets) {
+      this.receiveQueueCapacity = packets;
+      return this;
+    }
+
+    /** Sets how many bytes of frames may wait to be written. */
+    public Builder sendQueueBytes(int bytes) {
+      this.sendQueueBytes = bytes;
+      return this;
+    }
+
+    /** Sets how long a send waits for more sends to share its write. */
+    public Builder flushDelay(Duration delay) {
+      this.flushDelay = delay;
+      return this;
+    }
+
+    /** Sets the longest a packet waits for company when a flush delay is set. */
+    public Builder maxFlushDelay(Duration delay) {
+      this.maxFlushDelay = delay;
+      return this;
+    }
+
+    /** Turns TCP_NODELAY on or off. */
+    public Builder tcpNoDelay(boolean enabled) {
+      this.tcpNoDelay = enabled;
+      return this;
+    }
+
+    /** Sets how long a graceful close waits for queued packets. */
+    public Builder closeTimeout(Duration timeout) {
+      this.closeTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * {@return the configuration}
+     *
+     * @throws IllegalArgumentException naming the first setting out of range
+     */
+    public PacketConfig build() {
+      return new PacketConfig(
+          maxPacketSize,
+          crc,
+          readBufferSize,
+          writeBufferSize,
+          receiveQueueCapacity,
+          sendQueueBytes,
+          flushDelay,
+          maxFlushDelay,
+          tcpNoDelay,
+          closeTimeout);
+    }
+  }
+}

@@ -1,0 +1,726 @@
+package io.github.packetconn;
+
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * A TCP connection that sends and receives packets.
+ *
+ * <p><b>Sending</b>: {@link #send(Packet)} encodes the packet into the connection's send queue and
+ * returns; the caller keeps its own reference and may release it at once. Whatever is queued when
+ * the socket is ready goes out in <b>one write</b>, so concurrent senders share system calls and a
+ * lone packet on an idle connection leaves at once: there is no timer unless {@link
+ * PacketConfig#flushDelay()} asks for one. The queue is <b>bounded by bytes</b>; when it is full,
+ * {@code send} waits, {@link #send(Packet, Duration)} waits at most a timeout and {@link
+ * #trySend(Packet)} does not wait. Packets sent from one thread arrive in the order sent.
+ *
+ * <p><b>Receiving</b>, in one of two styles chosen when the connection is made: a {@link
+ * PacketHandler} called on the I/O thread for each packet (the fastest), or {@link #receive()} and
+ * iteration ({@code for (Packet p : conn)}), which block and suit virtual threads. Either way the
+ * received packet belongs to the receiver.
+ *
+ * <p><b>Closing</b>: {@link #close()} writes everything queued before it, then closes; {@link
+ * #abort()} drops what is queued and closes at once. A peer that breaks the protocol (a length above
+ * {@link PacketConfig#maxPacketSize()}, a CRC mismatch, a frame cut by the end of the stream) closes
+ * this connection only, with a {@link java.net.ProtocolException} or an {@link EOFException} naming
+ * the values; {@link #closeFuture()} tells when and why.
+ *
+ * <pre>{@code
+ * try (PacketConn conn = PacketConn.connect("127.0.0.1", 14572)) {
+ *   conn.send(Packet.of(new byte[1024]));
+ *   try (Packet reply = conn.receive()) {
+ *     System.out.println("reply: " + reply.size() + " bytes");
+ *   }
+ * }
+ * }</pre>
+ *
+ * <p>All methods are safe to call from any thread.
+ */
+public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.Selectable {
+  private static final System.Logger LOG = System.getLogger("io.github.packetconn");
+  private static final int OPEN = 0;
+  private static final int CLOSING = 1; // close() or abort() was called; sends are refused.
+  private static final int CLOSED = 2;
+  private static final int PAUSE_INBOX = 1; // The receive queue is full.
+  private static final int PAUSE_PEER = 2; // A connection this one's handler sends to is full.
+  private static final VarHandle STATE;
+
+  static {
+    try {
+      STATE = MethodHandles.lookup().findVarHandle(PacketConn.class, "state", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private final SocketChannel channel;
+  private final PacketConfig config;
+  private final EventLoop loop;
+  private final PacketHandler handler; // Null: packets go to the inbox.
+  private final ReceiveQueue inbox; // Null: packets go to the handler.
+  private final FrameDecoder decoder;
+  private final SendQueue out;
+  private final InetSocketAddress localAddress;
+  private final InetSocketAddress remoteAddress;
+  private final Consumer<PacketConn> onClosed; // The server's bookkeeping; may be null.
+  private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+  private final CompletableFuture<Void> outputClosed = new CompletableFuture<>();
+  private final FrameDecoder.Sink sink = this::deliver;
+  private final Runnable flushTask = () -> flushOnLoop(false);
+  private final Runnable resumeInboxTask = this::resumeInbox;
+  private final Runnable resumePeerTask = () -> resume(PAUSE_PEER);
+  private final AtomicBoolean resumeRequested = new AtomicBoolean();
+  private final boolean delayedFlush;
+
+  private volatile int state;
+  private volatile Object attachment;
+  private volatile Throwable cause;
+  private volatile boolean inboxPaused;
+
+  // Owned by the event loop.
+  private SelectionKey key;
+  private int pauses;
+  private boolean opened;
+  private boolean inputEnded;
+  private boolean outputShut;
+  private boolean lingering; // Output shut after a local close; reading only to see the peer's end.
+  private long flushDeadline;
+  private long lingerDeadline;
+
+  private PacketConn(
+      SocketChannel channel, PacketConfig config, PacketHandler handler, Consumer<PacketConn> onClosed)
+      throws IOException {
+    this.channel = channel;
+    this.config = config;
+    this.handler = handler;
+    this.onClosed = onClosed;
+    this.inbox = handler == null ? new ReceiveQueue() : null;
+    this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc());
+    this.out = new SendQueue(config.sendQueueBytes(), config.crc());
+    this.delayedFlush = !config.flushDelay().isZero();
+    channel.configureBlocking(false);
+    channel.setOption(StandardSocketOptions.TCP_NODELAY, config.tcpNoDelay());
+    this.localAddress = (InetSocketAddress) channel.getLocalAddress();
+    this.remoteAddress = (InetSocketAddress) channel.getRemoteAddress();
+    if (remoteAddress == null) throw new IllegalArgumentException("channel is not connected");
+    this.loop = EventLoop.next();
+    if (loop.inLoop()) {
+      register();
+    } else {
+      loop.execute(this::register);
+    }
+  }
+
+  /** Connects to {@code host:port} with the default configuration. */
+  public static PacketConn connect(String host, int port) throws IOException {
+    return connect(new InetSocketAddress(host, port), PacketConfig.DEFAULT, null);
+  }
+
+  /** Connects to {@code host:port} with {@code config}. */
+  public static PacketConn connect(String host, int port, PacketConfig config) throws IOException {
+    return connect(new InetSocketAddress(host, port), config, null);
+  }
+
+  /**
+   * Connects to {@code address}; packets go to {@code handler}, or to {@link #receive()} when it is
+   * null.
+   */
+  public static PacketConn connect(SocketAddress address, PacketConfig config, PacketHandler handler)
+      throws IOException {
+    Objects.requireNonNull(config, "config");
+    SocketChannel channel = SocketChannel.open();
+    try {
+      channel.connect(address);
+      return new PacketConn(channel, config, handler, null);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(channel, e);
+      throw e;
+    }
+  }
+
+  /** Wraps a connected channel (Go's {@code NewPacketConn}) with the default configuration. */
+  public static PacketConn wrap(SocketChannel channel) throws IOException {
+    return wrap(channel, PacketConfig.DEFAULT, null);
+  }
+
+  /** Wraps a connected channel with {@code config}. */
+  public static PacketConn wrap(SocketChannel channel, PacketConfig config) throws IOException {
+    return wrap(channel, config, null);
+  }
+
+  /**
+   * Wraps a connected channel; packets go to {@code handler}, or to {@link #receive()} when it is
+   * null. The connection owns the channel from now on and puts it in non-blocking mode.
+   */
+  public static PacketConn wrap(SocketChannel channel, PacketConfig config, PacketHandler handler)
+      throws IOException {
+    Objects.requireNonNull(channel, "channel");
+    Objects.requireNonNull(config, "config");
+    return new PacketConn(channel, config, handler, null);
+  }
+
+  static PacketConn accepted(
+      SocketChannel channel, PacketConfig config, PacketHandler handler, Consumer<PacketConn> onClosed)
+      throws IOException {
+    return new PacketConn(channel, config, handler, onClosed);
+  }
+
+  // ---- sending
+
+  /**
+   * Queues {@code packet} for sending, waiting while the send queue is full. The packet is copied
+   * into the queue, so the caller may release or reuse it as soon as this returns. On an I/O thread
+   * (in a {@link PacketHandler}) this never waits: see {@link PacketHandler}.
+   *
+   * @throws IllegalStateException if the connection is closed or closing, or the packet released
+   * @throws IllegalArgumentException if the packet exceeds {@link PacketConfig#maxPacketSize()}
+   */
+  public void send(Packet packet) {
+    enqueue(packet, -1);
+  }
+
+  /**
+   * Queues {@code packet}, waiting at most {@code timeout} for room.
+   *
+   * @return false if the queue stayed full for the whole timeout; nothing was queued
+   */
+  public boolean send(Packet packet, Duration timeout) {
+    if (timeout.isNegative()) throw new IllegalArgumentException("timeout < 0: " + timeout);
+    return enqueue(packet, timeout.toNanos());
+  }
+
+  /**
+   * Queues {@code packet} if there is room now.
+   *
+   * @return false if the queue is full; nothing was queued
+   */
+  public boolean trySend(Packet packet) {
+    return enqueue(packet, 0);
+  }
+
+  /** Writes queued packets now, without waiting for {@link PacketConfig#flushDelay()}. */
+  public void flush() {
+    if (loop.inLoop()) {
+      flushOnLoop(true);
+    } else {
+      loop.execute(() -> flushOnLoop(true));
+    }
+  }
+
+  private boolean enqueue(Packet packet, long timeoutNanos) {
+    int size = packet.size();
+    if (size > config.maxPacketSize()) {
+      throw new IllegalArgumentException(
+          "packet size " + size + " exceeds maxPacketSize " + config.maxPacketSize());
+    }
+    EventLoop current = EventLoop.current();
+    int result = out.append(packet, timeoutNanos, current != null, delayedFlush);
+    if (result == SendQueue.NOT_QUEUED) return false;
+    if ((result & SendQueue.OVER_BOUND) != 0 && current.dispatching != null) {
+      PacketConn source = current.dispatching; // Stop reading the peer whose packets fill us up.
+      out.addBlockedReader(source);
+      source.pause(PAUSE_PEER);
+    }
+    if ((result & SendQueue.FLUSH_NEEDED) != 0) {
+      if (current == loop) {
+        loop.scheduleFlush(this); // Written after the current read: one write per read batch.
+      } else {
+        loop.execute(flushTask);
+      }
+    }
+    return true;
+  }
+
+  // ---- receiving
+
+  /**
+   * Waits for the next packet, which the caller then owns.
+   *
+   * @return the packet, or null once the stream has ended cleanly (the peer closed at a frame
+   *     boundary, or this side closed)
+   * @throws IOException why the connection failed, after the packets received before the failure
+   * @throws IllegalStateException if this connection delivers packets to a {@link PacketHandler}
+   */
+  public Packet receive() throws IOException {
+    return take(-1);
+  }
+
+  /**
+   * Waits at most {@code timeout} for the next packet.
+   *
+   * @throws SocketTimeoutException if no packet arrived in time
+   */
+  public Packet receive(Duration timeout) throws IOException {
+    if (timeout.isNegative()) throw new IllegalArgumentException("timeout < 0: " + timeout);
+    return take(timeout.toNanos());
+  }
+
+  /**
+   * Returns an iterator over the received packets, ending when the stream ends cleanly; {@code
+   * hasNext()} blocks, and throws {@link UncheckedIOException} if the connection failed.
+   */
+  @Override
+  public Iterator<Packet> iterator() {
+    inbox();
+    return new Iterator<>() {
+      private Packet next;
+      private boolean done;
+
+      @Override
+      public boolean hasNext() {
+        if (next == null && !done) {
+          try {
+            next = receive();
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+          done = next == null;
+        }
+        return next != null;
+      }
+
+      @Override
+      public Packet next() {
+        if (!hasNext()) throw new NoSuchElementException();
+        Packet packet = next;
+        next = null;
+        return packet;
+      }
+    };
+  }
+
+  private Packet take(long timeoutNanos) throws IOException {
+    ReceiveQueue queue = inbox();
+    Packet packet = queue.take(timeoutNanos);
+    if (inboxPaused
+        && queue.size() <= config.receiveQueueCapacity() / 2
+        && resumeRequested.compareAndSet(false, true)) {
+      loop.execute(resumeInboxTask);
+    }
+    return packet;
+  }
+
+  private ReceiveQueue inbox() {
+    if (inbox == null) {
+      throw new IllegalStateException(
+          "receive() is not available: this connection delivers packets to a PacketHandler");
+    }
+    return inbox;
+  }
+
+  // ---- closing
+
+  /**
+   * Closes gracefully: refuses new sends, writes every packet queued before, closes the sending
+   * side, and releases packets not yet received. Waits up to {@link PacketConfig#closeTimeout()} for
+   * the queued packets to be written, then aborts. Called on an I/O thread, it does not wait. Calling
+   * it again does nothing.
+   *
+   * @throws IOException if the queued packets could not all be written
+   */
+  @Override
+  public void close() throws IOException {
+    boolean first = beginClose();
+    if (EventLoop.current() != null) return; // Never block an I/O thread.
+    long timeout = config.closeTimeout().toNanos();
+    try {
+      outputClosed.get(timeout, TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      SocketTimeoutException timedOut =
+          new SocketTimeoutException(
+              "close timed out after "
+                  + config.closeTimeout().toMillis()
+                  + " ms with "
+                  + out.queuedBytes()
+                  + " bytes unwritten; aborted");
+      abort(timedOut);
+      throw timedOut;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      abort();
+      throw new InterruptedIOException("interrupted while closing; aborted");
+    } catch (ExecutionException e) {
+      if (first) throw asIOException(e.getCause());
+    }
+  }
+
+  /** Starts a graceful close; the future completes once the queued packets are written. */
+  CompletableFuture<Void> closeAsync() {
+    beginClose();
+    return outputClosed;
+  }
+
+  private boolean beginClose() {
+    if (!STATE.compareAndSet(this, OPEN, CLOSING)) return false;
+    out.refuse("closed");
+    if (inbox != null) inbox.end(null, true);
+    if (loop.inLoop()) {
+      closeOnLoop();
+    } else {
+      loop.execute(this::closeOnLoop);
+    }
+    return true;
+  }
+
+  /** Closes at once, dropping queued packets in both directions. Calling it again does nothing. */
+  public void abort() {
+    abort(null);
+  }
+
+  /** {@return true until {@link #close()} or {@link #abort()} is called or the connection fails} */
+  public boolean isOpen() {
+    return state == OPEN;
+  }
+
+  /**
+   * {@return a future that completes when the connection has closed: normally for a clean end,
+   * exceptionally with the cause of a failure}
+   */
+  public CompletableFuture<Void> closeFuture() {
+    return closeFuture.copy();
+  }
+
+  /** {@return why the connection failed, or null while open or after a clean end} */
+  public Throwable closeCause() {
+    return cause;
+  }
+
+  // ---- identity
+
+  /** {@return the local address} */
+  public InetSocketAddress localAddress() {
+    return localAddress;
+  }
+
+  /** {@return the peer's address} */
+  public InetSocketAddress remoteAddress() {
+    return remoteAddress;
+  }
+
+  /** {@return the configuration} */
+  public PacketConfig config() {
+    return config;
+  }
+
+  /** {@return the object attached with {@link #attach}, or null (Go's {@code Tag})} */
+  public Object attachment() {
+    return attachment;
+  }
+
+  /** Attaches an object of the application's, such as its session; returns the previous one. */
+  public Object attach(Object value) {
+    Object previous = attachment;
+    attachment = value;
+    return previous;
+  }
+
+  /** {@return the bytes queued and not yet written, for monitoring} */
+  public long queuedBytes() {
+    return out.queuedBytes();
+  }
+
+  @Override
+  public String toString() {
+    String status =
+        switch (state) {
+          case OPEN -> "open";
+          case CLOSING -> "closing";
+          default -> "closed";
+        };
+    return "PacketConn[" + localAddress + " -> " + remoteAddress + ", " + status + "]";
+  }
+
+  // ---- the event loop's side
+
+  private void register() {
+    try {
+      key = channel.register(loop.selector(), SelectionKey.OP_READ, this);
+    } catch (IOException | RuntimeException e) {
+      finish(e, true);
+      return;
+    }
+    opened = true;
+    if (handler != null) {
+      try {
+        handler.onOpen(this);
+      } catch (Throwable t) {
+        finish(t, true);
+      }
+    }
+  }
+
+  @Override
+  public void ready(SelectionKey key) {
+    if (!key.isValid()) return;
+    int ops = key.readyOps();
+    if ((ops & SelectionKey.OP_WRITE) != 0) {
+      out.takeFilled();
+      writeNow();
+    }
+    if ((ops & SelectionKey.OP_READ) != 0 && state != CLOSED && pauses == 0) read();
+  }
+
+  private void read() {
+    int size = config.readBufferSize();
+    ByteBuffer buffer = loop.readBuffer(size);
+    for (int reads = 0; reads < 4; reads++) { // A few reads per wake-up, then let others in.
+      int n;
+      try {
+        n = channel.read(buffer);
+      } catch (IOException e) {
+        finish(e, false);
+        return;
+      }
+      if (n < 0) {
+        endOfStream();
+        break;
+      }
+      if (n == 0) break;
+      buffer.flip();
+      if (lingering) {
+        buffer.clear().limit(size); // Closing: the peer's packets are no longer wanted.
+      } else {
+        loop.dispatching = this;
+        try {
+          decoder.decode(buffer, sink);
+        } catch (Throwable t) {
+          finish(t, false);
+          return;
+        } finally {
+          loop.dispatching = null;
+        }
+      }
+      if (state == CLOSED || pauses != 0 || n < size) break;
+      buffer.clear().limit(size);
+    }
+    loop.runFlushes();
+  }
+
+  private boolean deliver(Packet packet) throws Exception {
+    if (state != OPEN) {
+      packet.release(); // Closing or closed: nobody will take it.
+      return state != CLOSED;
+    }
+    if (handler != null) {
+      handler.onPacket(this, packet);
+    } else if (inbox.add(packet) >= config.receiveQueueCapacity()) {
+      pause(PAUSE_INBOX); // The rest of this read is still delivered: at most one buffer over.
+    }
+    return state != CLOSED;
+  }
+
+  private void endOfStream() {
+    try {
+      decoder.endOfStream();
+    } catch (EOFException e) {
+      finish(e, false);
+      return;
+    }
+    inputEnded = true;
+    if (lingering) {
+      finish(null, true);
+      return;
+    }
+    key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
+    if (handler != null) {
+      if (STATE.compareAndSet(this, OPEN, CLOSING)) { // Every callback has run: close gracefully.
+        out.refuse("closed");
+        closeOnLoop();
+      }
+    } else {
+      inbox.end(null, false); // Receivers see the end; sending works until close().
+    }
+  }
+
+  private void closeOnLoop() {
+    if (state == CLOSED) return;
+    flushOnLoop(true);
+  }
+
+  void flushOnLoop(boolean forced) {
+    if (state == CLOSED || key == null) return;
+    if (delayedFlush && !forced && state == OPEN) {
+      long due =
+          Math.min(
+              out.lastQueuedNanos() + config.flushDelay().toNanos(),
+              out.firstQueuedNanos() + maxFlushDelayNanos());
+      if (System.nanoTime() - due < 0) {
+        flushDeadline = due;
+        loop.addTimer(this);
+        return;
+      }
+    }
+    flushDeadline = 0;
+    out.takeFilled();
+    writeNow();
+  }
+
+  private long maxFlushDelayNanos() {
+    Duration max = config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay();
+    return max.toNanos();
+  }
+
+  private void writeNow() {
+    if (state == CLOSED) return;
+    List<PacketConn> resumed;
+    try {
+      resumed = out.write(channel, config.writeBufferSize());
+    } catch (IOException e) {
+      finish(e, false);
+      return;
+    }
+    if (resumed != null) {
+      for (PacketConn reader : resumed) reader.resumeFromAnyThread();
+    }
+    int ops = key.interestOps();
+    if (out.hasWriting()) {
+      if ((ops & SelectionKey.OP_WRITE) == 0) key.interestOps(ops | SelectionKey.OP_WRITE);
+      return;
+    }
+    if ((ops & SelectionKey.OP_WRITE) != 0) key.interestOps(ops & ~SelectionKey.OP_WRITE);
+    if (state == CLOSING && out.isEmpty()) shutdownOutput();
+  }
+
+  private void shutdownOutput() {
+    if (outputShut) return;
+    outputShut = true;
+    try {
+      channel.shutdownOutput();
+    } catch (IOException e) {
+      finish(e, false);
+      return;
+    }
+    outputClosed.complete(null);
+    if (inputEnded) {
+      finish(null, true);
+      return;
+    }
+    // Keep reading until the peer's end, so unread bytes do not turn our close into a reset that
+    // could destroy packets the peer has not read yet.
+    lingering = true;
+    decoder.release();
+    lingerDeadline = System.nanoTime() + config.closeTimeout().toNanos();
+    loop.addTimer(this);
+    if (pauses != 0) {
+      pauses = 0;
+      key.interestOps(key.interestOps() | SelectionKey.OP_READ);
+    }
+  }
+
+  /** Fires due deadlines; returns the next one, or 0 for none. Loop only. */
+  long onTimer(long now) {
+    if (flushDeadline != 0 && now - flushDeadline >= 0) flushOnLoop(false);
+    if (lingerDeadline != 0 && now - lingerDeadline >= 0) finish(null, true);
+    if (state == CLOSED) return 0;
+    if (flushDeadline == 0) return lingerDeadline;
+    return lingerDeadline == 0 ? flushDeadline : Math.min(flushDeadline, lingerDeadline);
+  }
+
+  private void pause(int reason) {
+    if (pauses == 0 && key != null && key.isValid()) {
+      key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
+    }
+    pauses |= reason;
+    if (reason == PAUSE_INBOX) inboxPaused = true;
+  }
+
+  private void resume(int reason) {
+    if ((pauses & reason) == 0) return;
+    pauses &= ~reason;
+    if (pauses == 0 && state != CLOSED && !inputEnded && key.isValid()) {
+      key.interestOps(key.interestOps() | SelectionKey.OP_READ);
+    }
+  }
+
+  private void resumeFromAnyThread() {
+    if (loop.inLoop()) {
+      resume(PAUSE_PEER);
+    } else {
+      loop.execute(resumePeerTask);
+    }
+  }
+
+  private void resumeInbox() {
+    resumeRequested.set(false);
+    if (inbox.size() < config.receiveQueueCapacity()) {
+      inboxPaused = false;
+      resume(PAUSE_INBOX);
+    }
+  }
+
+  void abort(Throwable why) {
+    if (STATE.compareAndSet(this, OPEN, CLOSING)) out.refuse("closed");
+    if (loop.inLoop()) {
+      finish(why, true);
+    } else {
+      loop.execute(() -> finish(why, true));
+    }
+  }
+
+  /** Ends the connection: closes the socket and frees what it held. Loop only; once. */
+  private void finish(Throwable why, boolean discardReceived) {
+    if (state == CLOSED) return;
+    state = CLOSED;
+    cause = why;
+    if (key != null) key.cancel();
+    closeQuietly(channel, why);
+    decoder.release();
+    List<PacketConn> blocked = out.discard(why == null ? "closed" : "closed: " + why);
+    if (blocked != null) {
+      for (PacketConn reader : blocked) reader.resumeFromAnyThread();
+    }
+    if (inbox != null) inbox.end(why, discardReceived);
+    if (handler != null && opened) {
+      try {
+        handler.onClose(this, why);
+      } catch (Throwable t) {
+        LOG.log(Level.WARNING, "onClose failed for " + this, t);
+      }
+    }
+    if (onClosed != null) onClosed.accept(this);
+    if (why == null) {
+      outputClosed.complete(null);
+      closeFuture.complete(null);
+    } else {
+      LOG.log(Level.DEBUG, () -> this + " failed: " + why);
+      outputClosed.completeExceptionally(why);
+      closeFuture.completeExceptionally(why);
+    }
+  }
+
+  private static IOException asIOException(Throwable t) {
+    return t instanceof IOException io ? io : new IOException(t.toString(), t);
+  }
+
+  private static void closeQuietly(Closeable closeable, Throwable failure) {
+    try {
+      closeable.close();
+    } catch (IOException e) {
+      if (failure != null) failure.addSuppressed(e);
+    }
+  }
+}

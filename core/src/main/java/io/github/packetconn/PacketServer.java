@@ -1,0 +1,240 @@
+package io.github.packetconn;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Accepts TCP connections and hands each one to the application as a {@link PacketConn}.
+ *
+ * <p>Two styles: a {@link PacketHandler} receives every packet as a callback on the I/O thread
+ * (fastest), or a {@link ConnectionHandler} serves each connection on its own <b>virtual thread</b>
+ * with blocking calls (Go's goroutine per connection). The handler is chosen by the overload:
+ *
+ * <pre>{@code
+ * try (PacketServer server = PacketServer.bind(14572, (conn, packet) -> {
+ *       try (packet) {
+ *         conn.send(packet); // echo
+ *       }
+ *     })) {
+ *   server.closeFuture().join();
+ * }
+ * }</pre>
+ *
+ * <p>{@link #close()} stops accepting and closes every connection gracefully. All methods are safe
+ * to call from any thread.
+ */
+public final class PacketServer implements Closeable, EventLoop.Selectable {
+  private static final System.Logger LOG = System.getLogger("io.github.packetconn");
+
+  private final ServerSocketChannel server;
+  private final PacketConfig config;
+  private final PacketHandler packetHandler; // Exactly one of the two handlers is set.
+  private final ConnectionHandler connectionHandler;
+  private final EventLoop loop = EventLoop.next();
+  private final InetSocketAddress localAddress;
+  private final Set<PacketConn> connections = ConcurrentHashMap.newKeySet();
+  private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+  private volatile boolean closed;
+  private SelectionKey key; // Loop only.
+
+  private PacketServer(
+      SocketAddress address,
+      PacketConfig config,
+      PacketHandler packetHandler,
+      ConnectionHandler connectionHandler)
+      throws IOException {
+    this.config = Objects.requireNonNull(config, "config");
+    this.packetHandler = packetHandler;
+    this.connectionHandler = connectionHandler;
+    server = ServerSocketChannel.open();
+    try {
+      server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+      server.bind(address, 1024);
+      server.configureBlocking(false);
+      localAddress = (InetSocketAddress) server.getLocalAddress();
+    } catch (IOException | RuntimeException e) {
+      server.close();
+      throw e;
+    }
+    loop.execute(this::register);
+  }
+
+  /** Listens on {@code port} of every interface (0 picks a free port); packets go to the handler. */
+  public static PacketServer bind(int port, PacketHandler handler) throws IOException {
+    return bind(new InetSocketAddress(port), PacketConfig.DEFAULT, handler);
+  }
+
+  /** Listens on {@code port} of every interface; each connection gets a virtual thread. */
+  public static PacketServer bind(int port, ConnectionHandler handler) throws IOException {
+    return bind(new InetSocketAddress(port), PacketConfig.DEFAULT, handler);
+  }
+
+  /** Listens on {@code address}; packets of every connection go to {@code handler}. */
+  public static PacketServer bind(SocketAddress address, PacketConfig config, PacketHandler handler)
+      throws IOException {
+    return new PacketServer(address, config, Objects.requireNonNull(handler, "handler"), null);
+  }
+
+  /** Listens on {@code address}; each connection runs {@code handler} on its own virtual thread. */
+  public static PacketServer bind(
+      SocketAddress address, PacketConfig config, ConnectionHandler handler) throws IOException {
+    return new PacketServer(address, config, null, Objects.requireNonNull(handler, "handler"));
+  }
+
+  /** {@return the bound address, with the actual port when bound to port 0} */
+  public InetSocketAddress localAddress() {
+    return localAddress;
+  }
+
+  /** {@return the bound port} */
+  public int port() {
+    return localAddress.getPort();
+  }
+
+  /** {@return a live, unmodifiable view of the open connections} */
+  public Set<PacketConn> connections() {
+    return Collections.unmodifiableSet(connections);
+  }
+
+  /** {@return true until {@link #close()}} */
+  public boolean isOpen() {
+    return !closed;
+  }
+
+  /** {@return a future that completes when {@link #close()} has finished} */
+  public CompletableFuture<Void> closeFuture() {
+    return closeFuture.copy();
+  }
+
+  /**
+   * Stops accepting, then closes every connection gracefully, waiting up to {@link
+   * PacketConfig#closeTimeout()} for their queued packets before aborting the rest. Calling it again
+   * does nothing.
+   */
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      closeFuture.join();
+      return;
+    }
+    closed = true;
+    CompletableFuture<Void> stopped = new CompletableFuture<>();
+    loop.execute(
+        () -> {
+          if (key != null) key.cancel();
+          try {
+            server.close();
+            stopped.complete(null);
+          } catch (IOException e) {
+            stopped.completeExceptionally(e);
+          }
+        });
+    IOException failure = null;
+    try {
+      stopped.join();
+    } catch (RuntimeException e) {
+      failure = new IOException("closing the server socket failed", e.getCause());
+    }
+    List<PacketConn> open = new ArrayList<>(connections);
+    List<CompletableFuture<Void>> closing = new ArrayList<>(open.size());
+    for (PacketConn conn : open) closing.add(conn.closeAsync());
+    try {
+      CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new))
+          .get(config.closeTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      for (PacketConn conn : open) conn.abort();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      for (PacketConn conn : open) conn.abort();
+    } catch (java.util.concurrent.ExecutionException e) {
+      // A connection that failed while closing is closed all the same.
+    }
+    closeFuture.complete(null);
+    if (failure != null) throw failure;
+  }
+
+  @Override
+  public String toString() {
+    return "PacketServer[" + localAddress + ", " + connections.size() + " connections"
+        + (closed ? ", closed]" : "]");
+  }
+
+  private void register() {
+    if (closed) return;
+    try {
+      key = server.register(loop.selector(), SelectionKey.OP_ACCEPT, this);
+    } catch (IOException e) {
+      LOG.log(Level.ERROR, "cannot register " + this, e);
+    }
+  }
+
+  @Override
+  public void ready(SelectionKey key) {
+    for (int i = 0; i < 64 && !closed; i++) { // Bounded, so one busy server cannot starve the loop.
+      SocketChannel channel;
+      try {
+        channel = server.accept();
+      } catch (IOException e) {
+        LOG.log(Level.WARNING, "accept failed on " + this + ": " + e);
+        return;
+      }
+      if (channel == null) return;
+      accepted(channel);
+    }
+  }
+
+  private void accepted(SocketChannel channel) {
+    PacketConn conn;
+    try {
+      conn = PacketConn.accepted(channel, config, packetHandler, connections::remove);
+    } catch (IOException | RuntimeException e) {
+      LOG.log(Level.DEBUG, () -> "dropping a connection that failed at accept: " + e);
+      try {
+        channel.close();
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      return;
+    }
+    connections.add(conn);
+    if (conn.closeFuture().isDone() || closed) { // Closed before it was added: forget it.
+      connections.remove(conn);
+      if (closed) conn.abort();
+      return;
+    }
+    if (connectionHandler != null) {
+      Thread.ofVirtual().name("packetconn-" + conn.remoteAddress()).start(() -> serve(conn));
+    }
+  }
+
+  private void serve(PacketConn conn) {
+    try {
+      connectionHandler.handle(conn);
+    } catch (Throwable t) {
+      LOG.log(Level.WARNING, "connection handler failed for " + conn, t);
+      conn.abort(t);
+      return;
+    }
+    try {
+      conn.close();
+    } catch (IOException e) {
+      LOG.log(Level.DEBUG, () -> "graceful close of " + conn + " failed: " + e);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+package io.github.packetconn;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Received packets waiting for {@link PacketConn#receive()}, then the end of the stream. The event
+ * loop adds; any number of threads (typically one virtual thread) take. The capacity is enforced by
+ * the connection, which stops reading when {@link #size()} reaches it, so the queue itself never
+ * refuses a packet.
+ */
+final class ReceiveQueue {
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition notEmpty = lock.newCondition();
+  private final ArrayDeque<Packet> packets = new ArrayDeque<>();
+  private boolean ended;
+  private Throwable cause; // Why the stream ended abnormally; null for a clean end.
+  private int waiting;
+
+  /** Adds a packet, returning the new size; after the end it is released instead. */
+  int add(Packet packet) {
+    lock.lock();
+    try {
+      if (ended) {
+        packet.release();
+        return 0;
+      }
+      packets.addLast(packet);
+      if (waiting > 0) notEmpty.signal();
+      return packets.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** {@return the number of packets waiting} */
+  int size() {
+    lock.lock();
+    try {
+      return packets.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Ends the stream: takers get the queued packets, then null or {@code cause}. With {@code discard}
+   * the queued packets are released instead (a local close or abort).
+   */
+  void end(Throwable cause, boolean discard) {
+    lock.lock();
+    try {
+      if (!ended) {
+        ended = true;
+        this.cause = cause;
+      }
+      if (discard) {
+        for (Packet p; (p = packets.pollFirst()) != null; ) p.release();
+      }
+      notEmpty.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Takes the next packet, waiting up to {@code timeoutNanos} (forever when negative).
+   *
+   * @return the packet, or null at a clean end of the stream
+   * @throws SocketTimeoutException if nothing arrived in time
+   * @throws IOException the cause of an abnormal end, once the packets before it were taken
+   */
+  Packet take(long timeoutNanos) throws IOException {
+    lock.lock();
+    try {
+      long remaining = timeoutNanos;
+      waiting++;
+      try {
+        while (packets.isEmpty() && !ended) {
+          if (timeoutNanos < 0) {
+            notEmpty.await();
+          } else {
+            if (remaining <= 0) {
+              throw new SocketTimeoutException(
+                  "receive timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+            }
+            remaining = notEmpty.awaitNanos(remaining);
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while waiting to receive");
+      } finally {
+        waiting--;
+      }
+      Packet packet = packets.pollFirst();
+      if (packet != null) return packet;
+      if (cause == null) return null;
+      if (cause instanceof IOException io) throw io;
+      throw new IOException("connection closed by " + cause, cause);
+    } finally {
+      lock.unlock();
+    }
+  }
+}

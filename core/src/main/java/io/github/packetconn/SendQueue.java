@@ -1,0 +1,338 @@
+package io.github.packetconn;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32;
+
+/**
+ * The frames a connection has accepted but not yet written, bounded by bytes.
+ *
+ * <p>Senders encode each frame straight into pooled direct chunks under a short lock, so the caller
+ * may release its packet as soon as {@code send} returns and a frame costs one copy before the
+ * kernel's. The event loop takes all filled chunks at once ({@link #takeFilled()}), then writes them
+ * without holding the lock: one gathering write per ready connection, however many senders.
+ */
+final class SendQueue {
+  static final int NOT_QUEUED = -1; // append() timed out: the queue stayed full.
+  static final int FLUSH_NEEDED = 1; // append() flag: nobody has asked for a flush yet.
+  static final int OVER_BOUND = 2; // append() flag: queued past the bound; push back on the source.
+
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition notFull = lock.newCondition();
+  private final int bound;
+  private final CRC32 crc; // Null without CRC; guarded by lock.
+  private final byte[] scratch = new byte[4];
+
+  // Guarded by lock.
+  private ByteBuffer[] filling = new ByteBuffer[4];
+  private int fillingCount;
+  private long queuedBytes; // Accepted and not yet written.
+  private boolean flushPending; // A flush has been requested since the last takeFilled().
+  private String closedReason; // Non-null once sends are refused.
+  private int waiters;
+  private List<PacketConn> blockedReaders; // Connections paused until this queue drains.
+  private long firstQueuedNanos; // When the oldest unflushed frame was queued (flush delay only).
+  private long lastQueuedNanos;
+
+  // Owned by the event loop.
+  private ByteBuffer[] writing = new ByteBuffer[8];
+  private int writeHead;
+  private int writeTail;
+
+  SendQueue(int bound, boolean crc) {
+    this.bound = bound;
+    this.crc = crc ? new CRC32() : null;
+  }
+
+  /**
+   * Encodes {@code packet} as one frame, waiting up to {@code timeoutNanos} for room (forever when
+   * negative). A caller that must not wait passes {@code overflow}: the frame is then queued even
+   * past the bound, flagged {@link #OVER_BOUND} as a signal to push back.
+   *
+   * @return {@link #NOT_QUEUED}, or the flags {@link #FLUSH_NEEDED} and {@link #OVER_BOUND}
+   */
+  int append(Packet packet, long timeoutNanos, boolean overflow, boolean timed) {
+    int size = packet.size();
+    int frame = 4 + size + (crc != null ? 4 : 0);
+    boolean overBound = false;
+    lock.lock();
+    try {
+      checkOpen();
+      if (queuedBytes > 0 && queuedBytes + frame > bound) {
+        if (overflow) {
+          overBound = true;
+        } else {
+          long remaining = timeoutNanos;
+          waiters++;
+          try {
+            while (queuedBytes > 0 && queuedBytes + frame > bound) {
+              if (timeoutNanos == 0) return NOT_QUEUED;
+              if (timeoutNanos < 0) {
+                notFull.await();
+              } else {
+                if (remaining <= 0) return NOT_QUEUED;
+                remaining = notFull.awaitNanos(remaining);
+              }
+              checkOpen();
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(
+                "interrupted while waiting for send queue space (" + queuedBytes + " of " + bound
+                    + " bytes queued); packet not sent");
+          } finally {
+            waiters--;
+          }
+        }
+      }
+      byte[] payload = packet.array();
+      putInt(size);
+      put(payload, 0, size);
+      if (crc != null) {
+        crc.reset();
+        crc.update(littleEndian(size), 0, 4);
+        crc.update(payload, 0, size);
+        putInt((int) crc.getValue());
+      }
+      queuedBytes += frame;
+      if (timed) {
+        lastQueuedNanos = System.nanoTime();
+        if (!flushPending) firstQueuedNanos = lastQueuedNanos;
+      }
+      int result = overBound ? OVER_BOUND : 0;
+      if (!flushPending) {
+        flushPending = true;
+        result |= FLUSH_NEEDED;
+      }
+      return result;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** {@return true if frames wait to be written, taken or not} */
+  boolean isEmpty() {
+    lock.lock();
+    try {
+      return queuedBytes == 0;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** {@return the bytes accepted and not yet written} */
+  long queuedBytes() {
+    lock.lock();
+    try {
+      return queuedBytes;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** {@return when the oldest and the newest unflushed frames were queued, for flush delays} */
+  long firstQueuedNanos() {
+    lock.lock();
+    try {
+      return firstQueuedNanos;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  long lastQueuedNanos() {
+    lock.lock();
+    try {
+      return lastQueuedNanos;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Moves every filled chunk behind the ones being written. Event loop only. */
+  void takeFilled() {
+    lock.lock();
+    try {
+      flushPending = false;
+      for (int i = 0; i < fillingCount; i++) {
+        if (writeTail == writing.length) compactOrGrow();
+        writing[writeTail++] = filling[i].flip();
+        filling[i] = null;
+      }
+      fillingCount = 0;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** {@return true if taken chunks still wait to be written} Event loop only. */
+  boolean hasWriting() {
+    return writeHead < writeTail;
+  }
+
+  /**
+   * Writes taken chunks, at most about {@code maxBytes} per system call, until they are all written
+   * or the socket is full. Event loop only.
+   *
+   * @return the connections to resume reading, if this write drained the queue below half its
+   *     bound; otherwise null
+   */
+  List<PacketConn> write(GatheringByteChannel channel, int maxBytes) throws IOException {
+    long total = 0;
+    while (writeHead < writeTail) {
+      int end = writeHead;
+      long batch = 0;
+      while (end < writeTail && (end == writeHead || batch < maxBytes)) {
+        batch += writing[end++].remaining();
+      }
+      long n = channel.write(writing, writeHead, end - writeHead);
+      total += n;
+      while (writeHead < writeTail && !writing[writeHead].hasRemaining()) {
+        ChunkPool.give(writing[writeHead]);
+        writing[writeHead++] = null;
+      }
+      if (n < batch) break; // The socket is full; the loop waits for OP_WRITE.
+    }
+    if (writeHead == writeTail) writeHead = writeTail = 0;
+    if (total == 0) return null;
+    lock.lock();
+    try {
+      queuedBytes -= total;
+      if (waiters > 0) notFull.signalAll();
+      if (blockedReaders != null && queuedBytes <= bound / 2) {
+        List<PacketConn> resumed = blockedReaders;
+        blockedReaders = null;
+        return resumed;
+      }
+      return null;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Remembers that {@code reader} stopped reading until this queue drains. */
+  void addBlockedReader(PacketConn reader) {
+    lock.lock();
+    try {
+      if (blockedReaders == null) blockedReaders = new ArrayList<>(2);
+      if (!blockedReaders.contains(reader)) blockedReaders.add(reader);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Refuses further sends with {@code reason}; frames already queued stay. */
+  void refuse(String reason) {
+    lock.lock();
+    try {
+      if (closedReason == null) closedReason = reason;
+      notFull.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Refuses further sends and drops every queued frame, returning chunks to the pool.
+   *
+   * @return the connections waiting for this queue to drain
+   */
+  List<PacketConn> discard(String reason) {
+    lock.lock();
+    try {
+      if (closedReason == null) closedReason = reason;
+      for (int i = 0; i < fillingCount; i++) {
+        ChunkPool.give(filling[i]);
+        filling[i] = null;
+      }
+      fillingCount = 0;
+      for (int i = writeHead; i < writeTail; i++) {
+        ChunkPool.give(writing[i]);
+        writing[i] = null;
+      }
+      writeHead = writeTail = 0;
+      queuedBytes = 0;
+      notFull.signalAll();
+      List<PacketConn> resumed = blockedReaders;
+      blockedReaders = null;
+      return resumed;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Waits until fewer than {@code bytes} are queued. For tests and close. */
+  boolean awaitBelow(long bytes, long timeout, TimeUnit unit) throws InterruptedException {
+    long remaining = unit.toNanos(timeout);
+    lock.lock();
+    try {
+      waiters++;
+      try {
+        while (queuedBytes >= bytes && closedReason == null) {
+          if (remaining <= 0) return false;
+          remaining = notFull.awaitNanos(remaining);
+        }
+        return queuedBytes < bytes;
+      } finally {
+        waiters--;
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void checkOpen() {
+    if (closedReason != null) throw new IllegalStateException(closedReason);
+  }
+
+  private void putInt(int value) {
+    ByteBuffer last = fillingCount == 0 ? null : filling[fillingCount - 1];
+    if (last != null && last.remaining() >= 4) {
+      last.putInt(value);
+    } else {
+      put(littleEndian(value), 0, 4); // The header straddles two chunks.
+    }
+  }
+
+  private byte[] littleEndian(int value) {
+    scratch[0] = (byte) value;
+    scratch[1] = (byte) (value >> 8);
+    scratch[2] = (byte) (value >> 16);
+    scratch[3] = (byte) (value >>> 24);
+    return scratch;
+  }
+
+  private void put(byte[] source, int offset, int length) {
+    while (length > 0) {
+      ByteBuffer last = fillingCount == 0 ? null : filling[fillingCount - 1];
+      if (last == null || !last.hasRemaining()) {
+        if (fillingCount == filling.length) filling = java.util.Arrays.copyOf(filling, fillingCount * 2);
+        last = filling[fillingCount++] = ChunkPool.take();
+      }
+      int n = Math.min(length, last.remaining());
+      last.put(source, offset, n);
+      offset += n;
+      length -= n;
+    }
+  }
+
+  private void compactOrGrow() {
+    int live = writeTail - writeHead;
+    if (writeHead > 0 && live < writing.length / 2) {
+      System.arraycopy(writing, writeHead, writing, 0, live);
+      java.util.Arrays.fill(writing, live, writeTail, null);
+    } else {
+      writing = java.util.Arrays.copyOf(writing, writing.length * 2);
+      System.arraycopy(writing, writeHead, writing, 0, live);
+      java.util.Arrays.fill(writing, live, writeTail, null);
+    }
+    writeHead = 0;
+    writeTail = live;
+  }
+}

@@ -1,0 +1,525 @@
+package io.github.packetconn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ProtocolException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class PacketConnTest {
+  static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+  static final Duration WAIT = Duration.ofSeconds(20);
+  static final PacketHandler ECHO =
+      (conn, packet) -> {
+        try (packet) {
+          conn.send(packet);
+        }
+      };
+
+  static PacketConn connect(PacketServer server, PacketConfig config) throws IOException {
+    return PacketConn.connect(server.localAddress(), config, null);
+  }
+
+  static Packet goldenHi() {
+    return Packet.allocate().writeShort(0xABCD).writeInt(0x12345678).writeShortPrefixedString("hi");
+  }
+
+  static Packet goldenTyped() {
+    return Packet.allocate()
+        .writeBoolean(true)
+        .writeLong(-2)
+        .writeFloat(1.5f)
+        .writeDouble(-0.25)
+        .writeIntPrefixedString("héllo");
+  }
+
+  static byte[] readExactly(InputStream in, int n) throws IOException {
+    byte[] bytes = in.readNBytes(n);
+    assertEquals(n, bytes.length, "stream ended early");
+    return bytes;
+  }
+
+  @Test
+  void goldenFramesGoOutByteForByte() throws Exception {
+    for (boolean crc : new boolean[] {false, true}) {
+      try (ServerSocket raw = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+          PacketConn conn =
+              PacketConn.connect(raw.getLocalSocketAddress(), PacketConfig.builder().crc(crc).build(), null);
+          Socket peer = raw.accept()) {
+        try (Packet hi = goldenHi();
+            Packet empty = Packet.allocate();
+            Packet typed = goldenTyped()) {
+          conn.send(hi);
+          conn.send(empty);
+          conn.send(typed);
+        }
+        String expected =
+            crc
+                ? FrameDecoderTest.HI_CRC + FrameDecoderTest.EMPTY_CRC
+                : FrameDecoderTest.HI + FrameDecoderTest.EMPTY + FrameDecoderTest.TYPED;
+        int length = expected.length() / 2 + (crc ? 39 : 0);
+        String actual = HexFormat.of().formatHex(readExactly(peer.getInputStream(), length));
+        assertEquals(expected, actual.substring(0, expected.length()), "crc=" + crc);
+        if (crc) {
+          byte[] typed = Frames.encode(FrameDecoderTest.bytes(FrameDecoderTest.TYPED.substring(8)), true);
+          assertEquals(HexFormat.of().formatHex(typed), actual.substring(expected.length()));
+        }
+      }
+    }
+  }
+
+  @Test
+  void goldenFramesAreReceived() throws Exception {
+    for (boolean crc : new boolean[] {false, true}) {
+      try (ServerSocket raw = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+          PacketConn conn =
+              PacketConn.connect(raw.getLocalSocketAddress(), PacketConfig.builder().crc(crc).build(), null);
+          Socket peer = raw.accept()) {
+        String stream = crc ? FrameDecoderTest.HI_CRC + FrameDecoderTest.EMPTY_CRC : FrameDecoderTest.HI + FrameDecoderTest.EMPTY;
+        peer.getOutputStream().write(FrameDecoderTest.bytes(stream));
+        try (Packet hi = conn.receive(WAIT);
+            Packet empty = conn.receive(WAIT)) {
+          assertEquals(0xABCD, hi.readUnsignedShort());
+          assertEquals(0x12345678, hi.readInt());
+          assertEquals("hi", hi.readShortPrefixedString());
+          assertEquals(0, empty.size());
+        }
+        peer.shutdownOutput();
+        assertNull(conn.receive(WAIT), "clean end of stream");
+      }
+    }
+  }
+
+  @Test
+  void echoesSeededRandomPacketsWithCallbackServer() throws Exception {
+    PacketConfig config = PacketConfig.builder().maxPacketSize(256 << 10).build();
+    try (PacketServer server = PacketServer.bind(LOOPBACK, config, ECHO)) {
+      echoRandomPackets(server, config, 3000);
+    }
+  }
+
+  @Test
+  void echoesSeededRandomPacketsWithVirtualThreadServer() throws Exception {
+    PacketConfig config = PacketConfig.builder().maxPacketSize(256 << 10).crc(true).build();
+    ConnectionHandler echo =
+        conn -> {
+          for (Packet packet : conn) {
+            try (packet) {
+              conn.send(packet);
+            }
+          }
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, config, echo)) {
+      echoRandomPackets(server, config, 3000);
+    }
+  }
+
+  /** Sends seeded random packets from one thread while this one checks every echo. */
+  static void echoRandomPackets(PacketServer server, PacketConfig config, int count) throws Exception {
+    long seed = System.nanoTime();
+    try (PacketConn conn = connect(server, config)) {
+      CompletableFuture<Void> sent =
+          CompletableFuture.runAsync(
+              () -> {
+                Random random = new Random(seed);
+                for (int i = 0; i < count; i++) {
+                  try (Packet p = Packet.allocate()) {
+                    p.writeBytes(payload(random, i, config.maxPacketSize()));
+                    conn.send(p);
+                  }
+                }
+              });
+      Random random = new Random(seed);
+      for (int i = 0; i < count; i++) {
+        byte[] expected = payload(random, i, config.maxPacketSize());
+        try (Packet echo = conn.receive(WAIT)) {
+          assertArrayEquals(expected, echo.toByteArray(), "seed " + seed + " packet " + i);
+        }
+      }
+      sent.get();
+    }
+  }
+
+  /** Mostly small payloads, one in ten up to the maximum; the first is empty, the second maximal. */
+  static byte[] payload(Random random, int index, int max) {
+    int size =
+        switch (index) {
+          case 0 -> 0;
+          case 1 -> max;
+          default -> random.nextInt(index % 10 == 0 ? max + 1 : 2049);
+        };
+    byte[] bytes = new byte[size];
+    random.nextBytes(bytes);
+    return bytes;
+  }
+
+  @Test
+  void packetOfExactlyMaxSizeGoesThroughAndOneByteMoreIsRefused() throws Exception {
+    PacketConfig config = PacketConfig.builder().maxPacketSize(64 << 10).build();
+    try (PacketServer server = PacketServer.bind(LOOPBACK, config, ECHO);
+        PacketConn conn = connect(server, config)) {
+      try (Packet max = Packet.of(new byte[64 << 10]);
+          Packet over = Packet.of(new byte[(64 << 10) + 1])) {
+        conn.send(max);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> conn.send(over));
+        assertEquals("packet size 65537 exceeds maxPacketSize 65536", e.getMessage());
+      }
+      try (Packet echo = conn.receive(WAIT)) {
+        assertEquals(64 << 10, echo.size());
+      }
+    }
+  }
+
+  @Test
+  void oversizedFrameFromPeerClosesOnlyThatConnection() throws Exception {
+    PacketConfig config = PacketConfig.builder().maxPacketSize(64 << 10).build();
+    CompletableFuture<Throwable> closed = new CompletableFuture<>();
+    PacketHandler handler =
+        new PacketHandler() {
+          @Override
+          public void onPacket(PacketConn conn, Packet packet) throws Exception {
+            ECHO.onPacket(conn, packet);
+          }
+
+          @Override
+          public void onClose(PacketConn conn, Throwable cause) {
+            if (cause != null) closed.complete(cause);
+          }
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, config, handler);
+        PacketConn good = connect(server, config);
+        Socket bad = new Socket(server.localAddress().getAddress(), server.port())) {
+      bad.getOutputStream().write(FrameDecoderTest.bytes("01000100")); // 65537, little-endian.
+      Throwable cause = closed.get(20, TimeUnit.SECONDS);
+      assertInstanceOf(ProtocolException.class, cause);
+      assertEquals("packet size 65537 exceeds maxPacketSize 65536", cause.getMessage());
+      assertEquals(-1, bad.getInputStream().read(), "the server closed the bad connection");
+      try (Packet p = goldenHi()) {
+        good.send(p);
+      }
+      try (Packet echo = good.receive(WAIT)) {
+        assertEquals(10, echo.size(), "the other connection still works");
+      }
+    }
+  }
+
+  @Test
+  void crcEndToEndAndCorruptedCrcDetected() throws Exception {
+    PacketConfig config = PacketConfig.builder().crc(true).build();
+    CompletableFuture<Throwable> failure = new CompletableFuture<>();
+    PacketHandler handler =
+        new PacketHandler() {
+          @Override
+          public void onPacket(PacketConn conn, Packet packet) throws Exception {
+            ECHO.onPacket(conn, packet);
+          }
+
+          @Override
+          public void onClose(PacketConn conn, Throwable cause) {
+            if (cause != null) failure.complete(cause);
+          }
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, config, handler);
+        PacketConn conn = connect(server, config);
+        Socket corrupt = new Socket(server.localAddress().getAddress(), server.port())) {
+      try (Packet p = goldenHi()) {
+        conn.send(p);
+      }
+      try (Packet echo = conn.receive(WAIT)) {
+        assertEquals("cdab7856341202006869", PacketTest.hex(echo));
+      }
+      byte[] frame = FrameDecoderTest.bytes(FrameDecoderTest.HI_CRC);
+      frame[frame.length - 1] ^= 0x10;
+      corrupt.getOutputStream().write(frame);
+      Throwable cause = failure.get(20, TimeUnit.SECONDS);
+      assertEquals(
+          "CRC mismatch on a frame of 10 bytes: received 71041d55, computed 61041d55"
+              + " (do both peers have crc enabled?)",
+          cause.getMessage());
+    }
+  }
+
+  @Test
+  void frameCutByEndOfStreamIsEOFException() throws Exception {
+    CompletableFuture<Throwable> failure = new CompletableFuture<>();
+    ConnectionHandler handler =
+        conn -> {
+          try {
+            conn.receive(WAIT);
+          } catch (IOException e) {
+            failure.complete(e);
+          }
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, handler);
+        Socket peer = new Socket(server.localAddress().getAddress(), server.port())) {
+      peer.getOutputStream().write(FrameDecoderTest.bytes("0a000000cdab78"));
+      peer.shutdownOutput();
+      Throwable cause = failure.get(20, TimeUnit.SECONDS);
+      assertInstanceOf(EOFException.class, cause);
+      assertEquals("end of stream inside a frame, after 3 of 10 payload bytes", cause.getMessage());
+    }
+  }
+
+  @Test
+  void severalThreadsSendingKeepPerThreadOrder() throws Exception {
+    int threads = 4;
+    int perThread = 20_000;
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
+        PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
+      List<Thread> senders = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int id = t;
+        senders.add(
+            Thread.ofPlatform()
+                .start(
+                    () -> {
+                      try (Packet p = Packet.allocate()) {
+                        for (int seq = 0; seq < perThread; seq++) {
+                          p.clear().writeInt(id).writeInt(seq).writeBytes(new byte[seq % 100]);
+                          conn.send(p);
+                        }
+                      }
+                    }));
+      }
+      int[] next = new int[threads];
+      for (int i = 0; i < threads * perThread; i++) {
+        try (Packet echo = conn.receive(WAIT)) {
+          int id = echo.readInt();
+          int seq = echo.readInt();
+          assertEquals(next[id], seq, "thread " + id + " out of order");
+          assertEquals(seq % 100, echo.remaining());
+          next[id]++;
+        }
+      }
+      for (Thread sender : senders) sender.join();
+      assertArrayEquals(new int[] {perThread, perThread, perThread, perThread}, next);
+    }
+  }
+
+  @Test
+  void closeFlushesPendingPackets() throws Exception {
+    int count = 100_000;
+    CompletableFuture<Integer> received = new CompletableFuture<>();
+    ConnectionHandler counter =
+        conn -> {
+          int n = 0;
+          for (Packet p; (p = conn.receive(WAIT)) != null; ) {
+            assertEquals(n, p.readInt(), "in order");
+            p.release();
+            n++;
+          }
+          received.complete(n);
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, counter)) {
+      PacketConn conn = connect(server, PacketConfig.DEFAULT);
+      try (Packet p = Packet.allocate()) {
+        for (int i = 0; i < count; i++) conn.send(p.clear().writeInt(i).writeBytes(new byte[20]));
+      }
+      conn.close();
+      assertFalse(conn.isOpen());
+      assertEquals(count, received.get(20, TimeUnit.SECONDS), "every packet, then end of stream");
+      conn.closeFuture().get(20, TimeUnit.SECONDS);
+      assertNull(conn.closeCause());
+    }
+  }
+
+  @Test
+  void serverSideCloseFlushesPendingPackets() throws Exception {
+    int count = 50_000;
+    ConnectionHandler producer =
+        conn -> {
+          try (Packet p = Packet.allocate()) {
+            for (int i = 0; i < count; i++) conn.send(p.clear().writeInt(i));
+          }
+          // Returning closes the connection gracefully.
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, producer);
+        PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
+      int n = 0;
+      for (Packet p : conn) {
+        try (p) {
+          assertEquals(n++, p.readInt());
+        }
+      }
+      assertEquals(count, n);
+    }
+  }
+
+  @Test
+  void receiveTimesOut() throws Exception {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
+        PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
+      SocketTimeoutException e =
+          assertThrows(SocketTimeoutException.class, () -> conn.receive(Duration.ofMillis(50)));
+      assertEquals("receive timed out after 50 ms", e.getMessage());
+      assertTrue(conn.isOpen());
+    }
+  }
+
+  @Test
+  void sendQueueFillsWhenPeerDoesNotRead() throws Exception {
+    PacketConfig config = PacketConfig.builder().sendQueueBytes(64 << 10).build();
+    try (ServerSocketChannel raw = ServerSocketChannel.open().bind(LOOPBACK);
+        PacketConn conn = PacketConn.connect(raw.getLocalAddress(), config, null);
+        SocketChannel peer = raw.accept()) {
+      int sent = 0;
+      try (Packet p = Packet.of(new byte[1024])) {
+        // Fill until the queue stays full for a while: the socket buffers are full too by then.
+        while (conn.trySend(p) || conn.send(p, Duration.ofMillis(200))) {
+          sent++;
+          assertTrue(sent < 1_000_000, "the send queue never filled up");
+        }
+        assertTrue(conn.queuedBytes() > (64 << 10) - 1028, "queued " + conn.queuedBytes());
+        assertTrue(conn.queuedBytes() <= 64 << 10, "queued " + conn.queuedBytes());
+        assertFalse(conn.send(p, Duration.ofMillis(20)), "a timed send times out");
+        // The peer reads everything: the queue drains and send works again.
+        ByteBuffer sink = ByteBuffer.allocate(1 << 20);
+        long expected = (long) sent * 1028;
+        long read = 0;
+        CompletableFuture<Void> blockingSend = CompletableFuture.runAsync(() -> conn.send(p));
+        expected += 1028;
+        while (read < expected) {
+          read += peer.read(sink.clear());
+        }
+        blockingSend.get(20, TimeUnit.SECONDS);
+        assertEquals(expected, read);
+      }
+      conn.abort();
+      assertThrows(IllegalStateException.class, () -> conn.send(Packet.allocate()));
+    }
+  }
+
+  @Test
+  void sendAfterCloseThrows() throws Exception {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO)) {
+      PacketConn conn = connect(server, PacketConfig.DEFAULT);
+      conn.close();
+      conn.close(); // Idempotent.
+      try (Packet p = Packet.allocate()) {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> conn.send(p));
+        assertEquals("closed", e.getMessage());
+      }
+      assertNull(conn.receive(WAIT), "a closed connection's stream has ended");
+    }
+  }
+
+  @Test
+  void abortedConnectionFailsThePeerNotTheServer() throws Exception {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO)) {
+      PacketConn a = connect(server, PacketConfig.DEFAULT);
+      a.abort();
+      a.closeFuture().get(20, TimeUnit.SECONDS);
+      try (PacketConn b = connect(server, PacketConfig.DEFAULT);
+          Packet p = goldenHi()) {
+        b.send(p);
+        try (Packet echo = b.receive(WAIT)) {
+          assertEquals(10, echo.size());
+        }
+      }
+    }
+  }
+
+  @Test
+  void closeFutureReportsTheCause() throws Exception {
+    try (ServerSocket raw = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        PacketConn conn = PacketConn.connect(raw.getLocalSocketAddress(), PacketConfig.DEFAULT, null);
+        Socket peer = raw.accept()) {
+      OutputStream out = peer.getOutputStream();
+      out.write(FrameDecoderTest.bytes("ffffff7f"));
+      ExecutionException e =
+          assertThrows(ExecutionException.class, () -> conn.closeFuture().get(20, TimeUnit.SECONDS));
+      assertInstanceOf(ProtocolException.class, e.getCause());
+      assertEquals("packet size 2147483647 exceeds maxPacketSize 33554432", conn.closeCause().getMessage());
+      IOException thrown = assertThrows(IOException.class, conn::receive);
+      assertEquals(conn.closeCause(), thrown);
+    }
+  }
+
+  @Test
+  void serverCloseClosesItsConnectionsGracefully() throws Exception {
+    PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
+    PacketConn conn = connect(server, PacketConfig.DEFAULT);
+    try (Packet p = goldenHi()) {
+      conn.send(p);
+    }
+    conn.receive(WAIT).release();
+    assertEquals(1, server.connections().size());
+    PacketConn serverSide = server.connections().iterator().next();
+    server.close();
+    assertFalse(server.isOpen());
+    assertNull(conn.receive(WAIT), "the server's close reaches the client as a clean end");
+    conn.close();
+    serverSide.closeFuture().get(20, TimeUnit.SECONDS);
+    assertTrue(server.connections().isEmpty());
+    assertThrows(IOException.class, () -> PacketConn.connect(server.localAddress(), PacketConfig.DEFAULT, null));
+  }
+
+  @Test
+  void attachmentAddressesAndToString() throws Exception {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
+        PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
+      assertNull(conn.attach("session-1"));
+      assertEquals("session-1", conn.attachment());
+      assertEquals(server.port(), conn.remoteAddress().getPort());
+      assertEquals(InetAddress.getLoopbackAddress(), conn.localAddress().getAddress());
+      assertEquals(
+          "PacketConn[" + conn.localAddress() + " -> " + conn.remoteAddress() + ", open]", conn.toString());
+    }
+  }
+
+  @Test
+  void receiveIsRefusedOnCallbackConnections() throws Exception {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
+        PacketConn conn = PacketConn.connect(server.localAddress(), PacketConfig.DEFAULT, (c, p) -> p.release())) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, conn::receive);
+      assertEquals(
+          "receive() is not available: this connection delivers packets to a PacketHandler", e.getMessage());
+    }
+  }
+
+  @Test
+  void flushDelayBatchesAndFlushSendsAtOnce() throws Exception {
+    PacketConfig delayed = PacketConfig.builder().flushDelay(Duration.ofMinutes(5)).build();
+    try (ServerSocketChannel raw = ServerSocketChannel.open().bind(LOOPBACK);
+        PacketConn conn = PacketConn.connect(raw.getLocalAddress(), delayed, null);
+        SocketChannel peer = raw.accept()) {
+      try (Packet p = goldenHi()) {
+        conn.send(p);
+        conn.send(p);
+      }
+      assertEquals(28, conn.queuedBytes(), "held back by the flush delay");
+      conn.flush();
+      ByteBuffer in = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
+      while (in.hasRemaining()) peer.read(in);
+      assertEquals(FrameDecoderTest.HI + FrameDecoderTest.HI, HexFormat.of().formatHex(in.array()));
+    }
+  }
+}
