@@ -134,8 +134,8 @@ final class EventLoop implements Runnable {
     while (true) {
       try {
         runTasks();
-        runFlushes();
         long timeout = runTimers();
+        runFlushes(); // Whatever tasks and timers sent.
         awake = false;
         if (hasTasks()) {
           selector.selectNow(onReady);

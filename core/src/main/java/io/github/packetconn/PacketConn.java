@@ -482,6 +482,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       writeNow();
     }
     if ((ops & SelectionKey.OP_READ) != 0 && state != CLOSED && pauses == 0) read();
+    loop.runFlushes(); // Everything the callbacks sent: one write per connection per read.
   }
 
   private void read() {
@@ -517,7 +518,6 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       if (state == CLOSED || pauses != 0 || n < size) break;
       buffer.clear().limit(size);
     }
-    loop.runFlushes();
   }
 
   private boolean deliver(Packet packet) throws Exception {
