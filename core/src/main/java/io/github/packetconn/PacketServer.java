@@ -17,7 +17,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Accepts TCP connections and hands each one to the application as a {@link PacketConn}.
@@ -124,49 +123,50 @@ public final class PacketServer implements Closeable, EventLoop.Selectable {
 
   /**
    * Stops accepting, then closes every connection gracefully, waiting up to {@link
-   * PacketConfig#closeTimeout()} for their queued packets before aborting the rest. Calling it again
-   * does nothing.
+   * PacketConfig#closeTimeout()} for their queued packets before aborting the rest. Called on an I/O
+   * thread (in a handler), it starts all this and returns at once. Calling it again does nothing.
+   *
+   * @throws IOException if the listening socket failed to close
    */
   @Override
   public void close() throws IOException {
-    if (closed) {
-      closeFuture.join();
-      return;
+    if (!closed) {
+      closed = true;
+      loop.execute(this::closeOnLoop);
     }
-    closed = true;
-    CompletableFuture<Void> stopped = new CompletableFuture<>();
-    loop.execute(
-        () -> {
-          if (key != null) key.cancel();
-          try {
-            server.close();
-            stopped.complete(null);
-          } catch (IOException e) {
-            stopped.completeExceptionally(e);
-          }
-        });
+    if (EventLoop.current() != null) return; // Never block an I/O thread.
+    try {
+      closeFuture.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    }
+  }
+
+  private void closeOnLoop() {
+    if (key != null) key.cancel();
     IOException failure = null;
     try {
-      stopped.join();
-    } catch (RuntimeException e) {
-      failure = new IOException("closing the server socket failed", e.getCause());
+      server.close();
+    } catch (IOException e) {
+      failure = e;
     }
     List<PacketConn> open = new ArrayList<>(connections);
     List<CompletableFuture<Void>> closing = new ArrayList<>(open.size());
-    for (PacketConn conn : open) closing.add(conn.closeAsync());
-    try {
-      CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new))
-          .get(config.closeTimeout().toNanos(), TimeUnit.NANOSECONDS);
-    } catch (TimeoutException e) {
-      for (PacketConn conn : open) conn.abort();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      for (PacketConn conn : open) conn.abort();
-    } catch (java.util.concurrent.ExecutionException e) {
-      // A connection that failed while closing is closed all the same.
-    }
-    closeFuture.complete(null);
-    if (failure != null) throw failure;
+    for (PacketConn conn : open) closing.add(conn.closeAsync().exceptionally(t -> null));
+    IOException socketFailure = failure;
+    CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new))
+        .orTimeout(config.closeTimeout().toNanos(), TimeUnit.NANOSECONDS)
+        .whenComplete(
+            (ignored, timedOut) -> {
+              if (timedOut != null) {
+                for (PacketConn conn : open) conn.abort(); // Queued packets past the deadline.
+              }
+              if (socketFailure != null) {
+                closeFuture.completeExceptionally(socketFailure);
+              } else {
+                closeFuture.complete(null);
+              }
+            });
   }
 
   @Override

@@ -1,0 +1,136 @@
+package io.github.packetconn.cli;
+
+import io.github.packetconn.PacketConfig;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * {@code packetconn demo}: an echo server and its clients in one process, once per server style,
+ * with a short report. The README's first command.
+ */
+final class DemoCommand implements Command {
+  static final int CLIENTS = 8;
+  static final int MIN_SIZE = 0;
+  static final int MAX_SIZE = 2048;
+
+  @Override
+  public String name() {
+    return "demo";
+  }
+
+  @Override
+  public String summary() {
+    return "run an echo server and clients in this process and report (start here)";
+  }
+
+  @Override
+  public String usage() {
+    return """
+        Usage: packetconn demo [--seconds S]
+
+        Starts an echo server on 127.0.0.1 (any free port), runs %d clients against it doing
+        strict ping-pong round trips with random payloads of %d..%d bytes, checks every echo
+        byte for byte and reports; then does the same with the other server style.
+
+        Options:
+          --seconds S       total time under load, split between the two server styles
+                            (default 3)
+          --help            print this help
+
+        Exits with 0 if every echo matched, 1 otherwise.
+        """
+        .formatted(CLIENTS, MIN_SIZE, MAX_SIZE);
+  }
+
+  /**
+   * {@return the total load time in {@code args}}
+   *
+   * @throws UsageException naming an unknown option or a bad value
+   */
+  static Duration parse(List<String> args) throws UsageException {
+    Options options = Options.parse(args, Set.of(), Set.of("--seconds"));
+    double seconds = options.decimal("--seconds", 3, 0.1, 3600);
+    return Duration.ofNanos(Math.round(seconds * 1e9));
+  }
+
+  @Override
+  public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
+    Duration total = parse(args);
+    out.printf(
+        Locale.ROOT,
+        "packetconn demo: %d clients, random payloads of %d..%d bytes, every echo checked byte for"
+            + " byte%n",
+        CLIENTS,
+        MIN_SIZE,
+        MAX_SIZE);
+    Duration each = total.dividedBy(EchoServer.Style.values().length);
+    long seed = ThreadLocalRandom.current().nextLong();
+    long verified = 0;
+    boolean ok = true;
+    for (EchoServer.Style style : EchoServer.Style.values()) {
+      out.println();
+      EchoLoad.Result result = runOnce(style, each, seed, out);
+      ok &= result.ok();
+      verified += result.roundTrips() - result.mismatchCount();
+      if (!result.ok()) {
+        err.printf(
+            Locale.ROOT,
+            "  FAILED: %,d mismatches, %,d errors (seed %d)%n",
+            result.mismatchCount(),
+            result.errors().size(),
+            seed);
+        for (String failure : result.failures()) err.println("    " + failure);
+      }
+    }
+    out.println();
+    if (!ok) {
+      out.println("FAILED: see the errors above.");
+      return 1;
+    }
+    out.printf(Locale.ROOT, "OK: %,d echoes verified, 0 mismatches, 0 errors.%n", verified);
+    return 0;
+  }
+
+  /** Runs the clients for {@code duration} against a new server of {@code style}; prints two lines. */
+  static EchoLoad.Result runOnce(
+      EchoServer.Style style, Duration duration, long seed, PrintStream out)
+      throws IOException, InterruptedException {
+    InetSocketAddress loopback = new InetSocketAddress("127.0.0.1", 0);
+    try (EchoServer server = EchoServer.start(loopback, PacketConfig.DEFAULT, style)) {
+      out.printf(
+          "%s server (%s) on %s%n", style.label(), style.description(), server.localAddress());
+      EchoLoad.Settings settings =
+          EchoLoad.Settings.timed(
+              server.localAddress(),
+              PacketConfig.DEFAULT,
+              CLIENTS,
+              duration,
+              MIN_SIZE,
+              MAX_SIZE,
+              seed);
+      EchoLoad.Result result = EchoLoad.run(settings, roundTrips -> {});
+      out.printf(
+          Locale.ROOT,
+          "  %d clients x ~%,d round trips = %,d packets in %.2f s: %s%n",
+          CLIENTS,
+          result.roundTrips() / CLIENTS,
+          result.roundTrips(),
+          result.elapsedNanos() / 1e9,
+          result.ok() ? "all echoes verified" : "FAILED");
+      out.printf(
+          Locale.ROOT,
+          "  %,.0f packets/s, %,.1f MiB/s; round trip p50 %s, p99 %s%n",
+          result.packetsPerSecond(),
+          result.mebibytesPerSecond(),
+          Latencies.micros(result.latencies().percentile(50)),
+          Latencies.micros(result.latencies().percentile(99)));
+      return result;
+    }
+  }
+}
