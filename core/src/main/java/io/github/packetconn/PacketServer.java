@@ -213,11 +213,12 @@ public final class PacketServer implements Closeable, EventLoop.Selectable {
       return;
     }
     connections.add(conn);
-    if (conn.closeFuture().isDone() || closed) { // Closed before it was added: forget it.
-      connections.remove(conn);
-      if (closed) conn.abort();
-      return;
+    if (conn.closeFuture().isDone()) {
+      connections.remove(conn); // Its loop closed it before it was added.
+    } else if (closed) {
+      conn.abort();
     }
+    // The handler runs even for a connection that already ended: it must see how it ended.
     if (connectionHandler != null) {
       Thread.ofVirtual().name("packetconn-" + conn.remoteAddress()).start(() -> serve(conn));
     }
