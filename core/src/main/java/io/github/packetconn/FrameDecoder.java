@@ -29,6 +29,7 @@ final class FrameDecoder {
   private Packet current; // The packet being filled; null between frames.
   private int trailerCount; // CRC bytes seen so far.
   private int trailer;
+  private boolean decodedOne; // A frame has been decoded: a bad length now hints at a CRC mismatch.
 
   FrameDecoder(int maxPacketSize, boolean crc) {
     this.maxPacketSize = maxPacketSize;
@@ -73,6 +74,7 @@ final class FrameDecoder {
       }
       Packet packet = current;
       current = null;
+      decodedOne = true;
       length = 0;
       trailer = 0;
       if (!sink.accept(packet) || !in.hasRemaining()) return;
@@ -120,7 +122,11 @@ final class FrameDecoder {
     if (Integer.compareUnsigned(length, maxPacketSize) > 0) {
       int header = length;
       length = 0;
-      throw new ProtocolException(tooLarge(header, maxPacketSize));
+      String message = tooLarge(header, maxPacketSize);
+      if (crc == null && decodedOne && foreignProtocol(header) == null) {
+        message += " (does the peer have crc enabled while this side does not?)";
+      }
+      throw new ProtocolException(message);
     }
     // Trust the header only as far as bytes have arrived; append() grows the rest as they come.
     current = Packet.allocate(Math.min(length, Math.max(available, 0)), maxPacketSize);

@@ -451,7 +451,13 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
           case CLOSING -> "closing";
           default -> "closed";
         };
-    return "PacketConn[" + localAddress + " -> " + remoteAddress + ", " + status + "]";
+    return "PacketConn[" + format(localAddress) + " -> " + format(remoteAddress) + ", " + status + "]";
+  }
+
+  /** {@return host:port, without the {@code /} that {@link InetSocketAddress#toString()} adds} */
+  static String format(InetSocketAddress address) {
+    String host = address.getHostString();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
   }
 
   // ---- the event loop's side

@@ -171,7 +171,7 @@ public final class PacketServer implements Closeable, EventLoop.Selectable {
 
   @Override
   public String toString() {
-    return "PacketServer[" + localAddress + ", " + connections.size() + " connections"
+    return "PacketServer[" + PacketConn.format(localAddress) + ", " + connections.size() + " connections"
         + (closed ? ", closed]" : "]");
   }
 
@@ -228,7 +228,12 @@ public final class PacketServer implements Closeable, EventLoop.Selectable {
     try {
       connectionHandler.handle(conn);
     } catch (Throwable t) {
-      LOG.log(Level.WARNING, "connection handler failed for " + conn, t);
+      if (!conn.isOpen() && conn.closeCause() != null) {
+        // The connection failed and the handler merely noticed: closeCause() says why.
+        LOG.log(Level.DEBUG, () -> conn + " ended: " + conn.closeCause());
+      } else {
+        LOG.log(Level.WARNING, "connection handler failed for " + conn, t);
+      }
       conn.abort(t);
       return;
     }

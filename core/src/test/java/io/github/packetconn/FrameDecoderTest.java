@@ -184,7 +184,10 @@ class FrameDecoderTest {
     // A CRC-less reader sees the CRC of frame 1 as the length of frame 2: far beyond the limit.
     ProtocolException e =
         assertThrows(ProtocolException.class, () -> decode(bytes(HI_CRC + HI_CRC), 100, false, 1 << 20));
-    assertEquals("packet size 1627659605 exceeds maxPacketSize 1048576", e.getMessage());
+    assertEquals(
+        "packet size 1627659605 exceeds maxPacketSize 1048576"
+            + " (does the peer have crc enabled while this side does not?)",
+        e.getMessage());
     // A CRC reader of plain frames reads the next length as a CRC: a mismatch.
     assertThrows(ProtocolException.class, () -> decode(bytes(HI + HI), 100, true, 1 << 20));
   }

@@ -491,7 +491,8 @@ class PacketConnTest {
       assertEquals(server.port(), conn.remoteAddress().getPort());
       assertEquals(InetAddress.getLoopbackAddress(), conn.localAddress().getAddress());
       assertEquals(
-          "PacketConn[" + conn.localAddress() + " -> " + conn.remoteAddress() + ", open]", conn.toString());
+          "PacketConn[127.0.0.1:" + conn.localAddress().getPort() + " -> 127.0.0.1:" + server.port() + ", open]",
+          conn.toString());
     }
   }
 

@@ -32,19 +32,19 @@ final class DemoCommand implements Command {
   @Override
   public String usage() {
     return """
-        Usage: packetconn demo [--seconds S]
+    Usage: packetconn demo [--seconds S]
 
-        Starts an echo server on 127.0.0.1 (any free port), runs %d clients against it doing
-        strict ping-pong round trips with random payloads of %d..%d bytes, checks every echo
-        byte for byte and reports; then does the same with the other server style.
+    Starts an echo server on 127.0.0.1 (any free port), runs %d clients against it doing
+    strict ping-pong round trips with random payloads of %d..%d bytes, checks every echo
+    byte for byte and reports; then does the same with the other server style.
 
-        Options:
-          --seconds S       total time under load, split between the two server styles
-                            (default 3)
-          --help            print this help
+    Options:
+      --seconds S       total time under load, split between the two server styles
+                        (default 3)
+      --help            print this help
 
-        Exits with 0 if every echo matched, 1 otherwise.
-        """
+    Exits with 0 if every echo matched, 1 otherwise.
+    """
         .formatted(CLIENTS, MIN_SIZE, MAX_SIZE);
   }
 
@@ -75,16 +75,11 @@ final class DemoCommand implements Command {
     boolean ok = true;
     for (EchoServer.Style style : EchoServer.Style.values()) {
       out.println();
-      EchoLoad.Result result = runOnce(style, each, seed, out);
+      EchoLoad.Result result = runOnce(style, each, seed, out, err);
       ok &= result.ok();
       verified += result.roundTrips() - result.mismatchCount();
       if (!result.ok()) {
-        err.printf(
-            Locale.ROOT,
-            "  FAILED: %,d mismatches, %,d errors (seed %d)%n",
-            result.mismatchCount(),
-            result.errors().size(),
-            seed);
+        err.printf(Locale.ROOT, "  FAILED: %s (seed %d)%n", result.outcome(), seed);
         for (String failure : result.failures()) err.println("    " + failure);
       }
     }
@@ -97,14 +92,22 @@ final class DemoCommand implements Command {
     return 0;
   }
 
-  /** Runs the clients for {@code duration} against a new server of {@code style}; prints two lines. */
+  /**
+   * Runs the clients for {@code duration} against a new server of {@code style}; prints two lines
+   * to {@code out} and failed connections, if any, to {@code err}.
+   */
   static EchoLoad.Result runOnce(
-      EchoServer.Style style, Duration duration, long seed, PrintStream out)
+      EchoServer.Style style, Duration duration, long seed, PrintStream out, PrintStream err)
       throws IOException, InterruptedException {
     InetSocketAddress loopback = new InetSocketAddress("127.0.0.1", 0);
-    try (EchoServer server = EchoServer.start(loopback, PacketConfig.DEFAULT, style)) {
+    try (EchoServer server =
+        EchoServer.start(loopback, PacketConfig.DEFAULT, style, err::println)) {
       out.printf(
-          "%s server (%s) on %s%n", style.label(), style.description(), server.localAddress());
+          Locale.ROOT,
+          "%s server (%s) on %s%n",
+          style.label(),
+          style.description(),
+          Options.text(server.localAddress()));
       EchoLoad.Settings settings =
           EchoLoad.Settings.timed(
               server.localAddress(),

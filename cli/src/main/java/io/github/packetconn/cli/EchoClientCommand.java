@@ -29,25 +29,25 @@ final class EchoClientCommand implements Command {
   @Override
   public String usage() {
     return """
-        Usage: packetconn echo-client [options]
+    Usage: packetconn echo-client [options]
 
-        Opens N connections to an echo server, each on its own virtual thread doing M strict
-        ping-pong round trips with random payloads, and checks every echo byte for byte. Prints
-        progress each second, then throughput and round-trip percentiles.
+    Opens N connections to an echo server, each on its own virtual thread doing M strict
+    ping-pong round trips with random payloads, and checks every echo byte for byte. Prints
+    progress each second, then throughput and round-trip percentiles.
 
-        Options:
-          --host HOST       server address (default 127.0.0.1)
-          --port PORT       server port (default 14572)
-          --clients N       connections (default 10)
-          --packets M       round trips per connection (default 1000)
-          --min BYTES       smallest payload (default 0)
-          --max BYTES       largest payload (default 2048)
-          --crc             send a CRC-32 after every frame (the server must agree)
-          --seed S          seed for payload sizes and bytes (default: random, printed)
-          --help            print this help
+    Options:
+      --host HOST       server address (default 127.0.0.1)
+      --port PORT       server port (default 14572)
+      --clients N       connections (default 10)
+      --packets M       round trips per connection (default 1000)
+      --min BYTES       smallest payload (default 0)
+      --max BYTES       largest payload (default 2048)
+      --crc             send a CRC-32 after every frame (the server must agree)
+      --seed S          seed for payload sizes and bytes (default: random, printed)
+      --help            print this help
 
-        Exits with 0 if every echo matched, 1 on any mismatch or error, 2 on a bad command line.
-        """;
+    Exits with 0 if every echo matched, 1 on any mismatch or error, 2 on a bad command line.
+    """;
   }
 
   /**
@@ -82,11 +82,12 @@ final class EchoClientCommand implements Command {
     EchoLoad.Settings settings = parse(args);
     out.printf(
         Locale.ROOT,
-        "echo-client: %,d clients x %,d round trips to %s, payloads of %,d..%,d bytes, CRC %s,"
+        "echo-client: %,d %s x %,d round trips to %s, payloads of %,d..%,d bytes, CRC %s,"
             + " seed %d%n",
         settings.clients(),
+        settings.clients() == 1 ? "client" : "clients",
         settings.packets(),
-        settings.address(),
+        Options.text(settings.address()),
         settings.minSize(),
         settings.maxSize(),
         settings.config().crc() ? "on" : "off",
@@ -98,11 +99,7 @@ final class EchoClientCommand implements Command {
             settings,
             done ->
                 out.printf(
-                    Locale.ROOT,
-                    "%5d s  %,d of %,d round trips%n",
-                    ++seconds[0],
-                    done,
-                    total));
+                    Locale.ROOT, "%5d s  %,d of %,d round trips%n", ++seconds[0], done, total));
     report(result, out);
     if (result.ok()) {
       out.printf(
@@ -111,12 +108,7 @@ final class EchoClientCommand implements Command {
           result.roundTrips());
       return 0;
     }
-    err.printf(
-        Locale.ROOT,
-        "FAILED: %,d mismatches, %,d errors (seed %d)%n",
-        result.mismatchCount(),
-        result.errors().size(),
-        settings.seed());
+    err.printf(Locale.ROOT, "FAILED: %s (seed %d)%n", result.outcome(), settings.seed());
     for (String failure : result.failures()) err.println("  " + failure);
     return 1;
   }
@@ -133,7 +125,6 @@ final class EchoClientCommand implements Command {
         "throughput:  %,.0f packets/s, %,.1f MiB/s%n",
         result.packetsPerSecond(),
         result.mebibytesPerSecond());
-    out.printf(
-        Locale.ROOT, "round trip:  %s%n", result.latencies().describe(50, 90, 99, 99.9));
+    out.printf(Locale.ROOT, "round trip:  %s%n", result.latencies().describe(50, 90, 99, 99.9));
   }
 }

@@ -5,11 +5,14 @@ import io.github.packetconn.PacketConfig;
 import io.github.packetconn.PacketConn;
 import java.io.EOFException;
 import java.net.InetSocketAddress;
+import java.net.ProtocolException;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
@@ -76,7 +79,9 @@ final class EchoLoad {
       }
     }
 
-    /** {@return settings for {@code packets} round trips per client, with a 30 s receive timeout} */
+    /**
+     * {@return settings for {@code packets} round trips per client, with a 30 s receive timeout}
+     */
     static Settings counted(
         InetSocketAddress address,
         PacketConfig config,
@@ -89,7 +94,9 @@ final class EchoLoad {
           address, config, clients, packets, null, minSize, maxSize, seed, Duration.ofSeconds(30));
     }
 
-    /** {@return settings for round trips until {@code duration} is up, with a 10 s receive timeout} */
+    /**
+     * {@return settings for round trips until {@code duration} is up, with a 10 s receive timeout}
+     */
     static Settings timed(
         InetSocketAddress address,
         PacketConfig config,
@@ -145,6 +152,17 @@ final class EchoLoad {
     /** {@return echoed payload, in MiB per second each way} */
     double mebibytesPerSecond() {
       return elapsedNanos == 0 ? 0 : payloadBytes * 1e9 / elapsedNanos / (1 << 20);
+    }
+
+    /** {@return the counts of mismatches and errors, such as "2 mismatches, 1 error"} */
+    String outcome() {
+      return String.format(
+          Locale.ROOT,
+          "%,d %s, %,d %s",
+          mismatchCount,
+          mismatchCount == 1 ? "mismatch" : "mismatches",
+          errors.size(),
+          errors.size() == 1 ? "error" : "errors");
     }
 
     /** {@return one line per kept mismatch and per error, for the report} */
@@ -204,7 +222,8 @@ final class EchoLoad {
                   }));
     }
     try {
-      for (long next = start + SECOND; !done.await(next - System.nanoTime(), TimeUnit.NANOSECONDS); ) {
+      for (long next = start + SECOND;
+          !done.await(next - System.nanoTime(), TimeUnit.NANOSECONDS); ) {
         progress.accept(roundTrips.sum());
         next += SECOND;
       }
@@ -242,9 +261,7 @@ final class EchoLoad {
         }
         try (Packet echo = conn.receive(settings.receiveTimeout())) {
           long nanos = System.nanoTime() - start;
-          if (echo == null) {
-            throw new EOFException("the server closed the connection after " + sequence + " echoes");
-          }
+          if (echo == null) throw new EOFException("the server closed the connection");
           recorded.add(nanos);
           roundTrips.increment();
           payloadBytes.add(size);
@@ -252,7 +269,13 @@ final class EchoLoad {
         }
       }
     } catch (Exception e) {
-      errors.add("client " + client + ", packet " + sequence + ": " + e);
+      boolean noEcho =
+          e instanceof EOFException
+              || e instanceof SocketTimeoutException
+              || e instanceof ProtocolException;
+      String hint =
+          sequence == 0 && noEcho ? " (is it an echo server, with the same CRC setting?)" : "";
+      errors.add("client " + client + ", packet " + sequence + ": " + e + hint);
     }
   }
 
@@ -275,7 +298,9 @@ final class EchoLoad {
     }
   }
 
-  /** Fills {@code bytes[0, size)} with random bytes; {@link Random#nextBytes} fills whole arrays. */
+  /**
+   * Fills {@code bytes[0, size)} with random bytes; {@link Random#nextBytes} fills whole arrays.
+   */
   private static void fill(Random random, byte[] bytes, int size) {
     int i = 0;
     while (i < size) {

@@ -10,8 +10,10 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 
 /**
  * A {@link PacketServer} that sends every packet back to its sender, counting the echoes.
@@ -21,7 +23,8 @@ import java.util.concurrent.atomic.LongAdder;
  * ConnectionHandler} that loops over each connection on its own virtual thread.
  *
  * <pre>{@code
- * try (EchoServer server = EchoServer.start(address, PacketConfig.DEFAULT, Style.CALLBACK)) {
+ * try (EchoServer server =
+ *     EchoServer.start(address, PacketConfig.DEFAULT, Style.CALLBACK, System.err::println)) {
  *   ... // clients connect to server.localAddress()
  *   System.out.println(server.echoed() + " packets echoed");
  * }
@@ -45,7 +48,7 @@ final class EchoServer implements Closeable {
 
     /** {@return the name used on the command line, such as {@code callback}} */
     String label() {
-      return name().toLowerCase(java.util.Locale.ROOT);
+      return name().toLowerCase(Locale.ROOT);
     }
 
     /** {@return the library API this style uses, for reports} */
@@ -55,38 +58,53 @@ final class EchoServer implements Closeable {
   }
 
   private final LongAdder echoed = new LongAdder();
+  private final Consumer<String> log; // Told, in one line, about each connection that failed.
   private final PacketServer server;
 
-  private EchoServer(InetSocketAddress address, PacketConfig config, Style style)
+  private EchoServer(
+      InetSocketAddress address, PacketConfig config, Style style, Consumer<String> log)
       throws IOException {
-    PacketHandler echoEachPacket =
-        (conn, packet) -> {
-          try (packet) {
-            conn.send(packet);
-          }
-          echoed.increment();
-        };
+    this.log = log;
     server =
         switch (style) {
-          case CALLBACK -> PacketServer.bind(address, config, echoEachPacket);
+          case CALLBACK -> PacketServer.bind(address, config, new EchoHandler());
           case BLOCKING -> PacketServer.bind(address, config, (ConnectionHandler) this::serve);
         };
   }
 
   /**
-   * Starts listening on {@code address} (port 0 picks a free port).
+   * Starts listening on {@code address} (port 0 picks a free port); {@code log} is told about each
+   * connection that fails, such as a peer that resets or breaks the protocol.
    *
    * @throws IOException if the address cannot be bound, with the address in the message
    */
-  static EchoServer start(InetSocketAddress address, PacketConfig config, Style style)
+  static EchoServer start(
+      InetSocketAddress address, PacketConfig config, Style style, Consumer<String> log)
       throws IOException {
     try {
-      return new EchoServer(address, config, style);
+      return new EchoServer(address, config, style, log);
     } catch (IOException e) {
-      throw new IOException("cannot listen on " + address + ": " + e.getMessage(), e);
+      throw new IOException("cannot listen on " + Options.text(address) + ": " + e, e);
     }
   }
 
+  /** The callback style. */
+  private final class EchoHandler implements PacketHandler {
+    @Override
+    public void onPacket(PacketConn conn, Packet packet) {
+      try (packet) {
+        conn.send(packet);
+      }
+      echoed.increment();
+    }
+
+    @Override
+    public void onClose(PacketConn conn, Throwable cause) {
+      if (cause != null) failed(conn, cause);
+    }
+  }
+
+  /** The blocking style. */
   private void serve(PacketConn conn) {
     try {
       for (Packet packet : conn) {
@@ -95,11 +113,17 @@ final class EchoServer implements Closeable {
         }
         echoed.increment();
       }
-    } catch (UncheckedIOException e) {
-      // The peer reset the connection or broke the protocol, and the connection is already closed
-      // with that cause. Returning, rather than throwing, keeps PacketServer from logging a
-      // handler failure with a stack trace for an ordinary client disconnect.
+    } catch (UncheckedIOException | IllegalStateException e) {
+      if (conn.isOpen()) throw e; // Not a failed connection: a bug, for PacketServer to log.
+      // The connection failed (the peer reset or broke the protocol) and is closed already. Report
+      // it in one line as the callback style does, not as a handler failure with a stack trace.
     }
+    Throwable cause = conn.closeCause();
+    if (cause != null) failed(conn, cause);
+  }
+
+  private void failed(PacketConn conn, Throwable cause) {
+    log.accept("connection from " + Options.text(conn.remoteAddress()) + " failed: " + cause);
   }
 
   /** {@return the packets echoed so far} */

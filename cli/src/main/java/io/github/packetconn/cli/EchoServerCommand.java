@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -34,19 +35,19 @@ final class EchoServerCommand implements Command {
   @Override
   public String usage() {
     return """
-        Usage: packetconn echo-server [options]
+    Usage: packetconn echo-server [options]
 
-        Sends every packet back to its sender until Ctrl-C. Prints, once a second, the packets
-        echoed in that second and the average over the seconds with traffic.
+    Sends every packet back to its sender until Ctrl-C. Prints, once a second, the packets
+    echoed in that second and the average over the seconds with traffic.
 
-        Options:
-          --host HOST       address to listen on (default 127.0.0.1)
-          --port PORT       port to listen on, 0 for any free port (default 14572)
-          --crc             expect a CRC-32 after every frame (clients must agree)
-          --style STYLE     callback: a PacketHandler on the I/O threads (default)
-                            blocking: a ConnectionHandler, a virtual thread per connection
-          --help            print this help
-        """;
+    Options:
+      --host HOST       address to listen on (default 127.0.0.1)
+      --port PORT       port to listen on, 0 for any free port (default 14572)
+      --crc             expect a CRC-32 after every frame (clients must agree)
+      --style STYLE     callback: a PacketHandler on the I/O threads (default)
+                        blocking: a ConnectionHandler, a virtual thread per connection
+      --help            print this help
+    """;
   }
 
   /**
@@ -66,10 +67,12 @@ final class EchoServerCommand implements Command {
   @Override
   public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
     Settings settings = parse(args);
-    EchoServer server = EchoServer.start(settings.address(), settings.config(), settings.style());
+    EchoServer server =
+        EchoServer.start(settings.address(), settings.config(), settings.style(), err::println);
     out.printf(
+        Locale.ROOT,
         "echo-server listening on %s (%s style: %s, CRC %s); Ctrl-C stops%n",
-        server.localAddress(),
+        Options.text(server.localAddress()),
         settings.style().label(),
         settings.style().description(),
         settings.config().crc() ? "on" : "off");
@@ -117,8 +120,12 @@ final class EchoServerCommand implements Command {
       if (inSecond > 0) activeSeconds++;
       long second = (System.nanoTime() - start + SECOND / 2) / SECOND;
       out.printf(
+          Locale.ROOT,
           "%5d s  %,12d packets/s  average %,12d/s  %,6d connections%n",
-          second, inSecond, average(total), server.connections());
+          second,
+          inSecond,
+          average(total),
+          server.connections());
     }
 
     /** Closes the server and prints the summary: the shutdown hook, run on Ctrl-C. */
@@ -133,8 +140,13 @@ final class EchoServerCommand implements Command {
       long total = server.echoed();
       double seconds = (System.nanoTime() - start) / 1e9;
       out.printf(
-          "echo-server stopped after %.1f s: %,d packets echoed, average %,d/s over %d active s%s%n",
-          seconds, total, average(total), activeSeconds, failure);
+          Locale.ROOT,
+          "echo-server stopped after %.1f s: %,d packets echoed, average %,d/s over %d s%s%n",
+          seconds,
+          total,
+          average(total),
+          activeSeconds,
+          failure);
       out.flush();
     }
 

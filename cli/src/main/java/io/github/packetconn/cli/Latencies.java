@@ -58,7 +58,8 @@ final class Latencies {
     }
     if (size == 0) return 0;
     sort();
-    int rank = (int) Math.ceil(percent / 100 * size); // Nearest rank: 1-based.
+    // Nearest rank, 1-based. The factor absorbs rounding: 99.9 / 100 * 1000 is 999.0000000000001.
+    int rank = (int) Math.ceil(percent / 100 * size * (1 - 1e-12));
     return values[Math.max(rank, 1) - 1];
   }
 
@@ -69,11 +70,16 @@ final class Latencies {
     return values[size - 1];
   }
 
-  /** {@return the given percentiles and the maximum in microseconds: "p50 41.2 us, ..., max 912.0 us"} */
+  /**
+   * {@return the given percentiles and the maximum, such as "p50 41.2 us, ..., max 912.0 us", or
+   * "none recorded"}
+   */
   String describe(double... percents) {
+    if (size == 0) return "none recorded";
     StringBuilder result = new StringBuilder();
     for (double percent : percents) {
-      String label = percent == Math.rint(percent) ? Long.toString((long) percent) : Double.toString(percent);
+      String label =
+          percent == Math.rint(percent) ? Long.toString((long) percent) : Double.toString(percent);
       result.append('p').append(label).append(' ').append(micros(percentile(percent))).append(", ");
     }
     return result.append("max ").append(micros(max())).toString();

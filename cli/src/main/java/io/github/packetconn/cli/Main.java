@@ -6,8 +6,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The {@code packetconn} command: an echo server, a load-generating echo client and a demo that runs
- * both in one process.
+ * The {@code packetconn} command: an echo server, a load-generating echo client and a demo that
+ * runs both in one process.
  *
  * <pre>{@code
  * packetconn demo                                  # server and clients in one process

@@ -123,7 +123,9 @@ final class Options {
     } catch (NumberFormatException e) {
       throw new UsageException(name + " is not a number: " + text);
     }
-    if (!(value >= min)) throw new UsageException(name + " < " + plain(min) + ": " + text); // NaN too.
+    if (!(value >= min)) { // Not "value < min": NaN must fail too.
+      throw new UsageException(name + " < " + plain(min) + ": " + text);
+    }
     if (value > max) throw new UsageException(name + " > " + plain(max) + ": " + text);
     return value;
   }
@@ -156,6 +158,12 @@ final class Options {
     InetSocketAddress address = new InetSocketAddress(host, port);
     if (address.isUnresolved()) throw new UsageException("--host cannot be resolved: " + host);
     return address;
+  }
+
+  /** {@return {@code address} as {@code host:port}, as typed, without a resolved name's "/"} */
+  static String text(InetSocketAddress address) {
+    String host = address.getHostString();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
   }
 
   private static String plain(double value) {
