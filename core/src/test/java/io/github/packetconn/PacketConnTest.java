@@ -523,4 +523,21 @@ class PacketConnTest {
       assertEquals(FrameDecoderTest.HI + FrameDecoderTest.HI, HexFormat.of().formatHex(in.array()));
     }
   }
+
+  @Test
+  void flushDelayTimerWritesWithoutAnExplicitFlush() throws Exception {
+    PacketConfig delayed =
+        PacketConfig.builder().flushDelay(Duration.ofMillis(20)).maxFlushDelay(Duration.ofMillis(50)).build();
+    try (ServerSocketChannel raw = ServerSocketChannel.open().bind(LOOPBACK);
+        PacketConn conn = PacketConn.connect(raw.getLocalAddress(), delayed, null);
+        SocketChannel peer = raw.accept()) {
+      try (Packet p = goldenHi()) {
+        conn.send(p);
+        conn.send(p);
+      }
+      ByteBuffer in = ByteBuffer.allocate(28);
+      while (in.hasRemaining()) peer.read(in); // Arrives once the timer fires.
+      assertEquals(FrameDecoderTest.HI + FrameDecoderTest.HI, HexFormat.of().formatHex(in.array()));
+    }
+  }
 }
