@@ -540,4 +540,123 @@ class PacketConnTest {
       assertEquals(FrameDecoderTest.HI + FrameDecoderTest.HI, HexFormat.of().formatHex(in.array()));
     }
   }
+
+  @Test
+  void fullReceiveQueueStopsReadingAndResumesWithoutLoss() throws Exception {
+    int count = 100_000;
+    CompletableFuture<Void> backedUp = new CompletableFuture<>();
+    ConnectionHandler producer =
+        conn -> {
+          try (Packet p = Packet.allocate()) {
+            for (int i = 0; i < count; i++) {
+              p.clear().writeInt(i).writeBytes(new byte[100]);
+              if (backedUp.isDone()) {
+                conn.send(p);
+              } else if (!conn.send(p, Duration.ofMillis(10))) {
+                backedUp.complete(null); // The client stopped reading: everything is full.
+                conn.send(p);
+              }
+            }
+          }
+        };
+    PacketConfig small = PacketConfig.builder().receiveQueueCapacity(8).sendQueueBytes(8 << 10).build();
+    try (PacketServer server = PacketServer.bind(LOOPBACK, small, producer);
+        PacketConn conn = connect(server, small)) {
+      backedUp.get(20, TimeUnit.SECONDS);
+      int n = 0;
+      for (Packet p : conn) {
+        try (p) {
+          assertEquals(n++, p.readInt());
+        }
+      }
+      assertEquals(count, n);
+    }
+  }
+
+  @Test
+  void echoServerStopsReadingAFloodingClientThatDoesNotRead() throws Exception {
+    PacketConfig small = PacketConfig.builder().sendQueueBytes(4 << 10).build();
+    try (PacketServer server = PacketServer.bind(LOOPBACK, small, ECHO);
+        PacketConn conn = connect(server, small);
+        Packet p = Packet.allocate()) {
+      int sent = 0;
+      // The client does not read: the echoes fill its socket, then the server's queue, then the
+      // server stops reading, then the client's socket and queue fill and sends time out.
+      while (conn.trySend(p.clear().writeInt(sent).writeBytes(new byte[200]))
+          || conn.send(p, Duration.ofMillis(200))) {
+        sent++;
+        assertTrue(sent < 1_000_000, "the pipeline never filled up");
+      }
+      int total = sent + 1000;
+      CompletableFuture<Void> rest =
+          CompletableFuture.runAsync(
+              () -> {
+                try (Packet q = Packet.allocate()) {
+                  for (int i = total - 1000; i < total; i++) {
+                    conn.send(q.clear().writeInt(i).writeBytes(new byte[200]));
+                  }
+                }
+              });
+      for (int i = 0; i < total; i++) {
+        try (Packet echo = conn.receive(WAIT)) {
+          assertEquals(i, echo.readInt(), "every echo, in order, after the server resumed");
+        }
+      }
+      rest.get(20, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void handlerExceptionAbortsOnlyThatConnection() throws Exception {
+    CompletableFuture<Throwable> cause = new CompletableFuture<>();
+    PacketHandler picky =
+        new PacketHandler() {
+          @Override
+          public void onPacket(PacketConn conn, Packet packet) throws Exception {
+            try (packet) {
+              if (packet.size() == 0) throw new IllegalArgumentException("empty packets are not allowed");
+              conn.send(packet);
+            }
+          }
+
+          @Override
+          public void onClose(PacketConn conn, Throwable why) {
+            if (why != null) cause.complete(why);
+          }
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, picky);
+        PacketConn bad = connect(server, PacketConfig.DEFAULT);
+        PacketConn good = connect(server, PacketConfig.DEFAULT);
+        Packet empty = Packet.allocate();
+        Packet hi = goldenHi()) {
+      bad.send(empty);
+      assertEquals("empty packets are not allowed", cause.get(20, TimeUnit.SECONDS).getMessage());
+      assertNull(bad.receive(WAIT), "the server closed the connection");
+      good.send(hi);
+      try (Packet echo = good.receive(WAIT)) {
+        assertEquals(10, echo.size());
+      }
+    }
+  }
+
+  @Test
+  void worksOverIpv6LoopbackWhereAvailable() throws Exception {
+    InetAddress v6 = InetAddress.getByName("::1");
+    PacketServer server;
+    try {
+      server = PacketServer.bind(new InetSocketAddress(v6, 0), PacketConfig.DEFAULT, ECHO);
+    } catch (IOException e) {
+      org.junit.jupiter.api.Assumptions.abort("no IPv6 loopback here: " + e);
+      return;
+    }
+    try (server;
+        PacketConn conn = connect(server, PacketConfig.DEFAULT);
+        Packet hi = goldenHi()) {
+      conn.send(hi);
+      try (Packet echo = conn.receive(WAIT)) {
+        assertEquals(10, echo.size());
+      }
+      assertTrue(conn.toString().contains("[0:0:0:0:0:0:0:1]:" + server.port()), conn.toString());
+    }
+  }
 }
