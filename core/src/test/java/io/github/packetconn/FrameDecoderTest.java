@@ -33,16 +33,21 @@ class FrameDecoderTest {
           ByteBuffer.wrap(bytes, i, Math.min(chunk, bytes.length - i)).slice().order(ByteOrder.LITTLE_ENDIAN);
       decoder.decode(
           in,
-          p -> {
-            try (p) {
-              out.add(PacketTest.hex(p));
-            }
-            return true;
-          });
+          collect(out));
       assertFalse(in.hasRemaining(), "a decoder consumes all it is given");
     }
     decoder.endOfStream();
     return out;
+  }
+
+  /** A sink that adds each packet's payload in hex to {@code out} and releases it. */
+  static FrameDecoder.Sink collect(List<String> out) {
+    return p -> {
+      try (p) {
+        out.add(PacketTest.hex(p));
+      }
+      return true;
+    };
   }
 
   static byte[] bytes(String hex) {
@@ -82,12 +87,7 @@ class FrameDecoderTest {
                 ByteBuffer.wrap(stream, range[0], range[1] - range[0]).slice().order(ByteOrder.LITTLE_ENDIAN);
             decoder.decode(
                 in,
-                p -> {
-                  try (p) {
-                    out.add(PacketTest.hex(p));
-                  }
-                  return true;
-                });
+                collect(out));
           }
           decoder.endOfStream();
           assertEquals(whole, out, "crc=" + crc + " split at " + a + " and " + b);
@@ -116,12 +116,7 @@ class FrameDecoderTest {
         int n = Math.min(all.length - i, 1 + random.nextInt(70_000));
         decoder.decode(
             ByteBuffer.wrap(all, i, n).slice().order(ByteOrder.LITTLE_ENDIAN),
-            p -> {
-              try (p) {
-                out.add(PacketTest.hex(p));
-              }
-              return true;
-            });
+            collect(out));
         i += n;
       }
       assertEquals(expected, out, "seed " + seed + " crc " + crc);

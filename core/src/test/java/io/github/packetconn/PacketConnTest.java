@@ -44,6 +44,21 @@ class PacketConnTest {
         }
       };
 
+  /** An echo handler that completes {@code failure} with the cause of a failed connection. */
+  static PacketHandler echoReportingFailure(CompletableFuture<Throwable> failure) {
+    return new PacketHandler() {
+      @Override
+      public void onPacket(PacketConn conn, Packet packet) throws Exception {
+        ECHO.onPacket(conn, packet);
+      }
+
+      @Override
+      public void onClose(PacketConn conn, Throwable cause) {
+        if (cause != null) failure.complete(cause);
+      }
+    };
+  }
+
   static PacketConn connect(PacketServer server, PacketConfig config) throws IOException {
     return PacketConn.connect(server.localAddress(), config, null);
   }
@@ -202,18 +217,7 @@ class PacketConnTest {
   void oversizedFrameFromPeerClosesOnlyThatConnection() throws Exception {
     PacketConfig config = PacketConfig.builder().maxPacketSize(64 << 10).build();
     CompletableFuture<Throwable> closed = new CompletableFuture<>();
-    PacketHandler handler =
-        new PacketHandler() {
-          @Override
-          public void onPacket(PacketConn conn, Packet packet) throws Exception {
-            ECHO.onPacket(conn, packet);
-          }
-
-          @Override
-          public void onClose(PacketConn conn, Throwable cause) {
-            if (cause != null) closed.complete(cause);
-          }
-        };
+    PacketHandler handler = echoReportingFailure(closed);
     try (PacketServer server = PacketServer.bind(LOOPBACK, config, handler);
         PacketConn good = connect(server, config);
         Socket bad = new Socket(server.localAddress().getAddress(), server.port())) {
@@ -235,18 +239,7 @@ class PacketConnTest {
   void crcEndToEndAndCorruptedCrcDetected() throws Exception {
     PacketConfig config = PacketConfig.builder().crc(true).build();
     CompletableFuture<Throwable> failure = new CompletableFuture<>();
-    PacketHandler handler =
-        new PacketHandler() {
-          @Override
-          public void onPacket(PacketConn conn, Packet packet) throws Exception {
-            ECHO.onPacket(conn, packet);
-          }
-
-          @Override
-          public void onClose(PacketConn conn, Throwable cause) {
-            if (cause != null) failure.complete(cause);
-          }
-        };
+    PacketHandler handler = echoReportingFailure(failure);
     try (PacketServer server = PacketServer.bind(LOOPBACK, config, handler);
         PacketConn conn = connect(server, config);
         Socket corrupt = new Socket(server.localAddress().getAddress(), server.port())) {
