@@ -67,7 +67,8 @@ final class EventLoop implements Runnable {
   private ArrayDeque<Runnable> tasks = new ArrayDeque<>(); // Guarded by taskLock.
   private ArrayDeque<Runnable> running = new ArrayDeque<>(); // Loop only.
   private final ArrayDeque<PacketConn> flushes = new ArrayDeque<>(); // Loop only.
-  private final ArrayList<PacketConn> timers = new ArrayList<>(); // Loop only.
+  private final ArrayList<Timed> timers = new ArrayList<>(); // Loop only.
+  private boolean timerAdded; // Since the select timeout was computed; loop only.
   private final Consumer<SelectionKey> onReady = EventLoop::ready;
   private ByteBuffer readBuffer = direct(64 << 10); // Loop only; shared by all its connections.
   private volatile boolean awake = true; // False while the loop may block in select().
@@ -118,9 +119,12 @@ final class EventLoop implements Runnable {
     flushes.addLast(conn);
   }
 
-  /** Asks for {@link PacketConn#onTimer} at the connection's next deadline. Loop only. */
-  void addTimer(PacketConn conn) {
-    if (!timers.contains(conn)) timers.add(conn);
+  /** Asks for {@link Timed#onTimer} calls until it returns 0. Loop only. */
+  void addTimer(Timed timed) {
+    if (!timers.contains(timed)) {
+      timers.add(timed);
+      timerAdded = true;
+    }
   }
 
   /** {@return the read buffer, at least {@code size} bytes, cleared and limited to size} */
@@ -134,8 +138,13 @@ final class EventLoop implements Runnable {
     while (true) {
       try {
         runTasks();
-        long timeout = runTimers();
-        runFlushes(); // Whatever tasks and timers sent.
+        long timeout;
+        do { // Until no flush or task armed a timer after the timeout was computed.
+          timerAdded = false;
+          runFlushes(); // Whatever tasks and timers sent.
+          timeout = runTimers();
+          runFlushes();
+        } while (timerAdded);
         awake = false;
         if (hasTasks()) {
           selector.selectNow(onReady);
@@ -145,7 +154,7 @@ final class EventLoop implements Runnable {
         awake = true;
       } catch (Throwable t) { // A bug in the library must not kill every connection on this loop.
         awake = true;
-        LOG.log(Level.ERROR, "unexpected failure in " + thread.getName(), t);
+        logSafely("unexpected failure in " + thread.getName(), t);
       }
     }
   }
@@ -181,7 +190,7 @@ final class EventLoop implements Runnable {
       try {
         task.run();
       } catch (Throwable t) {
-        LOG.log(Level.ERROR, "task failed on " + thread.getName(), t);
+        logSafely("task failed on " + thread.getName(), t);
       }
     }
   }
@@ -203,6 +212,15 @@ final class EventLoop implements Runnable {
     return Math.max(1, (next - now + 999_999) / 1_000_000);
   }
 
+  /** Logs, swallowing whatever logging itself throws (it may be out of file descriptors too). */
+  private static void logSafely(String message, Throwable t) {
+    try {
+      LOG.log(Level.ERROR, message, t);
+    } catch (Throwable ignored) {
+      // Nothing better to do: the loop must keep running.
+    }
+  }
+
   private static ByteBuffer direct(int size) {
     return ByteBuffer.allocateDirect(size).order(ByteOrder.LITTLE_ENDIAN);
   }
@@ -210,5 +228,11 @@ final class EventLoop implements Runnable {
   /** Something registered with a selector: a connection or a server socket. */
   interface Selectable {
     void ready(SelectionKey key);
+  }
+
+  /** Something with deadlines on this loop. */
+  interface Timed {
+    /** Fires what is due at {@code now}; returns the next deadline, or 0 to be forgotten. */
+    long onTimer(long now);
   }
 }

@@ -24,8 +24,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
 
 /**
  * A TCP connection that sends and receives packets.
@@ -60,7 +58,7 @@ import java.util.function.Consumer;
  *
  * <p>All methods are safe to call from any thread.
  */
-public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.Selectable {
+public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.Selectable, EventLoop.Timed {
   private static final System.Logger LOG = System.getLogger("io.github.packetconn");
   private static final int OPEN = 0;
   private static final int CLOSING = 1; // close() or abort() was called; sends are refused.
@@ -86,20 +84,16 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private final SendQueue out;
   private final InetSocketAddress localAddress;
   private final InetSocketAddress remoteAddress;
-  private final Consumer<PacketConn> onClosed; // The server's bookkeeping; may be null.
   private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
   private final CompletableFuture<Void> outputClosed = new CompletableFuture<>();
   private final FrameDecoder.Sink sink = this::deliver;
   private final Runnable flushTask = () -> flushOnLoop(false);
-  private final Runnable resumeInboxTask = this::resumeInbox;
   private final Runnable resumePeerTask = () -> resume(PAUSE_PEER);
-  private final AtomicBoolean resumeRequested = new AtomicBoolean();
   private final boolean delayedFlush;
 
   private volatile int state;
   private volatile Object attachment;
   private volatile Throwable cause;
-  private volatile boolean inboxPaused;
 
   // Owned by the event loop.
   private SelectionKey key;
@@ -109,16 +103,17 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private boolean outputShut;
   private boolean lingering; // Output shut after a local close; reading only to see the peer's end.
   private long flushDeadline;
-  private long lingerDeadline;
+  private long closeDeadline; // Flush by then, or abort; once the output is shut, linger until then.
 
-  private PacketConn(
-      SocketChannel channel, PacketConfig config, PacketHandler handler, Consumer<PacketConn> onClosed)
+  private PacketConn(SocketChannel channel, PacketConfig config, PacketHandler handler)
       throws IOException {
     this.channel = channel;
     this.config = config;
     this.handler = handler;
-    this.onClosed = onClosed;
-    this.inbox = handler == null ? new ReceiveQueue() : null;
+    this.inbox =
+        handler == null
+            ? new ReceiveQueue(config.receiveQueueCapacity(), this::resumeInboxFromAnyThread)
+            : null;
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc());
     this.out = new SendQueue(config.sendQueueBytes(), config.crc());
     this.delayedFlush = !config.flushDelay().isZero();
@@ -128,11 +123,16 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     this.remoteAddress = (InetSocketAddress) channel.getRemoteAddress();
     if (remoteAddress == null) throw new IllegalArgumentException("channel is not connected");
     this.loop = EventLoop.next();
+  }
+
+  /** Hands the connection to its loop; nothing is read before this. */
+  PacketConn start() {
     if (loop.inLoop()) {
       register();
     } else {
       loop.execute(this::register);
     }
+    return this;
   }
 
   /** Connects to {@code host:port} with the default configuration. */
@@ -155,7 +155,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     SocketChannel channel = SocketChannel.open();
     try {
       channel.connect(address);
-      return new PacketConn(channel, config, handler, null);
+      return new PacketConn(channel, config, handler).start();
     } catch (IOException | RuntimeException e) {
       closeQuietly(channel, e);
       throw e;
@@ -180,13 +180,13 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       throws IOException {
     Objects.requireNonNull(channel, "channel");
     Objects.requireNonNull(config, "config");
-    return new PacketConn(channel, config, handler, null);
+    return new PacketConn(channel, config, handler).start();
   }
 
-  static PacketConn accepted(
-      SocketChannel channel, PacketConfig config, PacketHandler handler, Consumer<PacketConn> onClosed)
+  /** Wraps an accepted channel without starting it, so the server can record it first. */
+  static PacketConn accepted(SocketChannel channel, PacketConfig config, PacketHandler handler)
       throws IOException {
-    return new PacketConn(channel, config, handler, onClosed);
+    return new PacketConn(channel, config, handler);
   }
 
   // ---- sending
@@ -238,12 +238,11 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
           "packet size " + size + " exceeds maxPacketSize " + config.maxPacketSize());
     }
     EventLoop current = EventLoop.current();
-    int result = out.append(packet, timeoutNanos, current != null, delayedFlush);
+    PacketConn source = current == null ? null : current.dispatching;
+    int result = out.append(packet, timeoutNanos, current != null, source, delayedFlush);
     if (result == SendQueue.NOT_QUEUED) return false;
-    if ((result & SendQueue.OVER_BOUND) != 0 && current.dispatching != null) {
-      PacketConn source = current.dispatching; // Stop reading the peer whose packets fill us up.
-      out.addBlockedReader(source);
-      source.pause(PAUSE_PEER);
+    if ((result & SendQueue.OVER_BOUND) != 0 && source != null) {
+      source.pause(PAUSE_PEER); // Stop reading the peer whose packets fill us up.
     }
     if ((result & SendQueue.FLUSH_NEEDED) != 0) {
       if (current == loop) {
@@ -314,14 +313,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   }
 
   private Packet take(long timeoutNanos) throws IOException {
-    ReceiveQueue queue = inbox();
-    Packet packet = queue.take(timeoutNanos);
-    if (inboxPaused
-        && queue.size() <= config.receiveQueueCapacity() / 2
-        && resumeRequested.compareAndSet(false, true)) {
-      loop.execute(resumeInboxTask);
-    }
-    return packet;
+    return inbox().take(timeoutNanos);
   }
 
   private ReceiveQueue inbox() {
@@ -375,8 +367,9 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   }
 
   private boolean beginClose() {
+    if (state != OPEN) return false;
+    out.refuse("closed"); // Before the state changes, so no send slips in behind the flush.
     if (!STATE.compareAndSet(this, OPEN, CLOSING)) return false;
-    out.refuse("closed");
     if (inbox != null) inbox.end(null, true);
     if (loop.inLoop()) {
       closeOnLoop();
@@ -508,7 +501,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       }
       if (n == 0) break;
       buffer.flip();
-      if (lingering) {
+      if (state != OPEN) {
         buffer.clear().limit(size); // Closing: the peer's packets are no longer wanted.
       } else {
         loop.dispatching = this;
@@ -529,34 +522,32 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private boolean deliver(Packet packet) throws Exception {
     if (state != OPEN) {
       packet.release(); // Closing or closed: nobody will take it.
-      return state != CLOSED;
+      return false;
     }
     if (handler != null) {
       handler.onPacket(this, packet);
-    } else if (inbox.add(packet) >= config.receiveQueueCapacity()) {
+    } else if (inbox.add(packet)) {
       pause(PAUSE_INBOX); // The rest of this read is still delivered: at most one buffer over.
     }
-    return state != CLOSED;
+    return state == OPEN;
   }
 
   private void endOfStream() {
+    inputEnded = true;
+    key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
+    if (state != OPEN) { // Closing: what the peer sent no longer matters, only that it ended.
+      decoder.release();
+      if (lingering) finish(null, true);
+      return;
+    }
     try {
       decoder.endOfStream();
     } catch (EOFException e) {
       finish(e, false);
       return;
     }
-    inputEnded = true;
-    if (lingering) {
-      finish(null, true);
-      return;
-    }
-    key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
     if (handler != null) {
-      if (STATE.compareAndSet(this, OPEN, CLOSING)) { // Every callback has run: close gracefully.
-        out.refuse("closed");
-        closeOnLoop();
-      }
+      beginClose(); // Every callback has run: close gracefully.
     } else {
       inbox.end(null, false); // Receivers see the end; sending works until close().
     }
@@ -564,6 +555,8 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
 
   private void closeOnLoop() {
     if (state == CLOSED) return;
+    closeDeadline = System.nanoTime() + config.closeTimeout().toNanos();
+    loop.addTimer(this);
     flushOnLoop(true);
   }
 
@@ -629,7 +622,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     // could destroy packets the peer has not read yet.
     lingering = true;
     decoder.release();
-    lingerDeadline = System.nanoTime() + config.closeTimeout().toNanos();
+    closeDeadline = System.nanoTime() + config.closeTimeout().toNanos();
     loop.addTimer(this);
     if (pauses != 0) {
       pauses = 0;
@@ -637,13 +630,23 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     }
   }
 
-  /** Fires due deadlines; returns the next one, or 0 for none. Loop only. */
-  long onTimer(long now) {
+  @Override
+  public long onTimer(long now) {
     if (flushDeadline != 0 && now - flushDeadline >= 0) flushOnLoop(false);
-    if (lingerDeadline != 0 && now - lingerDeadline >= 0) finish(null, true);
+    if (closeDeadline != 0 && now - closeDeadline >= 0 && state != CLOSED) {
+      if (outputShut) {
+        finish(null, true); // The peer never closed its side: enough lingering.
+      } else {
+        finish(
+            new SocketTimeoutException(
+                "close timed out after " + config.closeTimeout().toMillis() + " ms with "
+                    + out.queuedBytes() + " bytes unwritten; aborted"),
+            true);
+      }
+    }
     if (state == CLOSED) return 0;
-    if (flushDeadline == 0) return lingerDeadline;
-    return lingerDeadline == 0 ? flushDeadline : Math.min(flushDeadline, lingerDeadline);
+    if (flushDeadline == 0) return closeDeadline;
+    return closeDeadline == 0 ? flushDeadline : Math.min(flushDeadline, closeDeadline);
   }
 
   private void pause(int reason) {
@@ -651,7 +654,6 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
     }
     pauses |= reason;
-    if (reason == PAUSE_INBOX) inboxPaused = true;
   }
 
   private void resume(int reason) {
@@ -670,16 +672,17 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     }
   }
 
-  private void resumeInbox() {
-    resumeRequested.set(false);
-    if (inbox.size() < config.receiveQueueCapacity()) {
-      inboxPaused = false;
-      resume(PAUSE_INBOX);
-    }
+  /** Called by a receiver that drained the full queue to half. */
+  private void resumeInboxFromAnyThread() {
+    loop.execute(
+        () -> {
+          if (!inbox.isPaused()) resume(PAUSE_INBOX); // Unless it filled up again meanwhile.
+        });
   }
 
   void abort(Throwable why) {
-    if (STATE.compareAndSet(this, OPEN, CLOSING)) out.refuse("closed");
+    out.refuse("closed");
+    STATE.compareAndSet(this, OPEN, CLOSING);
     if (loop.inLoop()) {
       finish(why, true);
     } else {
@@ -707,7 +710,6 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         LOG.log(Level.WARNING, "onClose failed for " + this, t);
       }
     }
-    if (onClosed != null) onClosed.accept(this);
     if (why == null) {
       outputClosed.complete(null);
       closeFuture.complete(null);

@@ -38,7 +38,7 @@ import java.util.concurrent.TimeUnit;
  * <p>{@link #close()} stops accepting and closes every connection gracefully. All methods are safe
  * to call from any thread.
  */
-public final class PacketServer implements Closeable, EventLoop.Selectable {
+public final class PacketServer implements Closeable, EventLoop.Selectable, EventLoop.Timed {
   private static final System.Logger LOG = System.getLogger("io.github.packetconn");
 
   private final ServerSocketChannel server;
@@ -51,6 +51,7 @@ public final class PacketServer implements Closeable, EventLoop.Selectable {
   private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
   private volatile boolean closed;
   private SelectionKey key; // Loop only.
+  private long acceptAgainAt; // After a failed accept, when to try again; loop only.
 
   private PacketServer(
       SocketAddress address,
@@ -135,10 +136,16 @@ public final class PacketServer implements Closeable, EventLoop.Selectable {
       loop.execute(this::closeOnLoop);
     }
     if (EventLoop.current() != null) return; // Never block an I/O thread.
+    long patience = config.closeTimeout().toMillis() + 5_000; // The connections' deadline, and some.
     try {
-      closeFuture.join();
-    } catch (java.util.concurrent.CompletionException e) {
+      closeFuture.get(patience, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
       throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IOException("server close did not finish in " + patience + " ms: " + this);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while closing " + this);
     }
   }
 
@@ -190,8 +197,11 @@ public final class PacketServer implements Closeable, EventLoop.Selectable {
       SocketChannel channel;
       try {
         channel = server.accept();
-      } catch (IOException e) {
-        LOG.log(Level.WARNING, "accept failed on " + this + ": " + e);
+      } catch (IOException e) { // Typically out of file descriptors: back off instead of spinning.
+        LOG.log(Level.WARNING, "accept failed on " + this + ", pausing accepts for 100 ms: " + e);
+        key.interestOps(0);
+        acceptAgainAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
+        loop.addTimer(this);
         return;
       }
       if (channel == null) return;
@@ -199,10 +209,17 @@ public final class PacketServer implements Closeable, EventLoop.Selectable {
     }
   }
 
+  @Override
+  public long onTimer(long now) {
+    if (now - acceptAgainAt < 0) return acceptAgainAt;
+    if (!closed && key.isValid()) key.interestOps(SelectionKey.OP_ACCEPT);
+    return 0;
+  }
+
   private void accepted(SocketChannel channel) {
     PacketConn conn;
     try {
-      conn = PacketConn.accepted(channel, config, packetHandler, connections::remove);
+      conn = PacketConn.accepted(channel, config, packetHandler);
     } catch (IOException | RuntimeException e) {
       LOG.log(Level.DEBUG, () -> "dropping a connection that failed at accept: " + e);
       try {
@@ -212,13 +229,10 @@ public final class PacketServer implements Closeable, EventLoop.Selectable {
       }
       return;
     }
-    connections.add(conn);
-    if (conn.closeFuture().isDone()) {
-      connections.remove(conn); // Its loop closed it before it was added.
-    } else if (closed) {
-      conn.abort();
-    }
-    // The handler runs even for a connection that already ended: it must see how it ended.
+    connections.add(conn); // Before it starts, so it is listed before any packet is handled.
+    conn.closeFuture().whenComplete((ignored, cause) -> connections.remove(conn));
+    conn.start();
+    if (closed) conn.abort();
     if (connectionHandler != null) {
       Thread.ofVirtual().name("packetconn-" + conn.remoteAddress()).start(() -> serve(conn));
     }

@@ -10,11 +10,15 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Received packets waiting for {@link PacketConn#receive()}, then the end of the stream. The event
- * loop adds; any number of threads (typically one virtual thread) take. The capacity is enforced by
- * the connection, which stops reading when {@link #size()} reaches it, so the queue itself never
- * refuses a packet.
+ * loop adds; any number of threads (typically one virtual thread) take. The queue never refuses a
+ * packet: when it reaches its capacity it tells the loop to stop reading, and once a taker has
+ * drained it to half it calls back to resume. Both decisions are made under the queue's lock, so a
+ * take cannot slip between a full add and the pause.
  */
 final class ReceiveQueue {
+  private final int capacity;
+  private final Runnable resume; // Called, outside the lock, when a take ends a pause.
+  private boolean paused;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();
   private final ArrayDeque<Packet> packets = new ArrayDeque<>();
@@ -22,27 +26,37 @@ final class ReceiveQueue {
   private Throwable cause; // Why the stream ended abnormally; null for a clean end.
   private int waiting;
 
-  /** Adds a packet, returning the new size; after the end it is released instead. */
-  int add(Packet packet) {
+  ReceiveQueue(int capacity, Runnable resume) {
+    this.capacity = capacity;
+    this.resume = resume;
+  }
+
+  /**
+   * Adds a packet; after the end it is released instead.
+   *
+   * @return true if the queue is full and the connection should stop reading
+   */
+  boolean add(Packet packet) {
     lock.lock();
     try {
       if (ended) {
         packet.release();
-        return 0;
+        return false;
       }
       packets.addLast(packet);
       if (waiting > 0) notEmpty.signal();
-      return packets.size();
+      if (packets.size() >= capacity) paused = true;
+      return paused;
     } finally {
       lock.unlock();
     }
   }
 
-  /** {@return the number of packets waiting} */
-  int size() {
+  /** {@return true while reading is paused for this queue} */
+  boolean isPaused() {
     lock.lock();
     try {
-      return packets.size();
+      return paused;
     } finally {
       lock.unlock();
     }
@@ -76,6 +90,8 @@ final class ReceiveQueue {
    * @throws IOException the cause of an abnormal end, once the packets before it were taken
    */
   Packet take(long timeoutNanos) throws IOException {
+    Packet packet;
+    boolean resumed = false;
     lock.lock();
     try {
       long remaining = timeoutNanos;
@@ -98,13 +114,20 @@ final class ReceiveQueue {
       } finally {
         waiting--;
       }
-      Packet packet = packets.pollFirst();
-      if (packet != null) return packet;
-      if (cause == null) return null;
-      if (cause instanceof IOException io) throw io;
-      throw new IOException("connection closed by " + cause, cause);
+      packet = packets.pollFirst();
+      if (packet == null) {
+        if (cause == null) return null;
+        if (cause instanceof IOException io) throw io;
+        throw new IOException("connection closed by " + cause, cause);
+      }
+      if (paused && packets.size() <= capacity / 2) {
+        paused = false;
+        resumed = true;
+      }
     } finally {
       lock.unlock();
     }
+    if (resumed) resume.run();
+    return packet;
   }
 }

@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32;
@@ -35,7 +34,8 @@ final class SendQueue {
   private long queuedBytes; // Accepted and not yet written.
   private boolean flushPending; // A flush has been requested since the last takeFilled().
   private String closedReason; // Non-null once sends are refused.
-  private int waiters;
+  private final java.util.ArrayDeque<Thread> waiting = new java.util.ArrayDeque<>(); // FIFO.
+  private int fill; // The chunk being filled; later reserved chunks are empty.
   private List<PacketConn> blockedReaders; // Connections paused until this queue drains.
   private long firstQueuedNanos; // When the oldest unflushed frame was queued (flush delay only).
   private long lastQueuedNanos;
@@ -52,45 +52,33 @@ final class SendQueue {
 
   /**
    * Encodes {@code packet} as one frame, waiting up to {@code timeoutNanos} for room (forever when
-   * negative). A caller that must not wait passes {@code overflow}: the frame is then queued even
-   * past the bound, flagged {@link #OVER_BOUND} as a signal to push back.
+   * negative). Waiting senders are admitted in arrival order, so a large frame is not starved by a
+   * stream of small ones. An I/O thread must not wait: it passes its {@code source} connection (the
+   * one whose packets it is handling, or null), and a blocking send from it ({@code timeoutNanos <
+   * 0}) is queued even past the bound, flagged {@link #OVER_BOUND}, with {@code source} remembered
+   * as blocked until the queue drains; a timed or try send from it fails at once when full.
    *
    * @return {@link #NOT_QUEUED}, or the flags {@link #FLUSH_NEEDED} and {@link #OVER_BOUND}
    */
-  int append(Packet packet, long timeoutNanos, boolean overflow, boolean timed) {
+  int append(Packet packet, long timeoutNanos, boolean onLoop, PacketConn source, boolean timed) {
     int size = packet.size();
     int frame = 4 + size + (crc != null ? 4 : 0);
     boolean overBound = false;
     lock.lock();
     try {
       checkOpen();
-      if (queuedBytes > 0 && queuedBytes + frame > bound) {
-        if (overflow) {
-          overBound = true;
-        } else {
-          long remaining = timeoutNanos;
-          waiters++;
-          try {
-            while (queuedBytes > 0 && queuedBytes + frame > bound) {
-              if (timeoutNanos == 0) return NOT_QUEUED;
-              if (timeoutNanos < 0) {
-                notFull.await();
-              } else {
-                if (remaining <= 0) return NOT_QUEUED;
-                remaining = notFull.awaitNanos(remaining);
-              }
-              checkOpen();
-            }
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(
-                "interrupted while waiting for send queue space (" + queuedBytes + " of " + bound
-                    + " bytes queued); packet not sent");
-          } finally {
-            waiters--;
-          }
+      if (full(frame) || !waiting.isEmpty()) {
+        if (onLoop) {
+          if (timeoutNanos >= 0) return NOT_QUEUED; // trySend and timed sends: no room, no wait.
+          if (full(frame)) {
+            overBound = true;
+            if (source != null) addBlockedReader(source);
+          } // Else there is room and others wait in line, but an I/O thread cannot wait.
+        } else if (timeoutNanos == 0 || !await(frame, timeoutNanos)) {
+          return NOT_QUEUED;
         }
       }
+      reserve(frame); // Every chunk the frame needs, before a byte is written: failure-atomic.
       byte[] payload = packet.array();
       putInt(size);
       put(payload, 0, size);
@@ -112,7 +100,61 @@ final class SendQueue {
       }
       return result;
     } finally {
+      if (!waiting.isEmpty()) notFull.signalAll(); // The next in line may fit now.
       lock.unlock();
+    }
+  }
+
+  private boolean full(int frame) {
+    return queuedBytes > 0 && queuedBytes + frame > bound;
+  }
+
+  /** Waits in line until {@code frame} fits; false on timeout. Lock held. */
+  private boolean await(int frame, long timeoutNanos) {
+    Thread me = Thread.currentThread(); // Each thread waits for one frame at a time.
+    waiting.addLast(me);
+    long remaining = timeoutNanos;
+    try {
+      while (waiting.peekFirst() != me || full(frame)) {
+        if (timeoutNanos < 0) {
+          notFull.await();
+        } else {
+          if (remaining <= 0) return false;
+          remaining = notFull.awaitNanos(remaining);
+        }
+        checkOpen();
+      }
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(
+          "interrupted while waiting for send queue space (" + queuedBytes + " of " + bound
+              + " bytes queued); packet not sent");
+    } finally {
+      waiting.remove(me);
+    }
+  }
+
+  /** Takes the chunks a frame of {@code frame} bytes needs beyond the free end of the last one. */
+  private void reserve(int frame) {
+    int free = fillingCount == 0 ? 0 : filling[fillingCount - 1].remaining();
+    if (frame <= free) return;
+    int more = (frame - free + ChunkPool.CHUNK_SIZE - 1) / ChunkPool.CHUNK_SIZE;
+    if (fillingCount + more > filling.length) {
+      filling = java.util.Arrays.copyOf(filling, Math.max(filling.length * 2, fillingCount + more));
+    }
+    int before = fillingCount;
+    try {
+      for (int i = 0; i < more; i++) {
+        ByteBuffer chunk = ChunkPool.take();
+        filling[fillingCount++] = chunk;
+      }
+    } catch (Throwable t) { // Out of direct memory: give back what was taken, queue nothing.
+      while (fillingCount > before) {
+        ChunkPool.give(filling[--fillingCount]);
+        filling[fillingCount] = null;
+      }
+      throw t;
     }
   }
 
@@ -121,6 +163,16 @@ final class SendQueue {
     lock.lock();
     try {
       return queuedBytes == 0;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** {@return how many senders wait for room; for tests} */
+  int waiting() {
+    lock.lock();
+    try {
+      return waiting.size();
     } finally {
       lock.unlock();
     }
@@ -166,6 +218,7 @@ final class SendQueue {
         filling[i] = null;
       }
       fillingCount = 0;
+      fill = 0;
     } finally {
       lock.unlock();
     }
@@ -204,7 +257,7 @@ final class SendQueue {
     lock.lock();
     try {
       queuedBytes -= total;
-      if (waiters > 0) notFull.signalAll();
+      if (!waiting.isEmpty()) notFull.signalAll();
       if (blockedReaders != null && queuedBytes <= bound / 2) {
         List<PacketConn> resumed = blockedReaders;
         blockedReaders = null;
@@ -216,15 +269,10 @@ final class SendQueue {
     }
   }
 
-  /** Remembers that {@code reader} stopped reading until this queue drains. */
-  void addBlockedReader(PacketConn reader) {
-    lock.lock();
-    try {
-      if (blockedReaders == null) blockedReaders = new ArrayList<>(2);
-      if (!blockedReaders.contains(reader)) blockedReaders.add(reader);
-    } finally {
-      lock.unlock();
-    }
+  /** Remembers that {@code reader} stopped reading until this queue drains. Lock held. */
+  private void addBlockedReader(PacketConn reader) {
+    if (blockedReaders == null) blockedReaders = new ArrayList<>(2);
+    if (!blockedReaders.contains(reader)) blockedReaders.add(reader);
   }
 
   /** Refuses further sends with {@code reason}; frames already queued stay. */
@@ -252,6 +300,7 @@ final class SendQueue {
         filling[i] = null;
       }
       fillingCount = 0;
+      fill = 0;
       for (int i = writeHead; i < writeTail; i++) {
         ChunkPool.give(writing[i]);
         writing[i] = null;
@@ -267,37 +316,33 @@ final class SendQueue {
     }
   }
 
-  /** Waits until fewer than {@code bytes} are queued. For tests and close. */
-  boolean awaitBelow(long bytes, long timeout, TimeUnit unit) throws InterruptedException {
-    long remaining = unit.toNanos(timeout);
-    lock.lock();
-    try {
-      waiters++;
-      try {
-        while (queuedBytes >= bytes && closedReason == null) {
-          if (remaining <= 0) return false;
-          remaining = notFull.awaitNanos(remaining);
-        }
-        return queuedBytes < bytes;
-      } finally {
-        waiters--;
-      }
-    } finally {
-      lock.unlock();
-    }
-  }
-
   private void checkOpen() {
     if (closedReason != null) throw new IllegalStateException(closedReason);
   }
 
   private void putInt(int value) {
-    ByteBuffer last = fillingCount == 0 ? null : filling[fillingCount - 1];
-    if (last != null && last.remaining() >= 4) {
-      last.putInt(value);
+    ByteBuffer chunk = current();
+    if (chunk.remaining() >= 4) {
+      chunk.putInt(value);
     } else {
       put(littleEndian(value), 0, 4); // The header straddles two chunks.
     }
+  }
+
+  private void put(byte[] source, int offset, int length) {
+    while (length > 0) {
+      ByteBuffer chunk = current();
+      int n = Math.min(length, chunk.remaining());
+      chunk.put(source, offset, n);
+      offset += n;
+      length -= n;
+    }
+  }
+
+  /** {@return the chunk to write into: the first reserved one with room} */
+  private ByteBuffer current() {
+    ByteBuffer chunk = filling[fill];
+    return chunk.hasRemaining() ? chunk : filling[++fill];
   }
 
   private byte[] littleEndian(int value) {
@@ -306,20 +351,6 @@ final class SendQueue {
     scratch[2] = (byte) (value >> 16);
     scratch[3] = (byte) (value >>> 24);
     return scratch;
-  }
-
-  private void put(byte[] source, int offset, int length) {
-    while (length > 0) {
-      ByteBuffer last = fillingCount == 0 ? null : filling[fillingCount - 1];
-      if (last == null || !last.hasRemaining()) {
-        if (fillingCount == filling.length) filling = java.util.Arrays.copyOf(filling, fillingCount * 2);
-        last = filling[fillingCount++] = ChunkPool.take();
-      }
-      int n = Math.min(length, last.remaining());
-      last.put(source, offset, n);
-      offset += n;
-      length -= n;
-    }
   }
 
   private void compactOrGrow() {

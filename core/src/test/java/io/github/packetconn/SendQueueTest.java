@@ -66,7 +66,7 @@ class SendQueueTest {
         byte[] payload = new byte[size];
         random.nextBytes(payload);
         try (Packet p = Packet.of(payload)) {
-          assertTrue(queue.append(p, -1, false, false) >= 0);
+          assertTrue(queue.append(p, -1, false, null, false) >= 0);
         }
         expected.writeBytes(Frames.encode(payload, crc));
       }
@@ -88,8 +88,8 @@ class SendQueueTest {
     SendQueue queue = new SendQueue(1 << 20, true);
     try (Packet hi = PacketConnTest.goldenHi();
         Packet empty = Packet.allocate()) {
-      queue.append(hi, -1, false, false);
-      queue.append(empty, -1, false, false);
+      queue.append(hi, -1, false, null, false);
+      queue.append(empty, -1, false, null, false);
     }
     Sink sink = new Sink();
     queue.takeFilled();
@@ -102,15 +102,16 @@ class SendQueueTest {
   void boundRefusesThenOverflowsOnlyWhenAsked() {
     SendQueue queue = new SendQueue(100, false);
     try (Packet p = Packet.of(new byte[60])) {
-      assertEquals(SendQueue.FLUSH_NEEDED, queue.append(p, 0, false, false));
-      assertEquals(SendQueue.NOT_QUEUED, queue.append(p, 0, false, false), "64 + 64 > 100");
-      assertEquals(SendQueue.NOT_QUEUED, queue.append(p, 1_000_000, false, false), "timed out");
-      assertEquals(SendQueue.OVER_BOUND, queue.append(p, 0, true, false), "an I/O thread never waits");
+      assertEquals(SendQueue.FLUSH_NEEDED, queue.append(p, 0, false, null, false));
+      assertEquals(SendQueue.NOT_QUEUED, queue.append(p, 0, false, null, false), "64 + 64 > 100");
+      assertEquals(SendQueue.NOT_QUEUED, queue.append(p, 1_000_000, false, null, false), "timed out");
+      assertEquals(SendQueue.NOT_QUEUED, queue.append(p, 0, true, null, false), "trySend on an I/O thread");
+      assertEquals(SendQueue.OVER_BOUND, queue.append(p, -1, true, null, false), "an I/O thread never waits");
       assertEquals(128, queue.queuedBytes());
     }
     try (Packet big = Packet.of(new byte[1000])) {
       SendQueue empty = new SendQueue(100, false);
-      assertEquals(SendQueue.FLUSH_NEEDED, empty.append(big, 0, false, false), "one large packet fits an empty queue");
+      assertEquals(SendQueue.FLUSH_NEEDED, empty.append(big, 0, false, null, false), "one large packet fits an empty queue");
     }
   }
 
@@ -118,14 +119,31 @@ class SendQueueTest {
   void refusedQueueThrowsAndDiscardFreesEverything() {
     SendQueue queue = new SendQueue(1 << 20, false);
     try (Packet p = Packet.of(new byte[100])) {
-      queue.append(p, -1, false, false);
+      queue.append(p, -1, false, null, false);
       queue.refuse("closed");
       IllegalStateException e =
-          assertThrows(IllegalStateException.class, () -> queue.append(p, -1, false, false));
+          assertThrows(IllegalStateException.class, () -> queue.append(p, -1, false, null, false));
       assertEquals("closed", e.getMessage());
       assertFalse(queue.isEmpty(), "refuse keeps what was queued");
       queue.discard("closed");
       assertTrue(queue.isEmpty());
+    }
+  }
+
+  @Test
+  void waitingSendersAreServedInOrder() throws Exception {
+    SendQueue queue = new SendQueue(100, false);
+    try (Packet small = Packet.of(new byte[10]);
+        Packet big = Packet.of(new byte[1000])) {
+      queue.append(small, -1, false, null, false);
+      java.util.concurrent.CompletableFuture<Integer> bigSend =
+          java.util.concurrent.CompletableFuture.supplyAsync(() -> queue.append(big, -1, false, null, false));
+      while (queue.waiting() == 0) Thread.onSpinWait(); // The big frame waits for an empty queue.
+      assertEquals(SendQueue.NOT_QUEUED, queue.append(small, 0, false, null, false), "no overtaking");
+      queue.takeFilled();
+      queue.write(new Sink(), 1 << 20);
+      assertTrue(bigSend.get(20, java.util.concurrent.TimeUnit.SECONDS) >= 0);
+      assertEquals(1004, queue.queuedBytes());
     }
   }
 }
