@@ -24,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
  * A TCP connection that sends and receives packets.
@@ -84,6 +85,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private final SendQueue out;
   private final InetSocketAddress localAddress;
   private final InetSocketAddress remoteAddress;
+  private final Consumer<PacketConn> onClosed; // The server's bookkeeping; runs before the futures.
   private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
   private final CompletableFuture<Void> outputClosed = new CompletableFuture<>();
   private final FrameDecoder.Sink sink = this::deliver;
@@ -105,8 +107,10 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private long flushDeadline;
   private long closeDeadline; // Flush by then, or abort; once the output is shut, linger until then.
 
-  private PacketConn(SocketChannel channel, PacketConfig config, PacketHandler handler)
+  private PacketConn(
+      SocketChannel channel, PacketConfig config, PacketHandler handler, Consumer<PacketConn> onClosed)
       throws IOException {
+    this.onClosed = onClosed;
     this.channel = channel;
     this.config = config;
     this.handler = handler;
@@ -155,7 +159,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     SocketChannel channel = SocketChannel.open();
     try {
       channel.connect(address);
-      return new PacketConn(channel, config, handler).start();
+      return new PacketConn(channel, config, handler, null).start();
     } catch (IOException | RuntimeException e) {
       closeQuietly(channel, e);
       throw e;
@@ -180,13 +184,17 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       throws IOException {
     Objects.requireNonNull(channel, "channel");
     Objects.requireNonNull(config, "config");
-    return new PacketConn(channel, config, handler).start();
+    return new PacketConn(channel, config, handler, null).start();
   }
 
-  /** Wraps an accepted channel without starting it, so the server can record it first. */
-  static PacketConn accepted(SocketChannel channel, PacketConfig config, PacketHandler handler)
+  /**
+   * Wraps an accepted channel without starting it, so the server can record it first; {@code
+   * onClosed} runs when it has closed, before {@link #closeFuture()} completes.
+   */
+  static PacketConn accepted(
+      SocketChannel channel, PacketConfig config, PacketHandler handler, Consumer<PacketConn> onClosed)
       throws IOException {
-    return new PacketConn(channel, config, handler);
+    return new PacketConn(channel, config, handler, onClosed);
   }
 
   // ---- sending
@@ -710,6 +718,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         LOG.log(Level.WARNING, "onClose failed for " + this, t);
       }
     }
+    if (onClosed != null) onClosed.accept(this);
     if (why == null) {
       outputClosed.complete(null);
       closeFuture.complete(null);

@@ -219,7 +219,7 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
   private void accepted(SocketChannel channel) {
     PacketConn conn;
     try {
-      conn = PacketConn.accepted(channel, config, packetHandler);
+      conn = PacketConn.accepted(channel, config, packetHandler, connections::remove);
     } catch (IOException | RuntimeException e) {
       LOG.log(Level.DEBUG, () -> "dropping a connection that failed at accept: " + e);
       try {
@@ -230,7 +230,6 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
       return;
     }
     connections.add(conn); // Before it starts, so it is listed before any packet is handled.
-    conn.closeFuture().whenComplete((ignored, cause) -> connections.remove(conn));
     conn.start();
     if (closed) conn.abort();
     if (connectionHandler != null) {
