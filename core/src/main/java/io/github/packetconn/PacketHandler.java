@@ -7,7 +7,8 @@ package io.github.packetconn;
  * order, so they must not block: no {@code receive()}, no sleeping, no blocking calls to other
  * services. {@link PacketConn#send(Packet)} is fine: on an I/O thread it never waits; a connection
  * whose send queue is over its bound makes the loop stop reading the connection whose callback is
- * running until the queue drains.
+ * running until the queue drains. To skip a slow receiver instead (a broadcast, say), use {@link
+ * PacketConn#trySend(Packet)}, which here returns false at once when the queue is full.
  *
  * <pre>{@code
  * PacketHandler echo = (conn, packet) -> {
