@@ -154,7 +154,7 @@ final class EventLoop implements Runnable {
         awake = true;
       } catch (Throwable t) { // A bug in the library must not kill every connection on this loop.
         awake = true;
-        logSafely("unexpected failure in " + thread.getName(), t);
+        logSafely(Level.ERROR, "unexpected failure in " + thread.getName(), t);
       }
     }
   }
@@ -190,7 +190,7 @@ final class EventLoop implements Runnable {
       try {
         task.run();
       } catch (Throwable t) {
-        logSafely("task failed on " + thread.getName(), t);
+        logSafely(Level.ERROR, "task failed on " + thread.getName(), t);
       }
     }
   }
@@ -213,9 +213,9 @@ final class EventLoop implements Runnable {
   }
 
   /** Logs, swallowing whatever logging itself throws (it may be out of file descriptors too). */
-  private static void logSafely(String message, Throwable t) {
+  static void logSafely(Level level, String message, Throwable t) {
     try {
-      LOG.log(Level.ERROR, message, t);
+      LOG.log(level, message, t);
     } catch (Throwable ignored) {
       // Nothing better to do: the loop must keep running.
     }

@@ -60,7 +60,6 @@ import java.util.function.Consumer;
  * <p>All methods are safe to call from any thread.
  */
 public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.Selectable, EventLoop.Timed {
-  private static final System.Logger LOG = System.getLogger("io.github.packetconn");
   private static final int OPEN = 0;
   private static final int CLOSING = 1; // close() or abort() was called; sends are refused.
   private static final int CLOSED = 2;
@@ -471,6 +470,10 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       return;
     }
     opened = true;
+    if (state == CLOSING) { // Closed before it was registered: the close could not flush yet.
+      closeOnLoop();
+      return;
+    }
     if (handler != null) {
       try {
         handler.onOpen(this);
@@ -563,6 +566,12 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
 
   private void closeOnLoop() {
     if (state == CLOSED) return;
+    if (pauses != 0) { // Input is discarded from now on; reading keeps both sides' flushes moving.
+      pauses = 0;
+      if (!inputEnded && key != null && key.isValid()) {
+        key.interestOps(key.interestOps() | SelectionKey.OP_READ);
+      }
+    }
     closeDeadline = System.nanoTime() + config.closeTimeout().toNanos();
     loop.addTimer(this);
     flushOnLoop(true);
@@ -715,7 +724,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       try {
         handler.onClose(this, why);
       } catch (Throwable t) {
-        LOG.log(Level.WARNING, "onClose failed for " + this, t);
+        EventLoop.logSafely(Level.WARNING, "onClose failed for " + this, t);
       }
     }
     if (onClosed != null) onClosed.accept(this);
@@ -723,7 +732,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       outputClosed.complete(null);
       closeFuture.complete(null);
     } else {
-      LOG.log(Level.DEBUG, () -> this + " failed: " + why);
+      EventLoop.logSafely(Level.DEBUG, this + " failed", why);
       outputClosed.completeExceptionally(why);
       closeFuture.completeExceptionally(why);
     }

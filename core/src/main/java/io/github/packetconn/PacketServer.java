@@ -198,10 +198,10 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
       try {
         channel = server.accept();
       } catch (IOException e) { // Typically out of file descriptors: back off instead of spinning.
-        LOG.log(Level.WARNING, "accept failed on " + this + ", pausing accepts for 100 ms: " + e);
         key.interestOps(0);
         acceptAgainAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
         loop.addTimer(this);
+        EventLoop.logSafely(Level.WARNING, "accept failed on " + this + "; pausing accepts for 100 ms", e);
         return;
       }
       if (channel == null) return;

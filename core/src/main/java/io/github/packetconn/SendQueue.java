@@ -139,7 +139,7 @@ final class SendQueue {
   private void reserve(int frame) {
     int free = fillingCount == 0 ? 0 : filling[fillingCount - 1].remaining();
     if (frame <= free) return;
-    int more = (frame - free + ChunkPool.CHUNK_SIZE - 1) / ChunkPool.CHUNK_SIZE;
+    int more = (int) (((long) frame - free + ChunkPool.CHUNK_SIZE - 1) / ChunkPool.CHUNK_SIZE);
     if (fillingCount + more > filling.length) {
       filling = java.util.Arrays.copyOf(filling, Math.max(filling.length * 2, fillingCount + more));
     }

@@ -745,4 +745,23 @@ class PacketConnTest {
       assertNull(cause.get(20, TimeUnit.SECONDS), "a local close is clean, whatever was unread");
     }
   }
+
+  @Test
+  void closeFlushesEvenWhenBothSidesStoppedReading() throws Exception {
+    PacketConfig small =
+        PacketConfig.builder().receiveQueueCapacity(8).sendQueueBytes(16 << 10).build();
+    try (PacketServer server = PacketServer.bind(LOOPBACK, small, ECHO);
+        Packet p = Packet.of(new byte[500])) {
+      PacketConn conn = connect(server, small);
+      // The client never receives: its queue fills and it stops reading, so the echo server's queue
+      // fills and it stops reading the client, and at last the client's sends back up.
+      int sent = 0;
+      while (conn.trySend(p) || conn.send(p, Duration.ofMillis(200))) {
+        assertTrue(++sent < 1_000_000, "the pipeline never filled up");
+      }
+      conn.close(); // Must not deadlock: a closing connection reads (and drops) again.
+      conn.closeFuture().get(20, TimeUnit.SECONDS);
+      assertNull(conn.closeCause());
+    }
+  }
 }
