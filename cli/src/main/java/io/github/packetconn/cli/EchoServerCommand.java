@@ -88,6 +88,7 @@ final class EchoServerCommand implements Command {
     private final PrintStream out;
     private final long start;
     private long lastTotal; // Guarded by this.
+    private long lastAllocated = allocated(); // Guarded by this: bytes the JVM's threads allocated.
     private long activeSeconds; // Guarded by this: seconds in which at least one packet was echoed.
     private boolean stopped; // Guarded by this.
 
@@ -118,14 +119,18 @@ final class EchoServerCommand implements Command {
       long inSecond = total - lastTotal;
       lastTotal = total;
       if (inSecond > 0) activeSeconds++;
+      long allocated = allocated();
+      long perPacket = inSecond == 0 ? 0 : (allocated - lastAllocated) / inSecond;
+      lastAllocated = allocated;
       long second = (System.nanoTime() - start + SECOND / 2) / SECOND;
       out.printf(
           Locale.ROOT,
-          "%5d s  %,12d packets/s  average %,12d/s  %,6d connections%n",
+          "%5d s  %,12d packets/s  average %,12d/s  %,6d connections  %,6d B allocated/packet%n",
           second,
           inSecond,
           average(total),
-          server.connections());
+          server.connections(),
+          perPacket);
     }
 
     /** Closes the server and prints the summary: the shutdown hook, run on Ctrl-C. */
@@ -148,6 +153,14 @@ final class EchoServerCommand implements Command {
           activeSeconds,
           failure);
       out.flush();
+    }
+
+    /** {@return the bytes allocated so far by all threads of this JVM, or 0 if unknown} */
+    private static long allocated() {
+      return java.lang.management.ManagementFactory.getThreadMXBean()
+              instanceof com.sun.management.ThreadMXBean threads
+          ? Math.max(0, threads.getTotalThreadAllocatedBytes())
+          : 0;
     }
 
     private long average(long total) {
