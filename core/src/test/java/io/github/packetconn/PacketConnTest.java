@@ -59,6 +59,19 @@ class PacketConnTest {
     };
   }
 
+  /**
+   * Sends the packets {@code next} makes for 0, 1, 2... until the queue stays full for 200 ms: by
+   * then every buffer on the way is full too. Returns how many were sent.
+   */
+  static int sendUntilFull(PacketConn conn, java.util.function.IntFunction<Packet> next) {
+    int sent = 0;
+    while (true) {
+      Packet p = next.apply(sent);
+      if (!conn.trySend(p) && !conn.send(p, Duration.ofMillis(200))) return sent;
+      assertTrue(++sent < 1_000_000, "the send queue never filled up");
+    }
+  }
+
   static PacketConn connect(PacketServer server, PacketConfig config) throws IOException {
     return PacketConn.connect(server.localAddress(), config, null);
   }
@@ -383,13 +396,8 @@ class PacketConnTest {
     try (ServerSocketChannel raw = ServerSocketChannel.open().bind(LOOPBACK);
         PacketConn conn = PacketConn.connect(raw.getLocalAddress(), config, null);
         SocketChannel peer = raw.accept()) {
-      int sent = 0;
       try (Packet p = Packet.of(new byte[1024])) {
-        // Fill until the queue stays full for a while: the socket buffers are full too by then.
-        while (conn.trySend(p) || conn.send(p, Duration.ofMillis(200))) {
-          sent++;
-          assertTrue(sent < 1_000_000, "the send queue never filled up");
-        }
+        int sent = sendUntilFull(conn, i -> p);
         assertTrue(conn.queuedBytes() <= 64 << 10, "queued " + conn.queuedBytes());
         assertFalse(conn.send(p, Duration.ofMillis(20)), "a timed send times out");
         // The peer reads everything: the queue drains and send works again.
@@ -571,14 +579,9 @@ class PacketConnTest {
     try (PacketServer server = PacketServer.bind(LOOPBACK, small, ECHO);
         PacketConn conn = connect(server, small);
         Packet p = Packet.allocate()) {
-      int sent = 0;
       // The client does not read: the echoes fill its socket, then the server's queue, then the
       // server stops reading, then the client's socket and queue fill and sends time out.
-      while (conn.trySend(p.clear().writeInt(sent).writeBytes(new byte[200]))
-          || conn.send(p, Duration.ofMillis(200))) {
-        sent++;
-        assertTrue(sent < 1_000_000, "the pipeline never filled up");
-      }
+      int sent = sendUntilFull(conn, i -> p.clear().writeInt(i).writeBytes(new byte[200]));
       int total = sent + 1000;
       CompletableFuture<Void> rest =
           CompletableFuture.runAsync(
@@ -755,10 +758,7 @@ class PacketConnTest {
       PacketConn conn = connect(server, small);
       // The client never receives: its queue fills and it stops reading, so the echo server's queue
       // fills and it stops reading the client, and at last the client's sends back up.
-      int sent = 0;
-      while (conn.trySend(p) || conn.send(p, Duration.ofMillis(200))) {
-        assertTrue(++sent < 1_000_000, "the pipeline never filled up");
-      }
+      sendUntilFull(conn, i -> p);
       conn.close(); // Must not deadlock: a closing connection reads (and drops) again.
       conn.closeFuture().get(20, TimeUnit.SECONDS);
       assertNull(conn.closeCause());
