@@ -90,7 +90,9 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private final FrameDecoder.Sink sink = this::deliver;
   private final Runnable flushTask = () -> flushOnLoop(false);
   private final Runnable resumePeerTask = () -> resume(PAUSE_PEER);
-  private final boolean delayedFlush;
+  private final boolean delayedFlush; // flushDelay is set.
+  private final long flushDelayNanos;
+  private final long maxFlushDelayNanos; // maxFlushDelay, or flushDelay when that is zero.
 
   private volatile int state;
   private volatile Object attachment;
@@ -120,6 +122,9 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc());
     this.out = new SendQueue(config.sendQueueBytes(), config.crc());
     this.delayedFlush = !config.flushDelay().isZero();
+    this.flushDelayNanos = config.flushDelay().toNanos();
+    this.maxFlushDelayNanos =
+        (config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay()).toNanos();
     channel.configureBlocking(false);
     channel.setOption(StandardSocketOptions.TCP_NODELAY, config.tcpNoDelay());
     this.localAddress = (InetSocketAddress) channel.getLocalAddress();
@@ -580,10 +585,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   void flushOnLoop(boolean forced) {
     if (state == CLOSED || key == null) return;
     if (delayedFlush && !forced && state == OPEN) {
-      long due =
-          Math.min(
-              out.lastQueuedNanos() + config.flushDelay().toNanos(),
-              out.firstQueuedNanos() + maxFlushDelayNanos());
+      long due = out.flushDue(flushDelayNanos, maxFlushDelayNanos);
       if (System.nanoTime() - due < 0) {
         flushDeadline = due;
         loop.addTimer(this);
@@ -593,11 +595,6 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     flushDeadline = 0;
     out.takeFilled();
     writeNow();
-  }
-
-  private long maxFlushDelayNanos() {
-    Duration max = config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay();
-    return max.toNanos();
   }
 
   private void writeNow() {

@@ -158,16 +158,6 @@ final class SendQueue {
     }
   }
 
-  /** {@return true if frames wait to be written, taken or not} */
-  boolean isEmpty() {
-    lock.lock();
-    try {
-      return queuedBytes == 0;
-    } finally {
-      lock.unlock();
-    }
-  }
-
   /** {@return how many senders wait for room; for tests} */
   int waiting() {
     lock.lock();
@@ -188,20 +178,24 @@ final class SendQueue {
     }
   }
 
-  /** {@return when the oldest and the newest unflushed frames were queued, for flush delays} */
-  long firstQueuedNanos() {
+  /** {@return true if no frame waits to be written, taken or not} */
+  boolean isEmpty() {
     lock.lock();
     try {
-      return firstQueuedNanos;
+      return queuedBytes == 0;
     } finally {
       lock.unlock();
     }
   }
 
-  long lastQueuedNanos() {
+  /**
+   * {@return when the queued frames are due: {@code delay} after the newest, but no later than {@code
+   * maxDelay} after the oldest unflushed one}
+   */
+  long flushDue(long delay, long maxDelay) {
     lock.lock();
     try {
-      return lastQueuedNanos;
+      return Math.min(lastQueuedNanos + delay, firstQueuedNanos + maxDelay);
     } finally {
       lock.unlock();
     }

@@ -72,6 +72,17 @@ class PacketConnTest {
     }
   }
 
+  /** Receives until the end of the stream: packets numbered 0 to {@code count - 1}, in order. */
+  static void assertReceivesInOrder(PacketConn conn, int count) {
+    int n = 0;
+    for (Packet p : conn) {
+      try (p) {
+        assertEquals(n++, p.readInt());
+      }
+    }
+    assertEquals(count, n);
+  }
+
   static PacketConn connect(PacketServer server, PacketConfig config) throws IOException {
     return PacketConn.connect(server.localAddress(), config, null);
   }
@@ -369,13 +380,7 @@ class PacketConnTest {
         };
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, producer);
         PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
-      int n = 0;
-      for (Packet p : conn) {
-        try (p) {
-          assertEquals(n++, p.readInt());
-        }
-      }
-      assertEquals(count, n);
+      assertReceivesInOrder(conn, count);
     }
   }
 
@@ -563,13 +568,7 @@ class PacketConnTest {
     try (PacketServer server = PacketServer.bind(LOOPBACK, small, producer);
         PacketConn conn = connect(server, small)) {
       backedUp.get(20, TimeUnit.SECONDS);
-      int n = 0;
-      for (Packet p : conn) {
-        try (p) {
-          assertEquals(n++, p.readInt());
-        }
-      }
-      assertEquals(count, n);
+      assertReceivesInOrder(conn, count);
     }
   }
 
