@@ -1,7 +1,7 @@
 package io.github.packetconn;
 
 /**
- * Byte arrays for packet payloads, in size classes that grow ×4 from 128 bytes (go-packetconn's
+ * Packet storage ({@link PacketStorage}, an array and its cursors) for packet payloads, in size classes that grow ×4 from 128 bytes (go-packetconn's
  * ladder). Classes up to 2 MiB are pooled; larger arrays are allocated on demand and left to the GC.
  *
  * <p>Each class keeps at most {@link #CLASS_BUDGET} bytes of free arrays, so the pool never holds
@@ -33,26 +33,27 @@ final class BufferPool {
   }
 
   /**
-   * Returns an array of at least {@code minCapacity} bytes and at most {@code limit} bytes (unless
-   * {@code minCapacity} itself exceeds it). Contents are unspecified.
+   * Returns empty storage for a packet of at most {@code maxSize} bytes, whose array holds at least
+   * {@code minCapacity} bytes and at most {@code limit} (unless {@code minCapacity} itself exceeds
+   * it). The array's contents are unspecified.
    */
-  static byte[] take(int minCapacity, int limit) {
+  static PacketStorage take(int minCapacity, int limit, int maxSize) {
     long capacity = classCapacity(minCapacity);
-    if (capacity > limit) {
-      return new byte[Math.max(minCapacity, limit)]; // Off the ladder: exact size, never pooled.
+    if (capacity > limit) { // Off the ladder: exact size, never pooled.
+      return new PacketStorage(new byte[Math.max(minCapacity, limit)]).reset(maxSize);
     }
     int index = classIndex((int) capacity);
     if (index >= 0) {
-      byte[] array = STACKS[index].pop();
-      if (array != null) return array;
+      PacketStorage storage = STACKS[index].pop();
+      if (storage != null) return storage.reset(maxSize);
     }
-    return new byte[(int) capacity];
+    return new PacketStorage(new byte[(int) capacity]).reset(maxSize);
   }
 
-  /** Gives {@code array} back for reuse; arrays that are not a pooled class size are dropped. */
-  static void give(byte[] array) {
-    int index = classIndex(array.length);
-    if (index >= 0) STACKS[index].push(array);
+  /** Gives {@code storage} back for reuse; storage whose array is not a pooled class is dropped. */
+  static void give(PacketStorage storage) {
+    int index = classIndex(storage.array.length);
+    if (index >= 0) STACKS[index].push(storage);
   }
 
   private static int classIndex(int capacity) {
@@ -62,24 +63,24 @@ final class BufferPool {
     return (shift & 1) == 0 ? shift >> 1 : -1;
   }
 
-  /** A bounded LIFO of free arrays; LIFO keeps recently used arrays warm in cache. */
+  /** A bounded LIFO of free storage; LIFO keeps recently used arrays warm in cache. */
   private static final class Stack {
-    private final byte[][] arrays;
+    private final PacketStorage[] free;
     private int count;
 
     Stack(int limit) {
-      arrays = new byte[limit][];
+      free = new PacketStorage[limit];
     }
 
-    synchronized byte[] pop() { // Held for a few nanoseconds; never around I/O.
+    synchronized PacketStorage pop() { // Held for a few nanoseconds; never around I/O.
       if (count == 0) return null;
-      byte[] array = arrays[--count];
-      arrays[count] = null;
-      return array;
+      PacketStorage storage = free[--count];
+      free[count] = null;
+      return storage;
     }
 
-    synchronized void push(byte[] array) {
-      if (count < arrays.length) arrays[count++] = array; // Full: let the GC have it.
+    synchronized void push(PacketStorage storage) {
+      if (count < free.length) free[count++] = storage; // Full: let the GC have it.
     }
   }
 }

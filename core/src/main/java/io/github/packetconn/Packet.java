@@ -40,26 +40,16 @@ public final class Packet implements AutoCloseable {
   private static final VarHandle SHORT = view(short[].class);
   private static final VarHandle INT = view(int[].class);
   private static final VarHandle LONG = view(long[].class);
-  private static final VarHandle REF_COUNT;
-  private static final byte[] RELEASED = new byte[0];
+  /**
+   * What this handle points to: the pooled storage while live, {@link PacketStorage#RELEASED} after
+   * the last release. The handle itself is never reused, so a stale reference to a released packet
+   * throws instead of reaching the storage's next owner; it is one reference wide (16 bytes), the
+   * only allocation per received packet.
+   */
+  private PacketStorage storage;
 
-  static {
-    try {
-      REF_COUNT = MethodHandles.lookup().findVarHandle(Packet.class, "refCount", int.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
-  }
-
-  private byte[] array;
-  private int size;
-  private int readPosition;
-  private final int maxSize;
-  private int refCount = 1; // Atomic through REF_COUNT; plain reads only to detect misuse.
-
-  private Packet(byte[] array, int maxSize) {
-    this.array = array;
-    this.maxSize = maxSize;
+  private Packet(PacketStorage storage) {
+    this.storage = storage;
   }
 
   /** Returns an empty packet with room for 128 bytes and a maximum size of 32 MiB. */
@@ -81,7 +71,7 @@ public final class Packet implements AutoCloseable {
     if (maxSize < capacity) {
       throw new IllegalArgumentException("maxSize(" + maxSize + ") < capacity(" + capacity + ")");
     }
-    return new Packet(BufferPool.take(capacity, maxSize), maxSize);
+    return new Packet(BufferPool.take(capacity, maxSize, maxSize));
   }
 
   /** Returns a new packet whose payload is a copy of {@code bytes}. */
@@ -93,41 +83,48 @@ public final class Packet implements AutoCloseable {
 
   /** {@return the payload size in bytes} */
   public int size() {
-    checkLive();
-    return size;
+    PacketStorage s = storage;
+    checkLive(s);
+    return s.size;
   }
 
   /** {@return the number of bytes the payload can hold before it grows} */
   public int capacity() {
-    checkLive();
-    return array.length;
+    PacketStorage s = storage;
+    checkLive(s);
+    return s.array.length;
   }
 
   /** {@return the size past which writes throw} */
   public int maxSize() {
-    return maxSize;
+    PacketStorage s = storage;
+    checkLive(s);
+    return s.maxSize;
   }
 
   /** {@return the index of the next byte to read} */
   public int readPosition() {
-    checkLive();
-    return readPosition;
+    PacketStorage s = storage;
+    checkLive(s);
+    return s.readPosition;
   }
 
   /** Moves the read position to {@code position}, between 0 and {@link #size()}. */
   public Packet readPosition(int position) {
-    checkLive();
-    if (position < 0 || position > size) {
-      throw new IndexOutOfBoundsException("readPosition(" + position + ") outside size(" + size + ")");
+    PacketStorage s = storage;
+    checkLive(s);
+    if (position < 0 || position > s.size) {
+      throw new IndexOutOfBoundsException("readPosition(" + position + ") outside size(" + s.size + ")");
     }
-    readPosition = position;
+    s.readPosition = position;
     return this;
   }
 
   /** {@return the number of unread bytes: {@code size() - readPosition()}} */
   public int remaining() {
-    checkLive();
-    return size - readPosition;
+    PacketStorage s = storage;
+    checkLive(s);
+    return s.size - s.readPosition;
   }
 
   /** {@return true if there are unread bytes} */
@@ -137,16 +134,18 @@ public final class Packet implements AutoCloseable {
 
   /** Empties the payload and rewinds the read position; the capacity is kept. */
   public Packet clear() {
-    checkLive();
-    size = 0;
-    readPosition = 0;
+    PacketStorage s = storage;
+    checkLive(s);
+    s.size = 0;
+    s.readPosition = 0;
     return this;
   }
 
   /** Skips {@code length} unread bytes. */
   public Packet skip(int length) {
+    PacketStorage s = storage;
     checkReadable(length);
-    readPosition += length;
+    s.readPosition += length;
     return this;
   }
 
@@ -154,8 +153,9 @@ public final class Packet implements AutoCloseable {
 
   /** Writes the low 8 bits of {@code value}. */
   public Packet writeByte(int value) {
+    PacketStorage s = storage;
     ensureWritable(1);
-    array[size++] = (byte) value;
+    s.array[s.size++] = (byte) value;
     return this;
   }
 
@@ -166,25 +166,28 @@ public final class Packet implements AutoCloseable {
 
   /** Writes the low 16 bits of {@code value}, little-endian. */
   public Packet writeShort(int value) {
+    PacketStorage s = storage;
     ensureWritable(2);
-    SHORT.set(array, size, (short) value);
-    size += 2;
+    SHORT.set(s.array, s.size, (short) value);
+    s.size += 2;
     return this;
   }
 
   /** Writes four bytes, little-endian. */
   public Packet writeInt(int value) {
+    PacketStorage s = storage;
     ensureWritable(4);
-    INT.set(array, size, value);
-    size += 4;
+    INT.set(s.array, s.size, value);
+    s.size += 4;
     return this;
   }
 
   /** Writes eight bytes, little-endian. */
   public Packet writeLong(long value) {
+    PacketStorage s = storage;
     ensureWritable(8);
-    LONG.set(array, size, value);
-    size += 8;
+    LONG.set(s.array, s.size, value);
+    s.size += 8;
     return this;
   }
 
@@ -205,21 +208,23 @@ public final class Packet implements AutoCloseable {
 
   /** Writes {@code length} bytes of {@code bytes} starting at {@code offset}. */
   public Packet writeBytes(byte[] bytes, int offset, int length) {
-    checkLive();
+    PacketStorage s = storage;
+    checkLive(s);
     java.util.Objects.checkFromIndexSize(offset, length, bytes.length);
     ensureWritable(length);
-    System.arraycopy(bytes, offset, array, size, length);
-    size += length;
+    System.arraycopy(bytes, offset, s.array, s.size, length);
+    s.size += length;
     return this;
   }
 
   /** Writes the remaining bytes of {@code source}, advancing its position to its limit. */
   public Packet writeBytes(ByteBuffer source) {
-    checkLive();
+    PacketStorage s = storage;
+    checkLive(s);
     int length = source.remaining();
     ensureWritable(length);
-    source.get(array, size, length);
-    size += length;
+    source.get(s.array, s.size, length);
+    s.size += length;
     return this;
   }
 
@@ -250,8 +255,9 @@ public final class Packet implements AutoCloseable {
 
   /** Reads one byte. */
   public byte readByte() {
+    PacketStorage s = storage;
     checkReadable(1);
-    return array[readPosition++];
+    return s.array[s.readPosition++];
   }
 
   /** Reads one byte as a value from 0 to 255. */
@@ -266,9 +272,10 @@ public final class Packet implements AutoCloseable {
 
   /** Reads two bytes, little-endian. */
   public short readShort() {
+    PacketStorage s = storage;
     checkReadable(2);
-    short value = (short) SHORT.get(array, readPosition);
-    readPosition += 2;
+    short value = (short) SHORT.get(s.array, s.readPosition);
+    s.readPosition += 2;
     return value;
   }
 
@@ -279,9 +286,10 @@ public final class Packet implements AutoCloseable {
 
   /** Reads four bytes, little-endian. */
   public int readInt() {
+    PacketStorage s = storage;
     checkReadable(4);
-    int value = (int) INT.get(array, readPosition);
-    readPosition += 4;
+    int value = (int) INT.get(s.array, s.readPosition);
+    s.readPosition += 4;
     return value;
   }
 
@@ -295,9 +303,10 @@ public final class Packet implements AutoCloseable {
    * result.
    */
   public long readLong() {
+    PacketStorage s = storage;
     checkReadable(8);
-    long value = (long) LONG.get(array, readPosition);
-    readPosition += 8;
+    long value = (long) LONG.get(s.array, s.readPosition);
+    s.readPosition += 8;
     return value;
   }
 
@@ -313,9 +322,10 @@ public final class Packet implements AutoCloseable {
 
   /** Reads {@code length} bytes into a new array. */
   public byte[] readBytes(int length) {
+    PacketStorage s = storage;
     checkReadable(length);
-    byte[] bytes = java.util.Arrays.copyOfRange(array, readPosition, readPosition + length);
-    readPosition += length;
+    byte[] bytes = java.util.Arrays.copyOfRange(s.array, s.readPosition, s.readPosition + length);
+    s.readPosition += length;
     return bytes;
   }
 
@@ -326,23 +336,26 @@ public final class Packet implements AutoCloseable {
 
   /** Reads exactly {@code length} bytes into {@code destination} at {@code offset}. */
   public Packet readBytes(byte[] destination, int offset, int length) {
+    PacketStorage s = storage;
     java.util.Objects.checkFromIndexSize(offset, length, destination.length);
     checkReadable(length);
-    System.arraycopy(array, readPosition, destination, offset, length);
-    readPosition += length;
+    System.arraycopy(s.array, s.readPosition, destination, offset, length);
+    s.readPosition += length;
     return this;
   }
 
   /** Reads bytes written by {@link #writeShortPrefixedBytes} (Go's {@code ReadVarBytesH}). */
   public byte[] readShortPrefixedBytes() {
-    int start = readPosition;
+    PacketStorage s = storage;
+    int start = s.readPosition;
     int length = readUnsignedShort();
     return readPrefixed(start, length);
   }
 
   /** Reads bytes written by {@link #writeIntPrefixedBytes} (Go's {@code ReadVarBytesI}). */
   public byte[] readIntPrefixedBytes() {
-    int start = readPosition;
+    PacketStorage s = storage;
+    int start = s.readPosition;
     int length = readInt();
     return readPrefixed(start, length);
   }
@@ -361,14 +374,16 @@ public final class Packet implements AutoCloseable {
 
   /** {@return a read-only little-endian view of the whole payload, sharing this packet's storage} */
   public ByteBuffer payload() {
-    checkLive();
-    return ByteBuffer.wrap(array, 0, size).slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    PacketStorage s = storage;
+    checkLive(s);
+    return ByteBuffer.wrap(s.array, 0, s.size).slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
   }
 
   /** {@return a read-only little-endian view of the unread bytes, sharing this packet's storage} */
   public ByteBuffer unreadPayload() {
-    checkLive();
-    return ByteBuffer.wrap(array, readPosition, size - readPosition)
+    PacketStorage s = storage;
+    checkLive(s);
+    return ByteBuffer.wrap(s.array, s.readPosition, s.size - s.readPosition)
         .slice()
         .asReadOnlyBuffer()
         .order(ByteOrder.LITTLE_ENDIAN);
@@ -376,15 +391,16 @@ public final class Packet implements AutoCloseable {
 
   /** {@return a copy of the whole payload} */
   public byte[] toByteArray() {
-    checkLive();
-    return java.util.Arrays.copyOf(array, size);
+    PacketStorage s = storage;
+    checkLive(s);
+    return java.util.Arrays.copyOf(s.array, s.size);
   }
 
   // ---- reference counting
 
   /** {@return the current reference count; 0 once released} */
   public int refCount() {
-    return (int) REF_COUNT.getVolatile(this);
+    return storage.refCount();
   }
 
   /**
@@ -393,12 +409,8 @@ public final class Packet implements AutoCloseable {
    * @throws IllegalStateException if the packet was already released
    */
   public Packet retain() {
-    for (; ; ) {
-      int count = refCount();
-      if (count <= 0) throw new IllegalStateException("refCount: 0");
-      if (count == Integer.MAX_VALUE) throw new IllegalStateException("refCount overflow");
-      if (REF_COUNT.compareAndSet(this, count, count + 1)) return this;
-    }
+    storage.retain();
+    return this;
   }
 
   /**
@@ -408,19 +420,11 @@ public final class Packet implements AutoCloseable {
    * @throws IllegalStateException if the packet was already released
    */
   public boolean release() {
-    for (; ; ) {
-      int count = refCount();
-      if (count <= 0) throw new IllegalStateException("refCount: 0 (released twice?)");
-      if (REF_COUNT.compareAndSet(this, count, count - 1)) {
-        if (count > 1) return false;
-        byte[] storage = array;
-        array = RELEASED;
-        size = 0;
-        readPosition = 0;
-        BufferPool.give(storage);
-        return true;
-      }
-    }
+    PacketStorage s = storage;
+    if (!s.release()) return false;
+    storage = PacketStorage.RELEASED; // Before the pool can hand s to anyone else.
+    BufferPool.give(s);
+    return true;
   }
 
   /** Releases this packet, so that {@code try (Packet p = ...)} gives back what it took. */
@@ -432,18 +436,20 @@ public final class Packet implements AutoCloseable {
   /** {@return the size, read position and the first bytes in hex, e.g. {@code Packet[size=3 0a0b0c]}} */
   @Override
   public String toString() {
+    PacketStorage s = storage;
     if (refCount() <= 0) return "Packet[released]";
-    int shown = Math.min(size, 16);
-    String hex = HexFormat.of().formatHex(array, 0, shown);
-    return "Packet[size=" + size + (readPosition > 0 ? " readPosition=" + readPosition : "") + " "
-        + hex + (shown < size ? "…" : "") + "]";
+    int shown = Math.min(s.size, 16);
+    String hex = HexFormat.of().formatHex(s.array, 0, shown);
+    return "Packet[size=" + s.size + (s.readPosition > 0 ? " readPosition=" + s.readPosition : "") + " "
+        + hex + (shown < s.size ? "…" : "") + "]";
   }
 
   // ---- internals shared with the codec
 
   /** Returns the backing array; bytes {@code [0, size)} are the payload. */
   byte[] array() {
-    return array;
+    PacketStorage s = storage;
+    return s.array;
   }
 
   /**
@@ -451,49 +457,56 @@ public final class Packet implements AutoCloseable {
    * when it can (the frame decoder passes the declared frame length so the last growth is exact).
    */
   void append(ByteBuffer source, int length, int capacityHint) {
-    if (length > array.length - size) grow(length, Math.max(capacityHint, size + length));
-    source.get(array, size, length);
-    size += length;
+    PacketStorage s = storage;
+    if (length > s.array.length - s.size) grow(length, Math.max(capacityHint, s.size + length));
+    source.get(s.array, s.size, length);
+    s.size += length;
   }
 
   private void ensureWritable(int length) {
-    if (length > array.length - size) grow(length, maxSize);
+    PacketStorage s = storage;
+    if (length > s.array.length - s.size) grow(length, s.maxSize);
   }
 
   private void grow(int length, int limit) {
-    checkLive();
-    long needed = (long) size + length;
-    if (needed > maxSize) {
+    PacketStorage s = storage;
+    checkLive(s);
+    long needed = (long) s.size + length;
+    if (needed > s.maxSize) {
       throw new IndexOutOfBoundsException(
-          "size(" + size + ") + length(" + length + ") exceeds maxSize(" + maxSize + ")");
+          "size(" + s.size + ") + length(" + length + ") exceeds maxSize(" + s.maxSize + ")");
     }
-    byte[] bigger = BufferPool.take((int) needed, Math.min(limit, maxSize));
-    System.arraycopy(array, 0, bigger, 0, size);
-    BufferPool.give(array);
-    array = bigger;
+    PacketStorage bigger = BufferPool.take((int) needed, Math.min(limit, s.maxSize), s.maxSize);
+    System.arraycopy(s.array, 0, bigger.array, 0, s.size);
+    byte[] smaller = s.array; // Swap arrays, so this packet keeps its storage (see PacketStorage).
+    s.array = bigger.array;
+    bigger.array = smaller;
+    BufferPool.give(bigger);
   }
 
   private void checkReadable(int length) {
-    if (length < 0 || length > size - readPosition) {
-      checkLive();
+    PacketStorage s = storage;
+    if (length < 0 || length > s.size - s.readPosition) {
+      checkLive(s);
       throw new IndexOutOfBoundsException(
-          "readPosition(" + readPosition + ") + length(" + length + ") exceeds size(" + size + ")");
+          "readPosition(" + s.readPosition + ") + length(" + length + ") exceeds size(" + s.size + ")");
     }
   }
 
   private byte[] readPrefixed(int start, int length) {
-    int after = size - readPosition;
+    PacketStorage s = storage;
+    int after = s.size - s.readPosition;
     if (length < 0 || length > after) {
-      readPosition = start; // Leave the cursor where it was: the prefix is not consumed either.
+      s.readPosition = start; // Leave the cursor where it was: the prefix is not consumed either.
       throw new IndexOutOfBoundsException(
           "length prefix " + Integer.toUnsignedString(length) + " at readPosition(" + start
-              + ") exceeds the " + after + " bytes after it (size " + size + ")");
+              + ") exceeds the " + after + " bytes after it (size " + s.size + ")");
     }
     return readBytes(length);
   }
 
-  private void checkLive() {
-    if (refCount <= 0) throw new IllegalStateException("refCount: 0");
+  private static void checkLive(PacketStorage s) {
+    if (s.refCount <= 0) throw new IllegalStateException("refCount: 0");
   }
 
   private static void checkShortPrefix(int length, String what) {

@@ -234,6 +234,29 @@ class PacketTest {
   }
 
   @Test
+  void staleHandleCannotReachTheStoragesNextOwner() {
+    // The storage is pooled, the handle is not: after the release, the next packet may get the very
+    // same array, and the stale handle must neither read nor change it.
+    Packet stale = Packet.allocate(100).writeInt(1);
+    byte[] array = stale.array();
+    stale.release();
+    java.util.List<Packet> fresh = new java.util.ArrayList<>();
+    for (int i = 0; i < 64 && (fresh.isEmpty() || fresh.getLast().array() != array); i++) {
+      fresh.add(Packet.allocate(100).writeInt(42));
+    }
+    assertSame(array, fresh.getLast().array(), "the released storage was not reused");
+    assertThrows(IllegalStateException.class, () -> stale.writeInt(7));
+    assertThrows(IllegalStateException.class, stale::readInt);
+    assertThrows(IllegalStateException.class, stale::release);
+    assertThrows(IllegalStateException.class, stale::retain);
+    Packet owner = fresh.getLast();
+    assertEquals(1, owner.refCount());
+    assertEquals(42, owner.readInt());
+    assertEquals(4, owner.size());
+    fresh.forEach(Packet::release);
+  }
+
+  @Test
   void retainKeepsPacketAliveUntilLastRelease() {
     Packet p = Packet.allocate().writeInt(7);
     assertSame(p, p.retain());

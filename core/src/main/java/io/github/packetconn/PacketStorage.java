@@ -1,0 +1,69 @@
+package io.github.packetconn;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The pooled part of a {@link Packet}: the payload array, the cursors and the reference count.
+ *
+ * <p>A {@code Packet} is a one-field handle to one of these. The storage goes back to the {@link
+ * BufferPool} on the last release and serves the next packet; the handle does not, so a stale
+ * handle sees {@link #RELEASED} and throws instead of reading another owner's bytes. Storages are
+ * interchangeable: growing a packet swaps arrays with a bigger pooled storage and gives that one
+ * back, so a live packet keeps its storage for life.
+ */
+final class PacketStorage {
+  /** What a handle points to after its last release: empty, reference count 0. */
+  static final PacketStorage RELEASED = new PacketStorage(new byte[0]);
+
+  private static final VarHandle REF_COUNT;
+
+  static {
+    try {
+      REF_COUNT = MethodHandles.lookup().findVarHandle(PacketStorage.class, "refCount", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  byte[] array;
+  int size;
+  int readPosition;
+  int maxSize;
+  int refCount; // Atomic through REF_COUNT; plain reads only where misuse is detected.
+
+  PacketStorage(byte[] array) {
+    this.array = array;
+  }
+
+  /** Readies a storage taken from the pool for a new packet. */
+  PacketStorage reset(int maxSize) {
+    size = 0;
+    readPosition = 0;
+    this.maxSize = maxSize;
+    refCount = 1; // Published with the new handle.
+    return this;
+  }
+
+  int refCount() {
+    return (int) REF_COUNT.getVolatile(this);
+  }
+
+  void retain() {
+    for (; ; ) {
+      int count = refCount();
+      if (count <= 0) throw new IllegalStateException("refCount: 0");
+      if (count == Integer.MAX_VALUE) throw new IllegalStateException("refCount overflow");
+      if (REF_COUNT.compareAndSet(this, count, count + 1)) return;
+    }
+  }
+
+  /** Drops one reference and says whether it was the last. */
+  boolean release() {
+    for (; ; ) {
+      int count = refCount();
+      if (count <= 0) throw new IllegalStateException("refCount: 0 (released twice?)");
+      if (REF_COUNT.compareAndSet(this, count, count - 1)) return count == 1;
+    }
+  }
+}
