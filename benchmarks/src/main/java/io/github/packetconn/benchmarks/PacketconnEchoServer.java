@@ -1,0 +1,82 @@
+package io.github.packetconn.benchmarks;
+
+import io.github.packetconn.ConnectionHandler;
+import io.github.packetconn.Packet;
+import io.github.packetconn.PacketConfig;
+import io.github.packetconn.PacketConn;
+import io.github.packetconn.PacketHandler;
+import io.github.packetconn.PacketServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+
+/**
+ * packetconn's echo, written the way the README teaches: a {@link PacketHandler} on the I/O thread,
+ * or a {@link ConnectionHandler} looping on a virtual thread per connection. Default configuration:
+ * 32 MiB maximum packet size, no CRC.
+ */
+final class PacketconnEchoServer implements EchoServer {
+  private final PacketServer server;
+  private final FailureLog failures;
+
+  private PacketconnEchoServer(InetSocketAddress address, boolean blocking) throws IOException {
+    PacketConfig config = PacketConfig.DEFAULT;
+    if (blocking) {
+      failures = new FailureLog("packetconn-blocking");
+      server = PacketServer.bind(address, config, (ConnectionHandler) this::serve);
+    } else {
+      failures = new FailureLog("packetconn-callback");
+      server = PacketServer.bind(address, config, new Echo());
+    }
+  }
+
+  /** Starts the callback style: echoes from a {@link PacketHandler} on the I/O thread. */
+  static PacketconnEchoServer callback(InetSocketAddress address) throws IOException {
+    return new PacketconnEchoServer(address, false);
+  }
+
+  /** Starts the blocking style: a {@link ConnectionHandler} on a virtual thread per connection. */
+  static PacketconnEchoServer blocking(InetSocketAddress address) throws IOException {
+    return new PacketconnEchoServer(address, true);
+  }
+
+  private final class Echo implements PacketHandler {
+    @Override
+    public void onPacket(PacketConn conn, Packet packet) {
+      try (packet) {
+        conn.send(packet);
+      }
+    }
+
+    @Override
+    public void onClose(PacketConn conn, Throwable cause) {
+      if (cause != null) failures.connectionFailed(conn.remoteAddress(), cause);
+    }
+  }
+
+  private void serve(PacketConn conn) {
+    try {
+      for (Packet packet : conn) {
+        try (packet) {
+          conn.send(packet);
+        }
+      }
+    } catch (UncheckedIOException | IllegalStateException e) {
+      if (conn.isOpen()) throw e; // A bug, not a failed connection: let PacketServer log it.
+    }
+    Throwable cause = conn.closeCause();
+    if (cause != null) failures.connectionFailed(conn.remoteAddress(), cause);
+  }
+
+  @Override
+  public int port() {
+    return server.port();
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.close();
+    server.closeFuture().join();
+    failures.summarize();
+  }
+}

@@ -1,0 +1,144 @@
+package io.github.packetconn.benchmarks;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Runs one echo server under test in this JVM, driven by the bench harness over stdin and stdout.
+ *
+ * <pre>
+ * java -cp packetconn-benchmarks.jar io.github.packetconn.benchmarks.ServerMain \
+ *     --kind packetconn-callback|packetconn-blocking|netty|raw [--port 0] [--host 127.0.0.1]
+ * </pre>
+ *
+ * <p>Protocol: once listening, prints {@code READY <port>}. Then reads commands from stdin, one a
+ * line: {@code stats} prints a {@link JvmStats} line ({@code STATS allocatedBytes=.. gcCount=..
+ * gcTimeMs=.. oldGcCount=..}, cumulative since the JVM started); {@code quit}, or the end of stdin,
+ * closes the server and exits with status 0. Nothing else is written to stdout; diagnostics go to
+ * stderr.
+ */
+public final class ServerMain {
+  /** The values of {@code --kind}. */
+  public static final List<String> KINDS =
+      List.of("packetconn-callback", "packetconn-blocking", "netty", "raw");
+
+  private ServerMain() {}
+
+  public static void main(String[] args) {
+    String kind = null;
+    String host = "127.0.0.1";
+    int port = 0;
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("--help") || arg.equals("-h")) {
+        System.err.println("usage: ServerMain --kind " + String.join("|", KINDS)
+            + " [--port 0] [--host 127.0.0.1]");
+        System.exit(0);
+      }
+      if (i + 1 == args.length) fail("missing value after " + arg);
+      String value = args[++i];
+      switch (arg) {
+        case "--kind" -> kind = value;
+        case "--host" -> host = value;
+        case "--port" -> port = parsePort(value);
+        default -> fail("unknown option " + arg + "; try --help");
+      }
+    }
+    if (kind == null) fail("missing --kind, one of " + KINDS);
+    if (!KINDS.contains(kind)) fail("unknown --kind " + kind + ", expected one of " + KINDS);
+
+    InetSocketAddress address = new InetSocketAddress(host, port);
+    EchoServer server = null;
+    try {
+      server = start(kind, address);
+    } catch (Exception e) {
+      System.err.println("cannot start " + kind + " on " + host + ":" + port + ": " + e);
+      e.printStackTrace();
+      System.exit(1);
+    }
+    System.err.println(kind + ": listening on " + host + ":" + server.port() + "; " + environment());
+    System.out.println("READY " + server.port());
+    System.out.flush();
+
+    int status = 0;
+    try {
+      serveCommands();
+    } catch (IOException e) {
+      System.err.println(kind + ": reading stdin failed, quitting: " + e);
+    }
+    try {
+      server.close();
+    } catch (IOException | RuntimeException e) {
+      System.err.println(kind + ": close failed: " + e);
+      status = 1;
+    }
+    System.exit(status); // Also ends any thread a server left behind.
+  }
+
+  /** Starts the server of {@code kind} on {@code address}. */
+  static EchoServer start(String kind, InetSocketAddress address) throws Exception {
+    return switch (kind) {
+      case "packetconn-callback" -> PacketconnEchoServer.callback(address);
+      case "packetconn-blocking" -> PacketconnEchoServer.blocking(address);
+      case "netty" -> new NettyEchoServer(address);
+      case "raw" -> new RawEchoServer(address);
+      default -> throw new IllegalArgumentException("unknown kind " + kind + ", expected one of " + KINDS);
+    };
+  }
+
+  /** Answers commands until {@code quit} or the end of stdin. */
+  private static void serveCommands() throws IOException {
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    String line;
+    while ((line = in.readLine()) != null) {
+      switch (line.strip()) {
+        case "stats" -> {
+          System.out.println(JvmStats.capture().toLine());
+          System.out.flush();
+        }
+        case "quit" -> {
+          return;
+        }
+        case "" -> {}
+        default -> System.err.println("unknown command \"" + line + "\"; expected stats or quit");
+      }
+    }
+  }
+
+  /** {@return the settings that shape a run, for the log} */
+  private static String environment() {
+    StringBuilder s = new StringBuilder()
+        .append("java ").append(Runtime.version())
+        .append(", ").append(Runtime.getRuntime().availableProcessors()).append(" cpus")
+        .append(", max heap ").append(Runtime.getRuntime().maxMemory() >> 20).append(" MiB")
+        .append(", gc");
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      s.append(" [").append(gc.getName()).append(']');
+    }
+    String ioThreads = System.getProperty("packetconn.ioThreads");
+    if (ioThreads != null) s.append(", packetconn.ioThreads=").append(ioThreads);
+    return s.toString();
+  }
+
+  private static int parsePort(String value) {
+    try {
+      int port = Integer.parseInt(value);
+      if (port >= 0 && port <= 65535) return port;
+    } catch (NumberFormatException e) {
+      // Reported below.
+    }
+    fail("--port must be 0 to 65535: " + value);
+    return -1;
+  }
+
+  private static void fail(String message) {
+    System.err.println("ServerMain: " + message);
+    System.exit(2);
+  }
+}
