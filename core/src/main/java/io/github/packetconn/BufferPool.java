@@ -1,11 +1,13 @@
 package io.github.packetconn;
 
 /**
- * Packet storage ({@link PacketStorage}, an array and its cursors) for packet payloads, in size classes that grow ×4 from 128 bytes (go-packetconn's
- * ladder). Classes up to 2 MiB are pooled; larger arrays are allocated on demand and left to the GC.
+ * Packet storage ({@link PacketStorage}, an array and its cursors) in size classes that double from
+ * 128 bytes. Classes up to 2 MiB are pooled; larger arrays are allocated on demand, exactly sized,
+ * and left to the GC. Doubling (go-packetconn's ladder is ×4) wastes at most half of an array and
+ * lets a received frame of up to 2 MiB land in a pooled array of its own size class.
  *
- * <p>Each class keeps at most {@link #CLASS_BUDGET} bytes of free arrays, so the pool never holds
- * more than about 64 MiB however bursty the traffic was. An array that is never given back is simply
+ * <p>Each class keeps at most {@link #CLASS_BUDGET} bytes of free storage, so the pool never holds
+ * more than about 120 MiB however bursty the traffic was. Storage that is never given back is simply
  * garbage: forgetting a release costs pooling, never memory.
  */
 final class BufferPool {
@@ -13,12 +15,12 @@ final class BufferPool {
   static final int MAX_POOLED_CAPACITY = 2 << 20;
   static final int CLASS_BUDGET = 8 << 20;
 
-  private static final int CLASSES = 8; // 128 B, 512 B, 2 KiB, 8 KiB, 32 KiB, 128 KiB, 512 KiB, 2 MiB
+  private static final int CLASSES = 15; // 128 B, 256 B, ..., 1 MiB, 2 MiB
   private static final Stack[] STACKS = new Stack[CLASSES];
 
   static {
     for (int i = 0; i < CLASSES; i++) {
-      int capacity = MIN_CAPACITY << (2 * i);
+      int capacity = MIN_CAPACITY << i;
       STACKS[i] = new Stack(Math.min(4096, CLASS_BUDGET / capacity));
     }
   }
@@ -27,27 +29,22 @@ final class BufferPool {
 
   /** {@return the capacity of the smallest size class that holds {@code minCapacity} bytes} */
   static long classCapacity(int minCapacity) {
-    long capacity = MIN_CAPACITY;
-    while (capacity < minCapacity) capacity <<= 2;
-    return capacity;
+    return minCapacity <= MIN_CAPACITY ? MIN_CAPACITY : Long.highestOneBit(minCapacity - 1L) << 1;
   }
 
   /**
-   * Returns empty storage for a packet of at most {@code maxSize} bytes, whose array holds at least
-   * {@code minCapacity} bytes and at most {@code limit} (unless {@code minCapacity} itself exceeds
-   * it). The array's contents are unspecified.
+   * Returns empty storage for a packet of at most {@code maxSize} bytes whose array holds at least
+   * {@code minCapacity} bytes: a pooled size class, or exactly {@code minCapacity} bytes when the
+   * class would exceed {@code maxSize} or the largest pooled class. The array's contents are
+   * unspecified.
    */
-  static PacketStorage take(int minCapacity, int limit, int maxSize) {
+  static PacketStorage take(int minCapacity, int maxSize) {
     long capacity = classCapacity(minCapacity);
-    if (capacity > limit) { // Off the ladder: exact size, never pooled.
-      return new PacketStorage(new byte[Math.max(minCapacity, limit)]).reset(maxSize);
+    if (capacity > maxSize || capacity > MAX_POOLED_CAPACITY) {
+      return new PacketStorage(new byte[minCapacity]).reset(maxSize); // Off the ladder: never pooled.
     }
-    int index = classIndex((int) capacity);
-    if (index >= 0) {
-      PacketStorage storage = STACKS[index].pop();
-      if (storage != null) return storage.reset(maxSize);
-    }
-    return new PacketStorage(new byte[(int) capacity]).reset(maxSize);
+    PacketStorage storage = STACKS[classIndex((int) capacity)].pop();
+    return (storage != null ? storage : new PacketStorage(new byte[(int) capacity])).reset(maxSize);
   }
 
   /** Gives {@code storage} back for reuse; storage whose array is not a pooled class is dropped. */
@@ -59,8 +56,7 @@ final class BufferPool {
   private static int classIndex(int capacity) {
     if (capacity < MIN_CAPACITY || capacity > MAX_POOLED_CAPACITY) return -1;
     if (Integer.bitCount(capacity) != 1) return -1;
-    int shift = Integer.numberOfTrailingZeros(capacity) - Integer.numberOfTrailingZeros(MIN_CAPACITY);
-    return (shift & 1) == 0 ? shift >> 1 : -1;
+    return Integer.numberOfTrailingZeros(capacity) - Integer.numberOfTrailingZeros(MIN_CAPACITY);
   }
 
   /** A bounded LIFO of free storage; LIFO keeps recently used arrays warm in cache. */

@@ -71,7 +71,7 @@ public final class Packet implements AutoCloseable {
     if (maxSize < capacity) {
       throw new IllegalArgumentException("maxSize(" + maxSize + ") < capacity(" + capacity + ")");
     }
-    return new Packet(BufferPool.take(capacity, maxSize, maxSize));
+    return new Packet(BufferPool.take(capacity, maxSize));
   }
 
   /** Returns a new packet whose payload is a copy of {@code bytes}. */
@@ -453,30 +453,41 @@ public final class Packet implements AutoCloseable {
   }
 
   /**
-   * Appends {@code length} bytes from {@code source}, growing to at most {@code capacityHint} bytes
-   * when it can (the frame decoder passes the declared frame length so the last growth is exact).
+   * Appends {@code length} bytes from {@code source} to a frame of {@code frameLength} bytes that is
+   * arriving. The declared length is trusted only as far as bytes back it: the array jumps to the
+   * whole frame once {@code 1 / TRUST} of it has arrived and doubles with the arrivals before that.
+   * So a hostile header costs at most {@code TRUST} times what was sent, and a large frame arriving
+   * fast is copied into its array once (at most {@code 2 / TRUST} of it is copied again).
    */
-  void append(ByteBuffer source, int length, int capacityHint) {
+  void append(ByteBuffer source, int length, int frameLength) {
     PacketStorage s = storage;
-    if (length > s.array.length - s.size) grow(length, Math.max(capacityHint, s.size + length));
+    if (length > s.array.length - s.size) {
+      long needed = (long) s.size + length;
+      grow(needed * TRUST >= frameLength ? frameLength : needed * 2);
+    }
     source.get(s.array, s.size, length);
     s.size += length;
   }
 
+  /** How many times the bytes received so far a frame's declared length may reserve; see append. */
+  static final int TRUST = 32;
+
   private void ensureWritable(int length) {
     PacketStorage s = storage;
-    if (length > s.array.length - s.size) grow(length, s.maxSize);
-  }
-
-  private void grow(int length, int limit) {
-    PacketStorage s = storage;
+    if (length <= s.array.length - s.size) return;
     checkLive(s);
     long needed = (long) s.size + length;
     if (needed > s.maxSize) {
       throw new IndexOutOfBoundsException(
           "size(" + s.size + ") + length(" + length + ") exceeds maxSize(" + s.maxSize + ")");
     }
-    PacketStorage bigger = BufferPool.take((int) needed, Math.min(limit, s.maxSize), s.maxSize);
+    grow(Math.min(Math.max(needed, 2L * s.array.length), s.maxSize)); // Double: amortised O(1).
+  }
+
+  /** Moves the payload to an array of at least {@code capacity} bytes, at most maxSize. */
+  private void grow(long capacity) {
+    PacketStorage s = storage;
+    PacketStorage bigger = BufferPool.take((int) Math.min(capacity, s.maxSize), s.maxSize);
     System.arraycopy(s.array, 0, bigger.array, 0, s.size);
     byte[] smaller = s.array; // Swap arrays, so this packet keeps its storage (see PacketStorage).
     s.array = bigger.array;

@@ -1,5 +1,6 @@
 package io.github.packetconn;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -221,6 +222,27 @@ class FrameDecoderTest {
     assertEquals(2048, decoder.partialCapacity(), "the size class of what arrived, not of the header");
     EOFException e = assertThrows(EOFException.class, decoder::endOfStream);
     assertEquals("end of stream inside a frame, after 1000 of 33554432 payload bytes", e.getMessage());
+  }
+
+  @Test
+  void largeFrameArrivingFastIsCopiedIntoItsArrayOnce() throws Exception {
+    int length = 1_000_000;
+    byte[] frame = new byte[4 + length];
+    new Random(7).nextBytes(frame);
+    ByteBuffer.wrap(frame).order(ByteOrder.LITTLE_ENDIAN).putInt(0, length);
+    FrameDecoder decoder = new FrameDecoder(Packet.DEFAULT_MAX_SIZE, false);
+    List<Packet> got = new ArrayList<>();
+    int chunk = 64 << 10; // One read buffer at a time, as from a socket.
+    decoder.decode(ByteBuffer.wrap(frame, 0, chunk).order(ByteOrder.LITTLE_ENDIAN), got::add);
+    assertEquals(1 << 20, decoder.partialCapacity(), "the frame's own size class at once: no regrowth");
+    for (int at = chunk; at < frame.length; at += chunk) {
+      int n = Math.min(chunk, frame.length - at);
+      decoder.decode(ByteBuffer.wrap(frame, at, n).order(ByteOrder.LITTLE_ENDIAN), got::add);
+    }
+    assertEquals(1, got.size());
+    try (Packet p = got.get(0)) {
+      assertArrayEquals(java.util.Arrays.copyOfRange(frame, 4, frame.length), p.toByteArray());
+    }
   }
 
   @Test
