@@ -1,0 +1,510 @@
+package io.github.packetconn.benchmarks;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Drives an echo server with a {@link Workload} from <b>one thread</b>: one selector, one
+ * non-blocking socket per client, the packetconn wire format (a 4-byte little-endian length, then
+ * the payload; no CRC). Every echo is checked for length, order and content.
+ *
+ * <p>It is built not to be the bottleneck of what it measures: in steady state it <b>allocates
+ * nothing</b> and holds no per-packet objects or per-client buffers. Payloads are slices of one
+ * random pattern chosen by a hash of {@code (client, seq)} ({@link Payloads}), so the writer fills
+ * one shared buffer with as many frames as each client's window allows and, after a partial
+ * write, re-encodes the rest from the pattern; the reader checks each chunk against the pattern
+ * as it arrives, so a 1 MiB echo needs no buffer either. One {@code nanoTime} stamps each write
+ * batch and each read batch; round trips go to an HdrHistogram in nanoseconds. The result
+ * includes the bytes the thread allocated and the CPU time it used per packet, to prove the point.
+ *
+ * <pre>{@code
+ * LoadGenerator generator = new LoadGenerator(address, Workload.SMALL, 1);
+ * LoadResult result =
+ *     generator.run(Duration.ofSeconds(5), Duration.ofSeconds(10), LoadListener.NONE);
+ * System.out.println(result.packetsPerSecond() + " packets/s, p99 " + result.p99Micros() + " us");
+ * }</pre>
+ *
+ * <p>A run connects at most {@link #MAX_PENDING_CONNECTS} clients at a time, warms up, measures,
+ * then stops sending and waits up to {@link #DRAIN_TIMEOUT} for the echoes in flight, and closes
+ * every socket. Not thread-safe: one run at a time, on the calling thread.
+ */
+final class LoadGenerator {
+  /** Size of the shared read and write buffers. */
+  static final int BUFFER_SIZE = 256 * 1024;
+  /** Connects in progress at once, so that the server's accept backlog never overflows. */
+  static final int MAX_PENDING_CONNECTS = 100;
+  /** How long connecting may go without one more client connected. */
+  static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /** How long the echoes in flight when the measured period ends may take to come back. */
+  static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
+  /** How many errors are described; the rest are only counted. */
+  static final int ERRORS_KEPT = 10;
+
+  private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
+  private static final long HIGHEST_LATENCY = TimeUnit.MINUTES.toNanos(1); // Longer is clamped.
+
+  private final InetSocketAddress address;
+  private final Workload workload;
+  private final Payloads payloads;
+  private final byte[] pattern;
+  private final int window; // Packets in flight per client.
+  private final ByteBuffer writeBuffer; // Direct: a heap buffer costs the JDK one more copy.
+  private final ByteBuffer readBuffer; // Heap, so that Arrays.mismatch checks it in place.
+  private final byte[] readArray;
+  private final Histogram intervalLatencies = new Histogram(HIGHEST_LATENCY, 3);
+  private final Histogram latencies = new Histogram(HIGHEST_LATENCY, 3);
+  private final Consumer<SelectionKey> onReady = this::onReady; // Allocated once, not per select.
+  private final com.sun.management.ThreadMXBean threads =
+      (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+  private Selector selector;
+  private LoadClient[] clients;
+  private Phase phase = Phase.CONNECT;
+  private int live; // Clients still open.
+  private long intervalPackets;
+  private long intervalBytes;
+  private long packets; // Measured.
+  private long payloadBytes; // Measured.
+  private long errors;
+  private final List<String> errorMessages = new ArrayList<>();
+
+  /** Creates a generator for {@code workload} against the echo server at {@code address}. */
+  LoadGenerator(InetSocketAddress address, Workload workload, long seed) {
+    this(address, workload, seed, BUFFER_SIZE);
+  }
+
+  /** Creates a generator with buffers of {@code bufferSize} bytes (small ones for tests). */
+  LoadGenerator(InetSocketAddress address, Workload workload, long seed, int bufferSize) {
+    if (bufferSize < 4) throw new IllegalArgumentException("bufferSize < 4: " + bufferSize);
+    this.address = Objects.requireNonNull(address, "address");
+    this.workload = Objects.requireNonNull(workload, "workload");
+    this.payloads = new Payloads(workload.minPayload(), workload.maxPayload(), seed);
+    this.pattern = payloads.pattern;
+    this.window = workload.inFlight();
+    this.writeBuffer = ByteBuffer.allocateDirect(bufferSize).order(ByteOrder.LITTLE_ENDIAN);
+    this.readBuffer = ByteBuffer.allocate(bufferSize).order(ByteOrder.LITTLE_ENDIAN);
+    this.readArray = readBuffer.array();
+  }
+
+  /**
+   * Connects, warms up for {@code warmup}, measures for {@code duration}, drains and closes.
+   *
+   * @throws IOException if the clients cannot all connect; errors after that are in the result
+   */
+  LoadResult run(Duration warmup, Duration duration, LoadListener listener) throws IOException {
+    if (warmup.isNegative()) throw new IllegalArgumentException("warmup < 0: " + warmup);
+    if (!duration.isPositive()) throw new IllegalArgumentException("duration <= 0: " + duration);
+    if (clients != null) throw new IllegalStateException("already run");
+    try (Selector selector = Selector.open()) {
+      this.selector = selector;
+      try {
+        listener.phaseStarted(Phase.CONNECT);
+        connect();
+        return exchange(warmup.toNanos(), duration.toNanos(), listener);
+      } finally {
+        closeAll();
+      }
+    }
+  }
+
+  private void connect() throws IOException {
+    int count = workload.clients();
+    clients = new LoadClient[count];
+    int next = 0;
+    int[] pending = {0};
+    int[] connected = {0};
+    long lastProgress = System.nanoTime();
+    Consumer<SelectionKey> finish =
+        key -> {
+          LoadClient client = (LoadClient) key.attachment();
+          try {
+            if (client.channel.finishConnect()) {
+              key.interestOps(SelectionKey.OP_READ);
+              pending[0]--;
+              connected[0]++;
+            }
+          } catch (IOException e) {
+            throw new UncheckedIOException(
+                "client " + client.id + ": connect to " + address + " failed: " + e.getMessage(), e);
+          }
+        };
+    while (connected[0] < count) {
+      for (; next < count && pending[0] < MAX_PENDING_CONNECTS; next++) {
+        SocketChannel channel = SocketChannel.open();
+        LoadClient client = new LoadClient(next, payloads.clientKey(next), window, channel);
+        clients[next] = client;
+        channel.configureBlocking(false);
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        live++;
+        if (channel.connect(address)) {
+          client.selectionKey = channel.register(selector, SelectionKey.OP_READ, client);
+          connected[0]++;
+        } else {
+          client.selectionKey = channel.register(selector, SelectionKey.OP_CONNECT, client);
+          pending[0]++;
+        }
+      }
+      int before = connected[0];
+      try {
+        selector.select(finish, 100);
+      } catch (UncheckedIOException e) {
+        throw new IOException(e.getMessage(), e.getCause());
+      }
+      long now = System.nanoTime();
+      if (connected[0] > before) {
+        lastProgress = now;
+      } else if (now - lastProgress > CONNECT_TIMEOUT.toNanos()) {
+        throw new IOException(
+            "connecting to " + address + " timed out: " + connected[0] + " of " + count
+                + " clients connected, " + pending[0] + " connects pending for "
+                + CONNECT_TIMEOUT.toSeconds() + " s");
+      }
+    }
+  }
+
+  private LoadResult exchange(long warmupNanos, long durationNanos, LoadListener listener)
+      throws IOException {
+    phase = warmupNanos > 0 ? Phase.WARMUP : Phase.MEASURE;
+    listener.phaseStarted(phase);
+    long now = System.nanoTime();
+    long phaseStart = now;
+    long phaseEnd = now + (phase == Phase.WARMUP ? warmupNanos : durationNanos);
+    long intervalStart = now;
+    long measureStart = now;
+    long measureEnd = now;
+    long allocatedBefore = allocatedBytes();
+    long cpuBefore = threads.getCurrentThreadCpuTime();
+    long allocated = 0;
+    long cpu = 0;
+    for (LoadClient client : clients) {
+      if (client.open) write(client, now);
+    }
+    while (true) {
+      long wake = Math.min(intervalStart + SECOND, phaseEnd);
+      long timeoutMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(wake - now + 999_999));
+      selector.select(onReady, timeoutMillis);
+      now = System.nanoTime();
+      if (phase == Phase.DRAIN) {
+        if (drained()) break;
+        if (now - phaseStart >= DRAIN_TIMEOUT.toNanos()) {
+          reportMissingEchoes();
+          break;
+        }
+        continue;
+      }
+      if (now - intervalStart >= SECOND || now >= phaseEnd) {
+        endInterval(listener, now, intervalStart, phaseStart, phaseEnd);
+        intervalStart = now;
+      }
+      if (now >= phaseEnd && phase == Phase.WARMUP) {
+        latencies.reset();
+        listener.phaseStarted(Phase.MEASURE);
+        phase = Phase.MEASURE;
+        now = System.nanoTime();
+        phaseStart = intervalStart = measureStart = now;
+        phaseEnd = now + durationNanos;
+        allocatedBefore = allocatedBytes();
+        cpuBefore = threads.getCurrentThreadCpuTime();
+      } else if (now >= phaseEnd && phase == Phase.MEASURE) {
+        measureEnd = now;
+        allocated = allocatedBytes() - allocatedBefore;
+        cpu = threads.getCurrentThreadCpuTime() - cpuBefore;
+        phase = Phase.DRAIN;
+        listener.phaseStarted(Phase.DRAIN);
+        phaseStart = System.nanoTime();
+        if (drained()) break;
+      }
+      if (live == 0) {
+        if (phase == Phase.MEASURE) { // Every client failed: the result ends here.
+          measureEnd = now;
+          allocated = allocatedBytes() - allocatedBefore;
+          cpu = threads.getCurrentThreadCpuTime() - cpuBefore;
+        }
+        break;
+      }
+    }
+    double seconds = (measureEnd - measureStart) / 1e9;
+    return new LoadResult(
+        workload,
+        seconds,
+        packets,
+        payloadBytes,
+        latencies.getValueAtPercentile(50) / 1e3,
+        latencies.getValueAtPercentile(99) / 1e3,
+        latencies.getValueAtPercentile(99.9) / 1e3,
+        latencies.getMaxValue() / 1e3,
+        errors,
+        errorMessages,
+        packets > 0 ? (double) allocated / packets : 0,
+        packets > 0 ? (double) cpu / packets : 0);
+  }
+
+  /** Reports the interval that ends {@code now} and, when measuring, adds it to the totals. */
+  private void endInterval(
+      LoadListener listener, long now, long intervalStart, long phaseStart, long phaseEnd) {
+    double seconds = (now - intervalStart) / 1e9;
+    double p99 = intervalLatencies.getValueAtPercentile(99) / 1e3;
+    if (phase == Phase.MEASURE) {
+      packets += intervalPackets;
+      payloadBytes += intervalBytes;
+      latencies.add(intervalLatencies);
+    }
+    listener.interval(
+        new LoadInterval(
+            workload,
+            phase,
+            (now - phaseStart) / 1e9,
+            (phaseEnd - phaseStart) / 1e9,
+            intervalPackets / seconds,
+            intervalBytes / seconds / (1 << 20),
+            p99));
+    intervalPackets = 0;
+    intervalBytes = 0;
+    intervalLatencies.reset();
+  }
+
+  private void onReady(SelectionKey key) {
+    LoadClient client = (LoadClient) key.attachment();
+    try {
+      int ready = key.readyOps();
+      if ((ready & SelectionKey.OP_READ) != 0) read(client);
+      if ((ready & SelectionKey.OP_WRITE) != 0 && client.open) write(client, System.nanoTime());
+    } catch (IOException e) {
+      fail(client, "client " + client.id + ": " + e + " after " + client.readSeq + " echoes");
+    }
+  }
+
+  /** Writes as much of the client's window as its socket takes, from one buffer per write. */
+  private void write(LoadClient client, long now) throws IOException {
+    ByteBuffer buffer = writeBuffer;
+    while (true) {
+      long last = // The first packet the window does not allow yet.
+          phase == Phase.DRAIN
+              ? client.writeSeq + (client.writeOffset > 0 ? 1 : 0)
+              : client.readSeq + window;
+      long seq = client.writeSeq;
+      int offset = client.writeOffset;
+      buffer.clear();
+      while (seq < last && buffer.hasRemaining()) {
+        long hash = Payloads.hash(client.key, seq);
+        int length = payloads.length(hash);
+        if (offset == 0) client.sentAt[(int) (seq % window)] = now;
+        int frame = 4 + length;
+        int count = Math.min(frame - offset, buffer.remaining());
+        encode(buffer, length, Payloads.offset(hash), offset, count);
+        offset += count;
+        if (offset == frame) {
+          seq++;
+          offset = 0;
+        }
+      }
+      if (buffer.position() == 0) break; // The window is full.
+      buffer.flip();
+      int written = client.channel.write(buffer);
+      if (!buffer.hasRemaining()) {
+        client.writeSeq = seq;
+        client.writeOffset = offset;
+        continue; // The socket may take more.
+      }
+      advance(client, written);
+      if (!client.writeInterest) {
+        client.writeInterest = true;
+        client.selectionKey.interestOps(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
+      }
+      return;
+    }
+    if (client.writeInterest) {
+      client.writeInterest = false;
+      client.selectionKey.interestOps(SelectionKey.OP_READ);
+    }
+  }
+
+  /** Puts {@code count} bytes of a frame into {@code buffer}, from byte {@code offset} on. */
+  private void encode(ByteBuffer buffer, int length, int patternOffset, int offset, int count) {
+    if (offset == 0 && count >= 4) {
+      buffer.putInt(length);
+      offset = 4;
+      count -= 4;
+    }
+    for (; offset < 4 && count > 0; offset++, count--) { // A split prefix: rare.
+      buffer.put((byte) (length >>> (8 * offset)));
+    }
+    if (count > 0) buffer.put(pattern, patternOffset + offset - 4, count);
+  }
+
+  /** Moves the client's writer {@code written} bytes on from where it was. */
+  private void advance(LoadClient client, int written) {
+    long seq = client.writeSeq;
+    int offset = client.writeOffset;
+    while (written > 0) {
+      int frame = 4 + payloads.length(Payloads.hash(client.key, seq));
+      int count = Math.min(frame - offset, written);
+      written -= count;
+      offset += count;
+      if (offset == frame) {
+        seq++;
+        offset = 0;
+      }
+    }
+    client.writeSeq = seq;
+    client.writeOffset = offset;
+  }
+
+  /** Reads what the socket has and checks it; writes more if echoes completed. */
+  private void read(LoadClient client) throws IOException {
+    ByteBuffer buffer = readBuffer;
+    buffer.clear();
+    int count = client.channel.read(buffer);
+    if (count < 0) {
+      fail(client, "client " + client.id + ": closed by the server after " + client.readSeq
+          + " echoes, " + client.inFlight() + " packets in flight");
+      return;
+    }
+    long now = System.nanoTime();
+    long echoedBefore = client.readSeq;
+    int position = 0;
+    while (position < count && client.open) {
+      if (client.headerBytes < 4) {
+        int length;
+        if (client.headerBytes == 0 && count - position >= 4) {
+          length = buffer.getInt(position);
+          position += 4;
+        } else { // A prefix split across reads.
+          client.header |= (readArray[position++] & 0xff) << (8 * client.headerBytes);
+          if (++client.headerBytes < 4) continue;
+          length = client.header;
+          client.header = 0;
+        }
+        client.headerBytes = 4;
+        startEcho(client, length);
+        if (client.remaining == 0 && client.open) endEcho(client, now);
+      } else {
+        int chunk = Math.min(client.remaining, count - position);
+        if (client.checking) check(client, position, chunk);
+        client.patternPosition += chunk;
+        client.remaining -= chunk;
+        position += chunk;
+        if (client.remaining == 0) endEcho(client, now);
+      }
+    }
+    if (client.readSeq != echoedBefore && client.open && !client.writeInterest) {
+      write(client, now);
+    }
+  }
+
+  private void startEcho(LoadClient client, int length) {
+    if (length < 0 || length > workload.maxPayload()) {
+      fail(client, "client " + client.id + " seq " + client.readSeq + ": length prefix " + length
+          + " is no packet of this workload (" + workload.minPayload() + ".."
+          + workload.maxPayload() + " bytes): the stream is out of step");
+      return;
+    }
+    client.remaining = length;
+    client.echoLength = length;
+    if (client.readSeq >= client.writeSeq) {
+      client.expected = false;
+      client.checking = false;
+      error("client " + client.id + ": an echo of " + length + " bytes arrived with no packet in "
+          + "flight (" + client.readSeq + " echoes so far)");
+      return;
+    }
+    long hash = Payloads.hash(client.key, client.readSeq);
+    int expectedLength = payloads.length(hash);
+    client.expected = true;
+    client.checking = length == expectedLength;
+    client.patternPosition = Payloads.offset(hash);
+    if (!client.checking) {
+      error("client " + client.id + " seq " + client.readSeq + ": echo of " + length
+          + " bytes, expected " + expectedLength + " (reordered, merged or cut?)");
+    }
+  }
+
+  private void check(LoadClient client, int position, int length) {
+    int at = Arrays.mismatch(
+        readArray, position, position + length,
+        pattern, client.patternPosition, client.patternPosition + length);
+    if (at < 0) return;
+    client.checking = false;
+    error(String.format(
+        "client %d seq %d: byte %d of %d is 0x%02x, expected 0x%02x",
+        client.id, client.readSeq, client.echoLength - client.remaining + at, client.echoLength,
+        readArray[position + at], pattern[client.patternPosition + at]));
+  }
+
+  private void endEcho(LoadClient client, long now) {
+    client.headerBytes = 0;
+    if (!client.expected) return;
+    long roundTrip = now - client.sentAt[(int) (client.readSeq % window)];
+    intervalLatencies.recordValue(Math.min(Math.max(roundTrip, 0), HIGHEST_LATENCY));
+    intervalPackets++;
+    intervalBytes += client.echoLength;
+    client.readSeq++;
+  }
+
+  private boolean drained() {
+    for (LoadClient client : clients) {
+      if (client.open && client.inFlight() > 0) return false;
+    }
+    return true;
+  }
+
+  private void reportMissingEchoes() {
+    for (LoadClient client : clients) {
+      long missing = client.open ? client.inFlight() : 0;
+      if (missing == 0) continue;
+      errors += missing - 1;
+      error("client " + client.id + ": " + missing + " echoes from seq " + client.readSeq
+          + " still missing " + DRAIN_TIMEOUT.toSeconds() + " s after the measured period");
+    }
+  }
+
+  /** Counts an error and keeps its description if it is one of the first. */
+  private void error(String message) {
+    errors++;
+    if (errorMessages.size() < ERRORS_KEPT) errorMessages.add(message);
+  }
+
+  /** Counts an error and closes the client, which then takes no further part. */
+  private void fail(LoadClient client, String message) {
+    error(message);
+    close(client);
+  }
+
+  private void close(LoadClient client) {
+    if (!client.open) return;
+    client.open = false;
+    live--;
+    try {
+      client.channel.close();
+    } catch (IOException ignored) {
+      // Closing a socket we are done with: nothing to recover.
+    }
+  }
+
+  private void closeAll() {
+    if (clients == null) return;
+    for (LoadClient client : clients) {
+      if (client != null) close(client);
+    }
+  }
+
+  private long allocatedBytes() {
+    return threads.getThreadAllocatedBytes(Thread.currentThread().threadId());
+  }
+}
