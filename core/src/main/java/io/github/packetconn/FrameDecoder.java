@@ -52,7 +52,7 @@ final class FrameDecoder {
           if (headerCount < 4) return;
           headerCount = 0;
         }
-        begin();
+        begin(in.remaining());
       }
       int missing = length - current.size();
       if (missing > 0) {
@@ -118,7 +118,7 @@ final class FrameDecoder {
     trailer = 0;
   }
 
-  private void begin() throws ProtocolException {
+  private void begin(int available) throws ProtocolException {
     if (Integer.compareUnsigned(length, maxPacketSize) > 0) {
       int header = length;
       length = 0;
@@ -129,7 +129,7 @@ final class FrameDecoder {
       throw new ProtocolException(message);
     }
     // Trust the header only as far as bytes have arrived; append() grows the rest as they come.
-    current = Packet.allocate(0, maxPacketSize);
+    current = Packet.allocate(Packet.trustedCapacity(Math.min(length, available), length), maxPacketSize);
   }
 
   private void checkCrc() throws ProtocolException {

@@ -461,16 +461,18 @@ public final class Packet implements AutoCloseable {
    */
   void append(ByteBuffer source, int length, int frameLength) {
     PacketStorage s = storage;
-    if (length > s.array.length - s.size) {
-      long needed = (long) s.size + length;
-      grow(needed * TRUST >= frameLength ? frameLength : needed * 2);
-    }
+    if (length > s.array.length - s.size) grow(trustedCapacity((long) s.size + length, frameLength));
     source.get(s.array, s.size, length);
     s.size += length;
   }
 
   /** How many times the bytes received so far a frame's declared length may reserve; see append. */
   static final int TRUST = 32;
+
+  /** {@return the capacity to hold {@code arrived} bytes of a frame of {@code frameLength}} */
+  static int trustedCapacity(long arrived, int frameLength) {
+    return (int) (arrived * TRUST >= frameLength ? frameLength : arrived * 2);
+  }
 
   private void ensureWritable(int length) {
     PacketStorage s = storage;
