@@ -149,6 +149,7 @@ final class RawEchoServer implements EchoServer {
         givePending(pending);
         pending = null;
         key.interestOps(SelectionKey.OP_READ);
+        echo(); // The client most likely sent more meanwhile: don't wait a select() round for it.
       }
     }
 
