@@ -73,6 +73,7 @@ final class EventLoop implements Runnable {
   private ByteBuffer readBuffer = direct(64 << 10); // Loop only; shared by all its connections.
   private volatile boolean awake = true; // False while the loop may block in select().
   PacketConn dispatching; // The connection whose packets are being handed out; loop only.
+  final BufferPool.Cache storageCache = new BufferPool.Cache(); // Loop only.
 
   private EventLoop(String name) {
     try {
