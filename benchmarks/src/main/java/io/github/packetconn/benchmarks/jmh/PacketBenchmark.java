@@ -47,6 +47,7 @@ public class PacketBenchmark {
     byte[] body;
     byte[] bodyCopy; // Where reads put the body.
     Packet written; // The message, for the read benchmarks.
+    int size; // Its size in bytes.
     ByteBuffer buffer; // Baseline: a reused heap buffer, little-endian, room for the message.
 
     @Setup
@@ -60,7 +61,8 @@ public class PacketBenchmark {
       bodyCopy = new byte[bodySize];
       written = Packet.allocate().writeInt(opcode).writeLong(id).writeShortPrefixedString(name)
           .writeBytes(body);
-      buffer = ByteBuffer.allocate(written.size()).order(ByteOrder.LITTLE_ENDIAN);
+      size = written.size();
+      buffer = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
       buffer.put(written.payload()).flip();
     }
 
@@ -93,6 +95,16 @@ public class PacketBenchmark {
   @Benchmark
   public int writeMessage(Message m) {
     Packet p = Packet.allocate();
+    p.writeInt(m.opcode).writeLong(m.id).writeShortPrefixedString(m.name).writeBytes(m.body);
+    int size = p.size();
+    p.release();
+    return size;
+  }
+
+  /** As {@link #writeMessage}, into a packet allocated with the message's size: no growth. */
+  @Benchmark
+  public int writeMessagePresized(Message m) {
+    Packet p = Packet.allocate(m.size);
     p.writeInt(m.opcode).writeLong(m.id).writeShortPrefixedString(m.name).writeBytes(m.body);
     int size = p.size();
     p.release();
