@@ -44,7 +44,9 @@ final class ReceiveQueue {
         return false;
       }
       packets.addLast(packet);
-      if (waiting > 0) notEmpty.signal();
+      // Only the first packet wakes a receiver (receivers wait only on an empty queue); a receiver
+      // that takes one and sees more wakes the next, so concurrent receivers are not stranded.
+      if (waiting > 0 && packets.size() == 1) notEmpty.signal();
       if (packets.size() >= capacity) paused = true;
       return paused;
     } finally {
@@ -115,6 +117,7 @@ final class ReceiveQueue {
         waiting--;
       }
       packet = packets.pollFirst();
+      if (waiting > 0 && !packets.isEmpty()) notEmpty.signal();
       if (packet == null) {
         if (cause == null) return null;
         if (cause instanceof IOException io) throw io;
