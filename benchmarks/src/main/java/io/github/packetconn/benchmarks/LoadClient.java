@@ -14,7 +14,8 @@ final class LoadClient {
   final int id;
   final long key; // Payloads.clientKey(id).
   final SocketChannel channel;
-  final long[] sentAt; // nanoTime of the write that sent seq's first byte, at seq % inFlight.
+  final long[] sentAt; // nanoTime of the write that sent seq's first byte, at seq & slotMask.
+  final int slotMask; // sentAt.length - 1: a power of two, so no division per packet.
   SelectionKey selectionKey;
   boolean open = true;
   boolean writeInterest; // OP_WRITE registered: the socket took only part of the last write.
@@ -35,7 +36,8 @@ final class LoadClient {
     this.id = id;
     this.key = key;
     this.channel = channel;
-    this.sentAt = new long[inFlight];
+    this.sentAt = new long[Integer.highestOneBit(Math.max(1, inFlight - 1)) << 1];
+    this.slotMask = sentAt.length - 1;
   }
 
   /** {@return packets sent in full or in part whose echo has not been read in full} */

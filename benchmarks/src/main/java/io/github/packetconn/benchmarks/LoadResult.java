@@ -12,7 +12,8 @@ import java.util.Objects;
  * wrong length, wrong byte, out-of-order echo, unexpected close and echo still missing when the
  * run ended, and {@code errorMessages} describes the first few.
  *
- * @param allocatedBytesPerPacket bytes the generator's own thread allocated per echoed packet
+ * @param allocatedBytesPerPacket bytes the generator's own thread allocated per echoed packet,
+ *     leaving out what the listener's once-a-second calls allocate
  * @param cpuNanosPerPacket CPU time the generator's thread used per echoed packet
  */
 record LoadResult(

@@ -1,0 +1,287 @@
+package io.github.packetconn.benchmarks;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The bench: every workload against every server, each server in a fresh JVM of its own
+ * ({@link ServerMain}, pinned to CPU 0 with {@code taskset} when there are two CPUs or more) and
+ * the {@link LoadGenerator} in this JVM, which should run on CPU 1. Prints a live line a second
+ * and a summary table, writes {@code bench.json}, {@code bench.svg} and {@code bench.md}.
+ *
+ * <pre>{@code
+ * int status = new Bench(BenchOptions.parse(args), System.out, System.err, true).run();
+ * }</pre>
+ *
+ * <p>Every server gets the same JVM: {@link #SERVER_JVM_FLAGS}. Its allocation and GC counters
+ * are read at the start and the end of the measured period, so they cover exactly what the
+ * generator measured.
+ */
+final class Bench {
+  /** JVM flags of every server: the same heap and collector for all. */
+  static final List<String> SERVER_JVM_FLAGS = serverJvmFlags();
+
+  private final BenchOptions options;
+  private final PrintStream out;
+  private final PrintStream err;
+  private final boolean pinSelf;
+
+  /**
+   * Creates a bench.
+   *
+   * @param pinSelf whether this JVM pins itself to CPU 1 when it finds itself unpinned
+   */
+  Bench(BenchOptions options, PrintStream out, PrintStream err, boolean pinSelf) {
+    this.options = options;
+    this.out = out;
+    this.err = err;
+    this.pinSelf = pinSelf;
+  }
+
+  /** Runs the bench; returns the exit status, 1 if any run had errors. */
+  int run() throws IOException {
+    Machine machine = Machine.current();
+    out.println("machine: " + machine.cpuModel() + ", " + machine.cpus() + " CPUs, "
+        + machine.java() + ", " + machine.kernel());
+    List<String> pinning = pinning(machine);
+    if (!boxCacheCoversDescriptors()) {
+      out.println("note: the JDK's epoll selector boxes each ready file descriptor above 127 (16 B"
+          + " on the generator's thread per ready socket); run with -XX:AutoBoxCacheMax=65536 to"
+          + " make the generator allocation-free");
+    }
+    List<BenchRun> runs = new ArrayList<>();
+    for (Workload standard : options.workloads()) {
+      Workload workload = standard.scaled(options.scale());
+      for (String server : options.servers()) runs.add(run(workload, server, pinning));
+    }
+    List<Workload> workloads = options.workloads().stream().map(w -> w.scaled(options.scale())).toList();
+    BenchTable table = new BenchTable(runs, options.servers(), workloads);
+    out.println();
+    out.println("Throughput: packets echoed per second; for large, MiB/s of payload echoed (one way).");
+    out.println("Latency: round trip. B/packet: bytes the server allocated per packet. GC: "
+        + "collections during the measured period (old-generation ones in parentheses).");
+    out.println();
+    out.print(table.text());
+    out.println();
+    out.println(generatorSummary(runs));
+    long failed = runs.stream().filter(run -> !run.load().ok()).count();
+    if (failed > 0) {
+      out.println();
+      out.println("!!! ERRORS in " + failed + " of " + runs.size() + " runs:");
+      for (BenchRun run : runs) {
+        for (String message : run.load().errorMessages()) {
+          out.println("!!! " + run.workload().name() + " " + run.server() + ": " + message);
+        }
+      }
+    }
+    Path dir = options.out();
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("bench.json"), BenchJson.write(machine, options, runs));
+    Files.writeString(
+        dir.resolve("bench.svg"),
+        BenchChart.svg(runs, options.servers(), workloads, note(machine)));
+    Files.writeString(dir.resolve("bench.md"), markdown(table, machine, runs), StandardCharsets.UTF_8);
+    out.println();
+    out.println("wrote " + dir.resolve("bench.json") + ", bench.svg, bench.md");
+    return failed > 0 ? 1 : 0;
+  }
+
+  private BenchRun run(Workload workload, String server, List<String> pinning) {
+    List<String> command = new ArrayList<>(pinning);
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(SERVER_JVM_FLAGS);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"),
+        ServerMain.class.getName(), "--kind", server, "--port", "0"));
+    try (ServerProcess process = ServerProcess.start(server, command, err)) {
+      List<CompletableFuture<JvmStats>> stats = new ArrayList<>();
+      LoadListener listener =
+          new LoadListener() {
+            @Override
+            public void phaseStarted(Phase phase) {
+              if (phase == Phase.MEASURE || phase == Phase.DRAIN) stats.add(process.requestStats());
+            }
+
+            @Override
+            public void interval(LoadInterval interval) {
+              out.println(liveLine(server, interval));
+            }
+          };
+      InetSocketAddress address = new InetSocketAddress("127.0.0.1", process.port());
+      LoadResult result =
+          new LoadGenerator(address, workload, options.seed())
+              .run(options.warmup(), options.duration(), listener);
+      JvmStats serverStats = stats.size() == 2 ? difference(server, stats.get(0), stats.get(1)) : null;
+      BenchRun run = new BenchRun(server, result, serverStats);
+      out.println(doneLine(run));
+      return run;
+    } catch (IOException e) {
+      err.println("!!! " + workload.name() + " " + server + ": " + e.getMessage());
+      return new BenchRun(server, LoadResult.failure(workload, e.getMessage()), null);
+    }
+  }
+
+  private JvmStats difference(
+      String server, CompletableFuture<JvmStats> before, CompletableFuture<JvmStats> after) {
+    try {
+      return after.get(10, TimeUnit.SECONDS).minus(before.get(10, TimeUnit.SECONDS));
+    } catch (ExecutionException | TimeoutException e) {
+      err.println("[" + server + "] no stats: " + e);
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  /** {@return the command prefix that pins a server to CPU 0, after saying what is pinned} */
+  private List<String> pinning(Machine machine) {
+    boolean taskset = onPath("taskset");
+    if (!taskset || machine.cpus() < 2) {
+      out.println("pinning: none (" + (taskset ? "1 CPU" : "taskset is not on PATH")
+          + "): servers and the load generator share the CPUs");
+      return List.of();
+    }
+    String harness;
+    if (machine.allowedCpus().equals("1")) {
+      harness = "load generator on CPU 1";
+    } else if (pinSelf && pinSelfToCpu1()) {
+      harness = "load generator on CPU 1 (this JVM pinned itself: taskset -a -p -c 1 "
+          + ProcessHandle.current().pid() + ")";
+    } else {
+      harness = "WARNING: the load generator is not pinned (CPUs " + machine.allowedCpus()
+          + "); start the bench with taskset -c 1";
+    }
+    out.println("pinning: servers on CPU 0 (taskset -c 0), " + harness);
+    return List.of("taskset", "-c", "0");
+  }
+
+  private boolean pinSelfToCpu1() {
+    try {
+      Process taskset =
+          new ProcessBuilder("taskset", "-a", "-p", "-c", "1", Long.toString(ProcessHandle.current().pid()))
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
+      return taskset.waitFor(10, TimeUnit.SECONDS) && taskset.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /** {@return whether Integer.valueOf caches every plausible file descriptor} */
+  private static boolean boxCacheCoversDescriptors() {
+    Integer a = 65535;
+    Integer b = 65535;
+    return a == b;
+  }
+
+  private static boolean onPath(String program) {
+    String path = System.getenv("PATH");
+    if (path == null) return false;
+    for (String dir : path.split(File.pathSeparator)) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) return true;
+    }
+    return false;
+  }
+
+  /** {@return e.g. {@code pipelined  netty  measure  7/10 s  1,183,224 packets/s  1,156 MiB/s  p99 14.2 ms}} */
+  static String liveLine(String server, LoadInterval interval) {
+    return String.format(Locale.ROOT, "%-10s %-20s %-8s %4s/%s s %,11.0f packets/s %,7.0f MiB/s  p99 %s",
+        interval.workload().name(), server, interval.phase().label(),
+        seconds(interval.second(), interval.seconds()), seconds(interval.seconds(), interval.seconds()), interval.packetsPerSecond(), interval.mibPerSecond(),
+        Format.latency(interval.p99Micros()));
+  }
+
+  private static String doneLine(BenchRun run) {
+    LoadResult load = run.load();
+    JvmStats stats = run.serverStats();
+    return String.format(Locale.ROOT,
+        "%-10s %-20s done     %,.0f packets/s, %,.0f MiB/s, p50 %s, p99 %s, p99.9 %s, max %s; server %s B/packet, %s;"
+            + " generator %.2f B/packet, %.0f ns CPU/packet%s",
+        run.workload().name(), run.server(), load.packetsPerSecond(), load.mibPerSecond(),
+        Format.latency(load.p50Micros()), Format.latency(load.p99Micros()),
+        Format.latency(load.p999Micros()), Format.latency(load.maxMicros()),
+        Double.isNaN(run.serverAllocatedPerPacket()) ? "n/a" : Format.bytes(run.serverAllocatedPerPacket()),
+        stats == null ? "GC n/a" : "GC " + stats.gcCount() + " (" + stats.oldGcCount() + " old, "
+            + stats.gcTimeMs() + " ms)",
+        load.allocatedBytesPerPacket(), load.cpuNanosPerPacket(),
+        load.ok() ? "" : "  !!! " + load.errors() + " ERRORS");
+  }
+
+  /** {@return {@code seconds} to a precision that suits a period of {@code period} seconds} */
+  private static String seconds(double seconds, double period) {
+    return period >= 2 || period == Math.rint(period)
+        ? String.format(Locale.ROOT, "%.0f", seconds)
+        : String.format(Locale.ROOT, "%.1f", seconds);
+  }
+
+  /** {@return how far the generator was from being the bottleneck} */
+  static String generatorSummary(List<BenchRun> runs) {
+    double allocated = 0;
+    double cpu = 0;
+    double fastest = 0;
+    for (BenchRun run : runs) {
+      if (run.load().packets() == 0) continue;
+      allocated = Math.max(allocated, run.load().allocatedBytesPerPacket());
+      Workload workload = run.workload();
+      boolean busyPolled =
+          (long) workload.clients() * workload.inFlight() <= LoadGenerator.BUSY_POLL_IN_FLIGHT;
+      if (!workload.reportsBytes() && !busyPolled) cpu = Math.max(cpu, run.load().cpuNanosPerPacket());
+      fastest = Math.max(fastest, run.load().packetsPerSecond());
+    }
+    return String.format(Locale.ROOT,
+        "load generator: at most %.3f B/packet allocated on its thread, at most %.0f ns CPU per"
+            + " packet (large and busy-polled runs aside), fastest run %s packets/s",
+        allocated, cpu, Format.grouped(fastest));
+  }
+
+  private String note(Machine machine) {
+    double duration = options.duration().toNanos() / 1e9;
+    double warmup = options.warmup().toNanos() / 1e9;
+    return String.format(Locale.ROOT, "%s, %d CPUs, Java %s; %s s measured after %s s warm-up%s",
+        machine.cpuModel(), machine.cpus(), Runtime.version().feature(),
+        seconds(duration, duration), seconds(warmup, warmup),
+        options.scale() == 1 ? "" : ", clients scaled by " + options.scale());
+  }
+
+  private String markdown(BenchTable table, Machine machine, List<BenchRun> runs) {
+    StringBuilder text = new StringBuilder();
+    text.append(table.markdown()).append('\n');
+    text.append("Throughput: packets echoed per second (for large: MiB/s of payload echoed, one way). ")
+        .append("Latency: round trip. B/packet: bytes the server allocated per echoed packet. ")
+        .append("GC (old): collections in the measured period, old-generation ones in parentheses.")
+        .append("\n\n");
+    text.append(note(machine)).append("; ").append(machine.kernel()).append(", ")
+        .append(machine.date()).append(".\n");
+    for (BenchRun run : runs) {
+      for (String message : run.load().errorMessages()) {
+        text.append("\n**ERROR** ").append(run.workload().name()).append(' ').append(run.server())
+            .append(": ").append(message).append('\n');
+      }
+    }
+    return text.toString();
+  }
+
+  private static List<String> serverJvmFlags() {
+    List<String> flags = new ArrayList<>(List.of("-Xms1g", "-Xmx1g", "-XX:+UseG1GC"));
+    if (Runtime.version().feature() >= 23) flags.add("--sun-misc-unsafe-memory-access=allow");
+    flags.add("--enable-native-access=ALL-UNNAMED");
+    flags.add("-Dio.netty.leakDetection.level=disabled");
+    return List.copyOf(flags);
+  }
+}

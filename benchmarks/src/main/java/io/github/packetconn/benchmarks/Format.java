@@ -1,0 +1,43 @@
+package io.github.packetconn.benchmarks;
+
+import java.util.Locale;
+
+/** Number formats shared by the live lines and the reports. */
+final class Format {
+  private Format() {}
+
+  /** {@return {@code value} rounded, with thousands separators: {@code 1,183,224}} */
+  static String grouped(double value) {
+    return String.format(Locale.ROOT, "%,.0f", value);
+  }
+
+  /** {@return a latency in microseconds, to three significant digits: 812 µs, 14.2 ms, 1.05 s} */
+  static String latency(double micros) {
+    if (micros < 1000) return significant(micros) + " µs";
+    if (micros < 1_000_000) return significant(micros / 1e3) + " ms";
+    return significant(micros / 1e6) + " s";
+  }
+
+  /** {@return {@code value} compactly: 812, 14.2k, 1.18M} */
+  static String compact(double value) {
+    if (value < 1000) return significant(value);
+    if (value < 1e6) return significant(value / 1e3) + "k";
+    return significant(value / 1e6) + "M";
+  }
+
+  /** {@return a ratio such as {@code 1.23×}} */
+  static String ratio(double ratio) {
+    return String.format(Locale.ROOT, "%.2f×", ratio);
+  }
+
+  /** {@return {@code value} with one decimal below 100 and none above} */
+  static String bytes(double value) {
+    return value < 100 ? String.format(Locale.ROOT, "%.1f", value) : grouped(value);
+  }
+
+  private static String significant(double value) {
+    if (value >= 100) return String.format(Locale.ROOT, "%.0f", value);
+    if (value >= 10) return String.format(Locale.ROOT, "%.1f", value);
+    return String.format(Locale.ROOT, "%.2f", value);
+  }
+}

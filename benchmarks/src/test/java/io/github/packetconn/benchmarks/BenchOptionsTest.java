@@ -1,0 +1,84 @@
+package io.github.packetconn.benchmarks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class BenchOptionsTest {
+  @Test
+  void noArgumentsMeansEverythingWithDefaults() throws UsageException {
+    BenchOptions options = BenchOptions.parse(List.of());
+    assertEquals(List.of("packetconn-callback", "packetconn-blocking", "netty", "raw"), options.servers());
+    assertEquals(Workload.STANDARD, options.workloads());
+    assertEquals(Duration.ofSeconds(5), options.warmup());
+    assertEquals(Duration.ofSeconds(10), options.duration());
+    assertEquals(1.0, options.scale());
+    assertEquals(1, options.seed());
+    assertEquals(Path.of("target", "bench"), options.out());
+  }
+
+  @Test
+  void everyOptionIsParsedInBothForms() throws UsageException {
+    BenchOptions options =
+        BenchOptions.parse(
+            List.of("--servers", "raw, netty", "--workloads=single,small", "--warmup", "200ms",
+                "--duration=0.5s", "--scale", "0.01", "--seed", "-7", "--out", "/tmp/x"));
+    assertEquals(List.of("raw", "netty"), options.servers());
+    assertEquals(List.of(Workload.SINGLE, Workload.SMALL), options.workloads());
+    assertEquals(Duration.ofMillis(200), options.warmup());
+    assertEquals(Duration.ofMillis(500), options.duration());
+    assertEquals(0.01, options.scale());
+    assertEquals(-7, options.seed());
+    assertEquals(Path.of("/tmp/x"), options.out());
+  }
+
+  @Test
+  void durationsTakeUnits() throws UsageException {
+    assertEquals(Duration.ofMinutes(2), BenchOptions.duration("--duration", "2m", false));
+    assertEquals(Duration.ofSeconds(3), BenchOptions.duration("--duration", "3", false));
+    assertEquals(Duration.ZERO, BenchOptions.duration("--warmup", "0s", true));
+  }
+
+  @Test
+  void badValuesAreNamed() {
+    assertMessage("unknown option: --server", "--server", "raw");
+    assertMessage(
+        "--servers: unknown server (not one of packetconn-callback, packetconn-blocking, netty,"
+            + " raw): grizzly",
+        "--servers", "raw,grizzly");
+    assertMessage("--servers: given twice: raw", "--servers", "raw,raw");
+    assertMessage(
+        "--workloads: unknown workload (not one of pipelined, ping-pong, small, large, single):"
+            + " huge",
+        "--workloads", "huge");
+    assertMessage("--warmup is not a time such as 500ms, 5s or 1m: 5x", "--warmup", "5x");
+    assertMessage("--duration <= 0: 0s", "--duration", "0s");
+    assertMessage("--warmup < 0: -1s", "--warmup=-1s");
+    assertMessage("--scale <= 0: 0", "--scale", "0");
+    assertMessage("--scale is not a number: big", "--scale", "big");
+    assertMessage("--seed is not an integer: 1.5", "--seed", "1.5");
+    assertMessage("--duration needs a value", "--duration");
+    assertMessage("--duration needs a value", "--duration", "--seed", "1");
+    assertMessage("--seed given twice", "--seed", "1", "--seed", "2");
+    assertMessage("unexpected argument: raw", "raw");
+  }
+
+  @Test
+  void helpAndBadOptionsExitWithUsage() {
+    var out = new java.io.ByteArrayOutputStream();
+    var err = new java.io.ByteArrayOutputStream();
+    assertEquals(0, Main.bench(List.of("--help"), new java.io.PrintStream(out), System.err, false));
+    assertEquals(BenchOptions.USAGE, out.toString());
+    assertEquals(2, Main.bench(List.of("--scale", "x"), System.out, new java.io.PrintStream(err), false));
+    assertEquals("bench: --scale is not a number: x\n\n" + BenchOptions.USAGE, err.toString());
+  }
+
+  private static void assertMessage(String message, String... args) {
+    UsageException e = assertThrows(UsageException.class, () -> BenchOptions.parse(List.of(args)));
+    assertEquals(message, e.getMessage());
+  }
+}
