@@ -16,18 +16,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The bench: every workload against every server, each server in a fresh JVM of its own
- * ({@link ServerMain}, pinned to CPU 0 with {@code taskset} when there are two CPUs or more) and
- * the {@link LoadGenerator} in this JVM, which should run on CPU 1. Prints a live line a second
- * and a summary table, writes {@code bench.json}, {@code bench.svg} and {@code bench.md}.
+ * The bench: every workload against every server, each server in a fresh JVM of its own ({@link
+ * ServerMain}, pinned to CPU 0 with {@code taskset} when there are two CPUs or more) and the {@link
+ * LoadGenerator} in this JVM, which should run on CPU 1. Prints a live line a second and a summary
+ * table, writes {@code bench.json}, {@code bench.svg} and {@code bench.md}.
  *
  * <pre>{@code
  * int status = new Bench(BenchOptions.parse(args), System.out, System.err, true).run();
  * }</pre>
  *
- * <p>Every server gets the same JVM: {@link #SERVER_JVM_FLAGS}. Its allocation and GC counters
- * are read at the start and the end of the measured period, so they cover exactly what the
- * generator measured.
+ * <p>Every server gets the same JVM: {@link #SERVER_JVM_FLAGS}. Its allocation and GC counters are
+ * read at the start and the end of the measured period, so they cover exactly what the generator
+ * measured.
  */
 final class Bench {
   /** JVM flags of every server: the same heap and collector for all. */
@@ -53,25 +53,36 @@ final class Bench {
   /** Runs the bench; returns the exit status, 1 if any run had errors. */
   int run() throws IOException {
     Machine machine = Machine.current();
-    out.println("machine: " + machine.cpuModel() + ", " + machine.cpus() + " CPUs, "
-        + machine.java() + ", " + machine.kernel());
+    out.println(
+        "machine: "
+            + machine.cpuModel()
+            + ", "
+            + machine.cpus()
+            + " CPUs, "
+            + machine.java()
+            + ", "
+            + machine.kernel());
     List<String> pinning = pinning(machine);
     if (!boxCacheCoversDescriptors()) {
-      out.println("note: the JDK's epoll selector boxes each ready file descriptor above 127 (16 B"
-          + " on the generator's thread per ready socket); run with -XX:AutoBoxCacheMax=65536 to"
-          + " make the generator allocation-free");
+      out.println(
+          "note: the JDK's epoll selector boxes each ready file descriptor above 127 (16 B on the"
+              + " generator's thread per ready socket); run with -XX:AutoBoxCacheMax=65536 to make"
+              + " the generator allocation-free");
     }
     List<BenchRun> runs = new ArrayList<>();
     for (Workload standard : options.workloads()) {
       Workload workload = standard.scaled(options.scale());
       for (String server : options.servers()) runs.add(run(workload, server, pinning));
     }
-    List<Workload> workloads = options.workloads().stream().map(w -> w.scaled(options.scale())).toList();
+    List<Workload> workloads =
+        options.workloads().stream().map(w -> w.scaled(options.scale())).toList();
     BenchTable table = new BenchTable(runs, options.servers(), workloads);
     out.println();
-    out.println("Throughput: packets echoed per second; for large, MiB/s of payload echoed (one way).");
-    out.println("Latency: round trip. B/packet: bytes the server allocated per packet. GC: "
-        + "collections during the measured period (old-generation ones in parentheses).");
+    out.println(
+        "Throughput: packets echoed per second; for large, MiB/s of payload echoed (one way).");
+    out.println(
+        "Latency: round trip. B/packet: bytes the server allocated per packet. GC: "
+            + "collections during the measured period (old-generation ones in parentheses).");
     out.println();
     out.print(table.text());
     out.println();
@@ -92,7 +103,8 @@ final class Bench {
     Files.writeString(
         dir.resolve("bench.svg"),
         BenchChart.svg(runs, options.servers(), workloads, note(machine)));
-    Files.writeString(dir.resolve("bench.md"), markdown(table, machine, runs), StandardCharsets.UTF_8);
+    Files.writeString(
+        dir.resolve("bench.md"), markdown(table, machine, runs), StandardCharsets.UTF_8);
     out.println();
     out.println("wrote " + dir.resolve("bench.json") + ", bench.svg, bench.md");
     return failed > 0 ? 1 : 0;
@@ -102,8 +114,15 @@ final class Bench {
     List<String> command = new ArrayList<>(pinning);
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(SERVER_JVM_FLAGS);
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"),
-        ServerMain.class.getName(), "--kind", server, "--port", "0"));
+    command.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            ServerMain.class.getName(),
+            "--kind",
+            server,
+            "--port",
+            "0"));
     try (ServerProcess process = ServerProcess.start(server, command, err)) {
       List<CompletableFuture<JvmStats>> stats = new ArrayList<>();
       LoadListener listener =
@@ -122,7 +141,8 @@ final class Bench {
       LoadResult result =
           new LoadGenerator(address, workload, options.seed())
               .run(options.warmup(), options.duration(), listener);
-      JvmStats serverStats = stats.size() == 2 ? difference(server, stats.get(0), stats.get(1)) : null;
+      JvmStats serverStats =
+          stats.size() == 2 ? difference(server, stats.get(0), stats.get(1)) : null;
       BenchRun run = new BenchRun(server, result, serverStats);
       out.println(doneLine(run));
       return run;
@@ -149,19 +169,25 @@ final class Bench {
   private List<String> pinning(Machine machine) {
     boolean taskset = onPath("taskset");
     if (!taskset || machine.cpus() < 2) {
-      out.println("pinning: none (" + (taskset ? "1 CPU" : "taskset is not on PATH")
-          + "): servers and the load generator share the CPUs");
+      out.println(
+          "pinning: none ("
+              + (taskset ? "1 CPU" : "taskset is not on PATH")
+              + "): servers and the load generator share the CPUs");
       return List.of();
     }
     String harness;
     if (machine.allowedCpus().equals("1")) {
       harness = "load generator on CPU 1";
     } else if (pinSelf && pinSelfToCpu1()) {
-      harness = "load generator on CPU 1 (this JVM pinned itself: taskset -a -p -c 1 "
-          + ProcessHandle.current().pid() + ")";
+      harness =
+          "load generator on CPU 1 (this JVM pinned itself: taskset -a -p -c 1 "
+              + ProcessHandle.current().pid()
+              + ")";
     } else {
-      harness = "WARNING: the load generator is not pinned (CPUs " + machine.allowedCpus()
-          + "); start the bench with taskset -c 1";
+      harness =
+          "WARNING: the load generator is not pinned (CPUs "
+              + machine.allowedCpus()
+              + "); start the bench with taskset -c 1";
     }
     out.println("pinning: servers on CPU 0 (taskset -c 0), " + harness);
     return List.of("taskset", "-c", "0");
@@ -170,7 +196,8 @@ final class Bench {
   private boolean pinSelfToCpu1() {
     try {
       Process taskset =
-          new ProcessBuilder("taskset", "-a", "-p", "-c", "1", Long.toString(ProcessHandle.current().pid()))
+          new ProcessBuilder(
+                  "taskset", "-a", "-p", "-c", "1", Long.toString(ProcessHandle.current().pid()))
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.DISCARD)
               .start();
@@ -199,27 +226,53 @@ final class Bench {
     return false;
   }
 
-  /** {@return e.g. {@code pipelined  netty  measure  7/10 s  1,183,224 packets/s  1,156 MiB/s  p99 14.2 ms}} */
+  /**
+   * {@return e.g. {@code pipelined netty measure 7/10 s 1,183,224 packets/s 1,156 MiB/s p99 14.2
+   * ms}}
+   */
   static String liveLine(String server, LoadInterval interval) {
-    return String.format(Locale.ROOT, "%-10s %-20s %-8s %4s/%s s %,11.0f packets/s %,7.0f MiB/s  p99 %s",
-        interval.workload().name(), server, interval.phase().label(),
-        seconds(interval.second(), interval.seconds()), seconds(interval.seconds(), interval.seconds()), interval.packetsPerSecond(), interval.mibPerSecond(),
+    return String.format(
+        Locale.ROOT,
+        "%-10s %-20s %-8s %4s/%s s %,11.0f packets/s %,7.0f MiB/s  p99 %s",
+        interval.workload().name(),
+        server,
+        interval.phase().label(),
+        seconds(interval.second(), interval.seconds()),
+        seconds(interval.seconds(), interval.seconds()),
+        interval.packetsPerSecond(),
+        interval.mibPerSecond(),
         Format.latency(interval.p99Micros()));
   }
 
   private static String doneLine(BenchRun run) {
     LoadResult load = run.load();
     JvmStats stats = run.serverStats();
-    return String.format(Locale.ROOT,
-        "%-10s %-20s done     %,.0f packets/s, %,.0f MiB/s, p50 %s, p99 %s, p99.9 %s, max %s; server %s B/packet, %s;"
-            + " generator %.2f B/packet, %.0f ns CPU/packet%s",
-        run.workload().name(), run.server(), load.packetsPerSecond(), load.mibPerSecond(),
-        Format.latency(load.p50Micros()), Format.latency(load.p99Micros()),
-        Format.latency(load.p999Micros()), Format.latency(load.maxMicros()),
-        Double.isNaN(run.serverAllocatedPerPacket()) ? "n/a" : Format.bytes(run.serverAllocatedPerPacket()),
-        stats == null ? "GC n/a" : "GC " + stats.gcCount() + " (" + stats.oldGcCount() + " old, "
-            + stats.gcTimeMs() + " ms)",
-        load.allocatedBytesPerPacket(), load.cpuNanosPerPacket(),
+    return String.format(
+        Locale.ROOT,
+        "%-10s %-20s done     %,.0f packets/s, %,.0f MiB/s, p50 %s, p99 %s, p99.9 %s, max %s;"
+            + " server %s B/packet, %s; generator %.2f B/packet, %.0f ns CPU/packet%s",
+        run.workload().name(),
+        run.server(),
+        load.packetsPerSecond(),
+        load.mibPerSecond(),
+        Format.latency(load.p50Micros()),
+        Format.latency(load.p99Micros()),
+        Format.latency(load.p999Micros()),
+        Format.latency(load.maxMicros()),
+        Double.isNaN(run.serverAllocatedPerPacket())
+            ? "n/a"
+            : Format.bytes(run.serverAllocatedPerPacket()),
+        stats == null
+            ? "GC n/a"
+            : "GC "
+                + stats.gcCount()
+                + " ("
+                + stats.oldGcCount()
+                + " old, "
+                + stats.gcTimeMs()
+                + " ms)",
+        load.allocatedBytesPerPacket(),
+        load.cpuNanosPerPacket(),
         load.ok() ? "" : "  !!! " + load.errors() + " ERRORS");
   }
 
@@ -241,37 +294,56 @@ final class Bench {
       Workload workload = run.workload();
       boolean busyPolled =
           (long) workload.clients() * workload.inFlight() <= LoadGenerator.BUSY_POLL_IN_FLIGHT;
-      if (!workload.reportsBytes() && !busyPolled) cpu = Math.max(cpu, run.load().cpuNanosPerPacket());
+      if (!workload.reportsBytes() && !busyPolled)
+        cpu = Math.max(cpu, run.load().cpuNanosPerPacket());
       fastest = Math.max(fastest, run.load().packetsPerSecond());
     }
-    return String.format(Locale.ROOT,
+    return String.format(
+        Locale.ROOT,
         "load generator: at most %.3f B/packet allocated on its thread, at most %.0f ns CPU per"
             + " packet (large and busy-polled runs aside), fastest run %s packets/s",
-        allocated, cpu, Format.grouped(fastest));
+        allocated,
+        cpu,
+        Format.grouped(fastest));
   }
 
   private String note(Machine machine) {
     double duration = options.duration().toNanos() / 1e9;
     double warmup = options.warmup().toNanos() / 1e9;
-    return String.format(Locale.ROOT, "%s, %d CPUs, Java %s; %s s measured after %s s warm-up%s",
-        machine.cpuModel(), machine.cpus(), Runtime.version().feature(),
-        seconds(duration, duration), seconds(warmup, warmup),
+    return String.format(
+        Locale.ROOT,
+        "%s, %d CPUs, Java %s; %s s measured after %s s warm-up%s",
+        machine.cpuModel(),
+        machine.cpus(),
+        Runtime.version().feature(),
+        seconds(duration, duration),
+        seconds(warmup, warmup),
         options.scale() == 1 ? "" : ", clients scaled by " + options.scale());
   }
 
   private String markdown(BenchTable table, Machine machine, List<BenchRun> runs) {
     StringBuilder text = new StringBuilder();
     text.append(table.markdown()).append('\n');
-    text.append("Throughput: packets echoed per second (for large: MiB/s of payload echoed, one way). ")
+    text.append(
+            "Throughput: packets echoed per second (for large: MiB/s of payload echoed, one way). ")
         .append("Latency: round trip. B/packet: bytes the server allocated per echoed packet. ")
         .append("GC (old): collections in the measured period, old-generation ones in parentheses.")
         .append("\n\n");
-    text.append(note(machine)).append("; ").append(machine.kernel()).append(", ")
-        .append(machine.date()).append(".\n");
+    text.append(note(machine))
+        .append("; ")
+        .append(machine.kernel())
+        .append(", ")
+        .append(machine.date())
+        .append(".\n");
     for (BenchRun run : runs) {
       for (String message : run.load().errorMessages()) {
-        text.append("\n**ERROR** ").append(run.workload().name()).append(' ').append(run.server())
-            .append(": ").append(message).append('\n');
+        text.append("\n**ERROR** ")
+            .append(run.workload().name())
+            .append(' ')
+            .append(run.server())
+            .append(": ")
+            .append(message)
+            .append('\n');
       }
     }
     return text.toString();

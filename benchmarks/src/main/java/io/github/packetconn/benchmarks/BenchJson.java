@@ -37,7 +37,8 @@ final class BenchJson {
             Json.object(
                 "mibPerSecond", "echoed payload, one way, MiB (2^20 bytes) per second",
                 "latency", "round trip, microseconds"),
-            "runs", results));
+            "runs",
+            results));
   }
 
   private static Map<String, Object> run(BenchRun run) {
@@ -45,7 +46,8 @@ final class BenchJson {
     Workload workload = load.workload();
     JvmStats stats = run.serverStats();
     return Json.object(
-        "server", run.server(),
+        "server",
+        run.server(),
         "workload",
         Json.object(
             "name", workload.name(),
@@ -53,19 +55,26 @@ final class BenchJson {
             "inFlight", workload.inFlight(),
             "minPayload", workload.minPayload(),
             "maxPayload", workload.maxPayload()),
-        "seconds", load.seconds(),
-        "packets", load.packets(),
-        "payloadBytes", load.payloadBytes(),
-        "packetsPerSecond", load.packetsPerSecond(),
-        "mibPerSecond", load.mibPerSecond(),
+        "seconds",
+        load.seconds(),
+        "packets",
+        load.packets(),
+        "payloadBytes",
+        load.payloadBytes(),
+        "packetsPerSecond",
+        load.packetsPerSecond(),
+        "mibPerSecond",
+        load.mibPerSecond(),
         "latencyMicros",
         Json.object(
             "p50", load.p50Micros(),
             "p99", load.p99Micros(),
             "p999", load.p999Micros(),
             "max", load.maxMicros()),
-        "errors", load.errors(),
-        "errorMessages", load.errorMessages(),
+        "errors",
+        load.errors(),
+        "errorMessages",
+        load.errorMessages(),
         "generator",
         Json.object(
             "allocatedBytesPerPacket", load.allocatedBytesPerPacket(),

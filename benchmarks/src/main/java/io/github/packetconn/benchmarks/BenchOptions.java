@@ -51,7 +51,12 @@ record BenchOptions(
   /** The defaults: everything, 5 s warm-up, 10 s measured. */
   static BenchOptions defaults() {
     return new BenchOptions(
-        ALL_SERVERS, Workload.STANDARD, DEFAULT_WARMUP, DEFAULT_DURATION, 1.0, 1,
+        ALL_SERVERS,
+        Workload.STANDARD,
+        DEFAULT_WARMUP,
+        DEFAULT_DURATION,
+        1.0,
+        1,
         Path.of("target", "bench"));
   }
 
@@ -67,8 +72,9 @@ record BenchOptions(
       if (!arg.startsWith("--")) throw new UsageException("unexpected argument: " + arg);
       int equals = arg.indexOf('=');
       String name = equals < 0 ? arg : arg.substring(0, equals);
-      if (!List.of("--servers", "--workloads", "--warmup", "--duration", "--scale", "--seed",
-          "--out").contains(name)) {
+      if (!List.of(
+              "--servers", "--workloads", "--warmup", "--duration", "--scale", "--seed", "--out")
+          .contains(name)) {
         throw new UsageException("unknown option: " + name);
       }
       String value;
@@ -105,7 +111,9 @@ record BenchOptions(
       String server = name.strip();
       if (!ALL_SERVERS.contains(server)) {
         throw new UsageException(
-            "--servers: unknown server (not one of " + String.join(", ", ALL_SERVERS) + "): "
+            "--servers: unknown server (not one of "
+                + String.join(", ", ALL_SERVERS)
+                + "): "
                 + server);
       }
       if (servers.contains(server)) throw new UsageException("--servers: given twice: " + server);

@@ -5,9 +5,9 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * The summary of a bench as a table: one row per workload; per server its throughput (packets/s,
- * or MiB/s of payload one way for {@code large}), latency (p99; p50 and p99 for {@code single}),
- * bytes the server allocated per packet and GC count (old-generation count in parentheses); then
+ * The summary of a bench as a table: one row per workload; per server its throughput (packets/s, or
+ * MiB/s of payload one way for {@code large}), latency (p99; p50 and p99 for {@code single}), bytes
+ * the server allocated per packet and GC count (old-generation count in parentheses); then
  * throughput ratios. Rendered as aligned text for the console or as Markdown for the README.
  */
 final class BenchTable {
@@ -18,7 +18,8 @@ final class BenchTable {
           List.of("packetconn-callback", "raw"),
           List.of("packetconn-blocking", "packetconn-callback"));
 
-  private static final List<String> METRICS = List.of("throughput", "latency", "B/packet", "GC (old)");
+  private static final List<String> METRICS =
+      List.of("throughput", "latency", "B/packet", "GC (old)");
 
   private final List<String> servers;
   private final List<List<String>> ratios = new ArrayList<>();
@@ -43,8 +44,12 @@ final class BenchTable {
       for (List<String> ratio : ratios) {
         BenchRun top = find(runs, workload, ratio.get(0));
         BenchRun bottom = find(runs, workload, ratio.get(1));
-        boolean valid = top != null && bottom != null && top.load().ok() && bottom.load().ok()
-            && bottom.throughput() > 0;
+        boolean valid =
+            top != null
+                && bottom != null
+                && top.load().ok()
+                && bottom.load().ok()
+                && bottom.throughput() > 0;
         row.add(valid ? Format.ratio(top.throughput() / bottom.throughput()) : "-");
       }
       rows.add(row);
@@ -70,7 +75,10 @@ final class BenchTable {
         load.packets() == 0
             ? "-"
             : run.workload().inFlight() == 1 && run.workload().clients() == 1
-                ? "p50 " + Format.latency(load.p50Micros()) + " p99 " + Format.latency(load.p99Micros())
+                ? "p50 "
+                    + Format.latency(load.p50Micros())
+                    + " p99 "
+                    + Format.latency(load.p99Micros())
                 : "p99 " + Format.latency(load.p99Micros());
     double allocated = run.serverAllocatedPerPacket();
     JvmStats stats = run.serverStats();
@@ -111,7 +119,9 @@ final class BenchTable {
   private String line(List<String> row, int[] widths, int[] starts, boolean left) {
     StringBuilder line = new StringBuilder();
     for (int i = 0; i < row.size(); i++) {
-      if (i > 0) line.append((i - 1) % METRICS.size() == 0 || i > servers.size() * METRICS.size() ? "  |  " : "  ");
+      if (i > 0)
+        line.append(
+            (i - 1) % METRICS.size() == 0 || i > servers.size() * METRICS.size() ? "  |  " : "  ");
       starts[i] = line.length();
       String cell = row.get(i);
       String spaces = " ".repeat(widths[i] - cell.length());

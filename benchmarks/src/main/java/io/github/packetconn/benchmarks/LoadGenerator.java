@@ -27,11 +27,11 @@ import org.HdrHistogram.Histogram;
  * <p>It is built not to be the bottleneck of what it measures: in steady state it <b>allocates
  * nothing</b> and holds no per-packet objects or per-client buffers. Payloads are slices of one
  * random pattern chosen by a hash of {@code (client, seq)} ({@link Payloads}), so the writer fills
- * one shared buffer with as many frames as each client's window allows and, after a partial
- * write, re-encodes the rest from the pattern; the reader checks each chunk against the pattern
- * as it arrives, so a 1 MiB echo needs no buffer either. One {@code nanoTime} stamps each write
- * batch and each read batch; round trips go to an HdrHistogram in nanoseconds. The result
- * includes the bytes the thread allocated and the CPU time it used per packet, to prove the point.
+ * one shared buffer with as many frames as each client's window allows and, after a partial write,
+ * re-encodes the rest from the pattern; the reader checks each chunk against the pattern as it
+ * arrives, so a 1 MiB echo needs no buffer either. One {@code nanoTime} stamps each write batch and
+ * each read batch; round trips go to an HdrHistogram in nanoseconds. The result includes the bytes
+ * the thread allocated and the CPU time it used per packet, to prove the point.
  *
  * <pre>{@code
  * LoadGenerator generator = new LoadGenerator(address, Workload.SMALL, 1);
@@ -52,14 +52,19 @@ import org.HdrHistogram.Histogram;
 final class LoadGenerator {
   /** Size of the shared read and write buffers. */
   static final int BUFFER_SIZE = 256 * 1024;
+
   /** Connects in progress at once, so that the server's accept backlog never overflows. */
   static final int MAX_PENDING_CONNECTS = 100;
+
   /** How long connecting may go without one more client connected. */
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
   /** How long the echoes in flight when the measured period ends may take to come back. */
   static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
+
   /** How many errors are described; the rest are only counted. */
   static final int ERRORS_KEPT = 10;
+
   /** At most this many packets in flight in all, the generator busy-polls instead of blocking. */
   static final int BUSY_POLL_IN_FLIGHT = 8;
 
@@ -153,7 +158,8 @@ final class LoadGenerator {
             }
           } catch (IOException e) {
             throw new UncheckedIOException(
-                "client " + client.id + ": connect to " + address + " failed: " + e.getMessage(), e);
+                "client " + client.id + ": connect to " + address + " failed: " + e.getMessage(),
+                e);
           }
         };
     while (connected[0] < count) {
@@ -183,9 +189,17 @@ final class LoadGenerator {
         lastProgress = now;
       } else if (now - lastProgress > CONNECT_TIMEOUT.toNanos()) {
         throw new IOException(
-            "connecting to " + address + " timed out: " + connected[0] + " of " + count
-                + " clients connected, " + pending[0] + " connects pending for "
-                + CONNECT_TIMEOUT.toSeconds() + " s");
+            "connecting to "
+                + address
+                + " timed out: "
+                + connected[0]
+                + " of "
+                + count
+                + " clients connected, "
+                + pending[0]
+                + " connects pending for "
+                + CONNECT_TIMEOUT.toSeconds()
+                + " s");
       }
     }
   }
@@ -390,8 +404,15 @@ final class LoadGenerator {
     buffer.clear();
     int count = client.channel.read(buffer);
     if (count < 0) {
-      fail(client, "client " + client.id + ": closed by the server after " + client.readSeq
-          + " echoes, " + client.inFlight() + " packets in flight");
+      fail(
+          client,
+          "client "
+              + client.id
+              + ": closed by the server after "
+              + client.readSeq
+              + " echoes, "
+              + client.inFlight()
+              + " packets in flight");
       return;
     }
     long now = System.nanoTime();
@@ -428,9 +449,19 @@ final class LoadGenerator {
 
   private void startEcho(LoadClient client, int length) {
     if (length < 0 || length > workload.maxPayload()) {
-      fail(client, "client " + client.id + " seq " + client.readSeq + ": length prefix " + length
-          + " is no packet of this workload (" + workload.minPayload() + ".."
-          + workload.maxPayload() + " bytes): the stream is out of step");
+      fail(
+          client,
+          "client "
+              + client.id
+              + " seq "
+              + client.readSeq
+              + ": length prefix "
+              + length
+              + " is no packet of this workload ("
+              + workload.minPayload()
+              + ".."
+              + workload.maxPayload()
+              + " bytes): the stream is out of step");
       return;
     }
     client.remaining = length;
@@ -438,8 +469,15 @@ final class LoadGenerator {
     if (client.readSeq >= client.writeSeq) {
       client.expected = false;
       client.checking = false;
-      error("client " + client.id + ": an echo of " + length + " bytes arrived with no packet in "
-          + "flight (" + client.readSeq + " echoes so far)");
+      error(
+          "client "
+              + client.id
+              + ": an echo of "
+              + length
+              + " bytes arrived with no packet in "
+              + "flight ("
+              + client.readSeq
+              + " echoes so far)");
       return;
     }
     long hash = Payloads.hash(client.key, client.readSeq);
@@ -448,21 +486,39 @@ final class LoadGenerator {
     client.checking = length == expectedLength;
     client.patternPosition = Payloads.offset(hash);
     if (!client.checking) {
-      error("client " + client.id + " seq " + client.readSeq + ": echo of " + length
-          + " bytes, expected " + expectedLength + " (reordered, merged or cut?)");
+      error(
+          "client "
+              + client.id
+              + " seq "
+              + client.readSeq
+              + ": echo of "
+              + length
+              + " bytes, expected "
+              + expectedLength
+              + " (reordered, merged or cut?)");
     }
   }
 
   private void check(LoadClient client, int position, int length) {
-    int at = Arrays.mismatch(
-        readArray, position, position + length,
-        pattern, client.patternPosition, client.patternPosition + length);
+    int at =
+        Arrays.mismatch(
+            readArray,
+            position,
+            position + length,
+            pattern,
+            client.patternPosition,
+            client.patternPosition + length);
     if (at < 0) return;
     client.checking = false;
-    error(String.format(
-        "client %d seq %d: byte %d of %d is 0x%02x, expected 0x%02x",
-        client.id, client.readSeq, client.echoLength - client.remaining + at, client.echoLength,
-        readArray[position + at], pattern[client.patternPosition + at]));
+    error(
+        String.format(
+            "client %d seq %d: byte %d of %d is 0x%02x, expected 0x%02x",
+            client.id,
+            client.readSeq,
+            client.echoLength - client.remaining + at,
+            client.echoLength,
+            readArray[position + at],
+            pattern[client.patternPosition + at]));
   }
 
   private void endEcho(LoadClient client, long now) {
@@ -487,8 +543,16 @@ final class LoadGenerator {
       long missing = client.open ? client.inFlight() : 0;
       if (missing == 0) continue;
       errors += missing - 1;
-      error("client " + client.id + ": " + missing + " echoes from seq " + client.readSeq
-          + " still missing " + DRAIN_TIMEOUT.toSeconds() + " s after the measured period");
+      error(
+          "client "
+              + client.id
+              + ": "
+              + missing
+              + " echoes from seq "
+              + client.readSeq
+              + " still missing "
+              + DRAIN_TIMEOUT.toSeconds()
+              + " s after the measured period");
     }
   }
 

@@ -8,9 +8,9 @@ import java.util.Objects;
  *
  * <p>Throughput counts echoed packets; {@code mibPerSecond} is their payload <b>one way</b> (what
  * came back), in MiB of 2^20 bytes. Latencies are round trips in microseconds, from the write that
- * sent a packet's first byte to the read that received its last. {@code errors} counts every
- * wrong length, wrong byte, out-of-order echo, unexpected close and echo still missing when the
- * run ended, and {@code errorMessages} describes the first few.
+ * sent a packet's first byte to the read that received its last. {@code errors} counts every wrong
+ * length, wrong byte, out-of-order echo, unexpected close and echo still missing when the run
+ * ended, and {@code errorMessages} describes the first few.
  *
  * @param allocatedBytesPerPacket bytes the generator's own thread allocated per echoed packet,
  *     leaving out what the listener's once-a-second calls allocate

@@ -31,8 +31,12 @@ record Machine(
       if (line.startsWith("Cpus_allowed_list:")) allowed = line.substring(18).strip();
     }
     String java =
-        System.getProperty("java.vm.name") + " " + Runtime.version() + " ("
-            + System.getProperty("java.vendor") + ")";
+        System.getProperty("java.vm.name")
+            + " "
+            + Runtime.version()
+            + " ("
+            + System.getProperty("java.vendor")
+            + ")";
     String kernel = System.getProperty("os.name") + " " + System.getProperty("os.version");
     return new Machine(
         model, cpus, allowed, java, kernel, Instant.now().truncatedTo(ChronoUnit.SECONDS));

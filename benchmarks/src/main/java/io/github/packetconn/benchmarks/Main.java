@@ -7,12 +7,12 @@ import java.util.List;
 
 /**
  * Entry point of the benchmarks jar: {@code bench} (the default) runs the load generator against
- * every echo server, {@code server} runs one echo server ({@link ServerMain}), {@code jmh} runs
- * the JMH microbenchmarks.
+ * every echo server, {@code server} runs one echo server ({@link ServerMain}), {@code jmh} runs the
+ * JMH microbenchmarks.
  *
  * <pre>{@code
  * taskset -c 1 java -jar benchmarks/target/packetconn-benchmarks.jar
- * java -jar packetconn-benchmarks.jar bench --workloads small,single --servers raw,netty --duration 3s
+ * java -jar packetconn-benchmarks.jar bench --workloads small,single --servers raw --duration 3s
  * java -jar packetconn-benchmarks.jar server --kind netty --port 14572
  * java -jar packetconn-benchmarks.jar jmh -f 1 FrameCodec
  * }</pre>
@@ -26,17 +26,20 @@ public final class Main {
 
       Commands:
         bench    runs the load generator against every echo server (the default; bench --help)
-        server   runs one echo server: server --kind packetconn-callback|packetconn-blocking|netty|raw
+        server   runs one echo server (server --kind netty; server --help)
         jmh      runs the JMH microbenchmarks with JMH's options (jmh -h)
       """;
 
   private Main() {}
 
-  /** Runs the command named by {@code args[0]}, {@code bench} by default, and exits with its status. */
+  /**
+   * Runs the command named by {@code args[0]}, {@code bench} by default, and exits with its status.
+   */
   public static void main(String[] args) throws Exception {
     List<String> list = Arrays.asList(args);
     String command = list.isEmpty() || list.get(0).startsWith("--") ? "bench" : list.get(0);
-    List<String> rest = list.isEmpty() || list.get(0).startsWith("--") ? list : list.subList(1, list.size());
+    List<String> rest =
+        list.isEmpty() || list.get(0).startsWith("--") ? list : list.subList(1, list.size());
     switch (command) {
       case "bench" -> System.exit(bench(rest, System.out, System.err, true));
       case "server" -> ServerMain.main(rest.toArray(String[]::new));

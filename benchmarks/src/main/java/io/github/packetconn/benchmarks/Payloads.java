@@ -27,7 +27,8 @@ final class Payloads {
 
   Payloads(int minLength, int maxLength, long seed) {
     if (minLength < 0 || maxLength < minLength) {
-      throw new IllegalArgumentException("bad length range: [" + minLength + ", " + maxLength + "]");
+      throw new IllegalArgumentException(
+          "bad length range: [" + minLength + ", " + maxLength + "]");
     }
     this.minLength = minLength;
     this.lengths = (long) maxLength - minLength + 1;

@@ -19,10 +19,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * One echo server under test in its own JVM, driven through the {@link ServerMain} protocol:
- * it prints {@code READY <port>} once listening, answers {@code stats} with a {@code STATS} line
- * ({@link JvmStats}) and exits on {@code quit}. Its other output goes to the harness's stderr,
- * each line prefixed with the server's name.
+ * One echo server under test in its own JVM, driven through the {@link ServerMain} protocol: it
+ * prints {@code READY <port>} once listening, answers {@code stats} with a {@code STATS} line
+ * ({@link JvmStats}) and exits on {@code quit}. Its other output goes to the harness's stderr, each
+ * line prefixed with the server's name.
  *
  * <pre>{@code
  * try (ServerProcess server = ServerProcess.start("raw", command, System.err)) {
@@ -37,6 +37,7 @@ import java.util.concurrent.TimeoutException;
 final class ServerProcess implements AutoCloseable {
   /** How long a server may take to print READY. */
   static final long READY_TIMEOUT_SECONDS = 60;
+
   /** How long a server may take to exit after {@code quit}. */
   static final long QUIT_TIMEOUT_SECONDS = 10;
 
@@ -75,7 +76,9 @@ final class ServerProcess implements AutoCloseable {
     RUNNING.add(process);
     ServerProcess server = new ServerProcess(name, process, log);
     Thread.ofPlatform().daemon().name(name + "-stdout").start(server::readStdout);
-    Thread.ofPlatform().daemon().name(name + "-stderr")
+    Thread.ofPlatform()
+        .daemon()
+        .name(name + "-stderr")
         .start(() -> server.forward(process.getErrorStream()));
     try {
       server.ready.get(READY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -83,9 +86,10 @@ final class ServerProcess implements AutoCloseable {
     } catch (ExecutionException | TimeoutException | InterruptedException e) {
       server.kill();
       if (e instanceof InterruptedException) Thread.currentThread().interrupt();
-      String reason = e instanceof TimeoutException
-          ? "printed no READY line in " + READY_TIMEOUT_SECONDS + " s"
-          : e.getCause() != null ? e.getCause().getMessage() : e.toString();
+      String reason =
+          e instanceof TimeoutException
+              ? "printed no READY line in " + READY_TIMEOUT_SECONDS + " s"
+              : e.getCause() != null ? e.getCause().getMessage() : e.toString();
       throw new IOException("server " + name + " did not start: " + reason);
     }
   }
@@ -131,7 +135,8 @@ final class ServerProcess implements AutoCloseable {
     }
     try {
       if (!process.waitFor(QUIT_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-        log.println("[" + name + "] did not exit " + QUIT_TIMEOUT_SECONDS + " s after quit: killed");
+        log.println(
+            "[" + name + "] did not exit " + QUIT_TIMEOUT_SECONDS + " s after quit: killed");
         kill();
       } else if (process.exitValue() != 0) {
         log.println("[" + name + "] exited with status " + process.exitValue());

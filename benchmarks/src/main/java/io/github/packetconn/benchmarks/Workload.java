@@ -41,7 +41,8 @@ record Workload(String name, int clients, int inFlight, int minPayload, int maxP
           "maxPayload(" + maxPayload + ") < minPayload(" + minPayload + ")");
     }
     if (maxPayload > Integer.MAX_VALUE / 2) {
-      throw new IllegalArgumentException("maxPayload > " + Integer.MAX_VALUE / 2 + ": " + maxPayload);
+      throw new IllegalArgumentException(
+          "maxPayload > " + Integer.MAX_VALUE / 2 + ": " + maxPayload);
     }
   }
 
@@ -63,7 +64,8 @@ record Workload(String name, int clients, int inFlight, int minPayload, int maxP
   Workload scaled(double factor) {
     if (!(factor > 0)) throw new IllegalArgumentException("factor <= 0: " + factor);
     long scaled = Math.max(1, Math.round(clients * factor));
-    return new Workload(name, (int) Math.min(scaled, Integer.MAX_VALUE), inFlight, minPayload, maxPayload);
+    return new Workload(
+        name, (int) Math.min(scaled, Integer.MAX_VALUE), inFlight, minPayload, maxPayload);
   }
 
   /** {@return whether throughput is better read in bytes than in packets, as for large payloads} */

@@ -12,7 +12,8 @@ class BenchOptionsTest {
   @Test
   void noArgumentsMeansEverythingWithDefaults() throws UsageException {
     BenchOptions options = BenchOptions.parse(List.of());
-    assertEquals(List.of("packetconn-callback", "packetconn-blocking", "netty", "raw"), options.servers());
+    assertEquals(
+        List.of("packetconn-callback", "packetconn-blocking", "netty", "raw"), options.servers());
     assertEquals(Workload.STANDARD, options.workloads());
     assertEquals(Duration.ofSeconds(5), options.warmup());
     assertEquals(Duration.ofSeconds(10), options.duration());
@@ -25,8 +26,19 @@ class BenchOptionsTest {
   void everyOptionIsParsedInBothForms() throws UsageException {
     BenchOptions options =
         BenchOptions.parse(
-            List.of("--servers", "raw, netty", "--workloads=single,small", "--warmup", "200ms",
-                "--duration=0.5s", "--scale", "0.01", "--seed", "-7", "--out", "/tmp/x"));
+            List.of(
+                "--servers",
+                "raw, netty",
+                "--workloads=single,small",
+                "--warmup",
+                "200ms",
+                "--duration=0.5s",
+                "--scale",
+                "0.01",
+                "--seed",
+                "-7",
+                "--out",
+                "/tmp/x"));
     assertEquals(List.of("raw", "netty"), options.servers());
     assertEquals(List.of(Workload.SINGLE, Workload.SMALL), options.workloads());
     assertEquals(Duration.ofMillis(200), options.warmup());
@@ -49,12 +61,14 @@ class BenchOptionsTest {
     assertMessage(
         "--servers: unknown server (not one of packetconn-callback, packetconn-blocking, netty,"
             + " raw): grizzly",
-        "--servers", "raw,grizzly");
+        "--servers",
+        "raw,grizzly");
     assertMessage("--servers: given twice: raw", "--servers", "raw,raw");
     assertMessage(
         "--workloads: unknown workload (not one of pipelined, ping-pong, small, large, single):"
             + " huge",
-        "--workloads", "huge");
+        "--workloads",
+        "huge");
     assertMessage("--warmup is not a time such as 500ms, 5s or 1m: 5x", "--warmup", "5x");
     assertMessage("--duration <= 0: 0s", "--duration", "0s");
     assertMessage("--warmup < 0: -1s", "--warmup=-1s");
@@ -73,7 +87,8 @@ class BenchOptionsTest {
     var err = new java.io.ByteArrayOutputStream();
     assertEquals(0, Main.bench(List.of("--help"), new java.io.PrintStream(out), System.err, false));
     assertEquals(BenchOptions.USAGE, out.toString());
-    assertEquals(2, Main.bench(List.of("--scale", "x"), System.out, new java.io.PrintStream(err), false));
+    assertEquals(
+        2, Main.bench(List.of("--scale", "x"), System.out, new java.io.PrintStream(err), false));
     assertEquals("bench: --scale is not a number: x\n\n" + BenchOptions.USAGE, err.toString());
   }
 

@@ -16,9 +16,16 @@ import org.w3c.dom.NodeList;
 
 class BenchReportTest {
   private static final List<String> SERVERS = List.of("packetconn-callback", "netty", "raw");
-  private static final List<Workload> WORKLOADS = List.of(Workload.SMALL, Workload.LARGE, Workload.SINGLE);
+  private static final List<Workload> WORKLOADS =
+      List.of(Workload.SMALL, Workload.LARGE, Workload.SINGLE);
   private static final Machine MACHINE =
-      new Machine("Test CPU \"x\" <2>", 2, "1", "Java 25", "Linux 6", Instant.parse("2026-01-02T03:04:05Z"));
+      new Machine(
+          "Test CPU \"x\" <2>",
+          2,
+          "1",
+          "Java 25",
+          "Linux 6",
+          Instant.parse("2026-01-02T03:04:05Z"));
 
   private static List<BenchRun> runs() {
     return List.of(
@@ -33,12 +40,25 @@ class BenchReportTest {
         new BenchRun("raw", LoadResult.failure(Workload.SINGLE, "server raw did not start"), null));
   }
 
-  private static BenchRun run(String server, Workload workload, long packetsPerSecond, long errors) {
+  private static BenchRun run(
+      String server, Workload workload, long packetsPerSecond, long errors) {
     int payload = (workload.minPayload() + workload.maxPayload()) / 2;
-    LoadResult load = new LoadResult(
-        workload, 2.0, 2 * packetsPerSecond, 2 * packetsPerSecond * payload, 40, 90.5, 200, 1500,
-        errors, errors == 0 ? List.of() : List.of("client 0 seq 3: byte 5 of 10 is 0x01, expected 0x00"),
-        0.0, 150);
+    LoadResult load =
+        new LoadResult(
+            workload,
+            2.0,
+            2 * packetsPerSecond,
+            2 * packetsPerSecond * payload,
+            40,
+            90.5,
+            200,
+            1500,
+            errors,
+            errors == 0
+                ? List.of()
+                : List.of("client 0 seq 3: byte 5 of 10 is 0x01, expected 0x00"),
+            0.0,
+            150);
     return new BenchRun(server, load, new JvmStats(64 * 2 * packetsPerSecond, 3, 12, 1));
   }
 
@@ -47,10 +67,12 @@ class BenchReportTest {
     String text = new BenchTable(runs(), SERVERS, WORKLOADS).text();
     List<String> lines = text.lines().toList();
     assertEquals(5, lines.size(), text);
-    assertTrue(lines.get(0).contains("packetconn-callback") && lines.get(0).contains("ratios"), text);
+    assertTrue(
+        lines.get(0).contains("packetconn-callback") && lines.get(0).contains("ratios"), text);
     assertTrue(lines.get(2).startsWith("small 100×100"), text);
     assertTrue(lines.get(2).contains("2,000,000/s"), text);
-    assertTrue(lines.get(2).contains("2.00×") && lines.get(2).contains("0.50×"), text); // vs netty, raw
+    assertTrue(
+        lines.get(2).contains("2.00×") && lines.get(2).contains("0.50×"), text); // vs netty, raw
     assertTrue(lines.get(3).contains("FAILED: 3 errors"), text);
     assertTrue(lines.get(3).contains(" MiB/s"), text);
     assertTrue(lines.get(4).contains("p50 40.0 µs p99 90.5 µs"), text);
@@ -61,8 +83,10 @@ class BenchReportTest {
   void markdownTableHasAHeaderRuleAndOneLinePerWorkload() {
     List<String> lines = new BenchTable(runs(), SERVERS, WORKLOADS).markdown().lines().toList();
     assertEquals(5, lines.size());
-    assertTrue(lines.get(0).startsWith("| workload | packetconn-callback throughput |"), lines.get(0));
-    assertTrue(lines.get(0).endsWith("| packetconn-callback / netty | packetconn-callback / raw |"),
+    assertTrue(
+        lines.get(0).startsWith("| workload | packetconn-callback throughput |"), lines.get(0));
+    assertTrue(
+        lines.get(0).endsWith("| packetconn-callback / netty | packetconn-callback / raw |"),
         lines.get(0));
     int columns = lines.get(0).split("\\|", -1).length;
     for (String line : lines) assertEquals(columns, line.split("\\|", -1).length, line);
@@ -86,7 +110,8 @@ class BenchReportTest {
     assertEquals("small", ((Map<String, Object>) first.get("workload")).get("name"));
     assertEquals(2_000_000.0, first.get("packetsPerSecond"));
     assertEquals(90.5, ((Map<String, Object>) first.get("latencyMicros")).get("p99"));
-    assertEquals(64.0, ((Map<String, Object>) first.get("serverStats")).get("allocatedBytesPerPacket"));
+    assertEquals(
+        64.0, ((Map<String, Object>) first.get("serverStats")).get("allocatedBytesPerPacket"));
     Map<String, Object> failed = (Map<String, Object>) runs.get(8);
     assertEquals(1.0, failed.get("errors"));
     assertEquals(List.of("server raw did not start"), failed.get("errorMessages"));
@@ -96,8 +121,19 @@ class BenchReportTest {
   @Test
   void jsonEscapesStringsAndWritesNanAsNull() {
     assertEquals(
-        "{\n  \"a\\\"\\n\": \"\\u0001\\\\\",\n  \"b\": null,\n  \"c\": [],\n  \"d\": [\n    1,\n    2.5\n  ]\n}\n",
-        Json.write(Json.object("a\"\n", "\u0001\\", "b", Double.NaN, "c", List.of(), "d", List.of(1, 2.5))));
+        "{\n"
+            + "  \"a\\\"\\n"
+            + "\": \"\\u0001\\\\\",\n"
+            + "  \"b\": null,\n"
+            + "  \"c\": [],\n"
+            + "  \"d\": [\n"
+            + "    1,\n"
+            + "    2.5\n"
+            + "  ]\n"
+            + "}\n",
+        Json.write(
+            Json.object(
+                "a\"\n", "\u0001\\", "b", Double.NaN, "c", List.of(), "d", List.of(1, 2.5))));
   }
 
   @Test
@@ -105,8 +141,10 @@ class BenchReportTest {
     String svg = BenchChart.svg(runs(), SERVERS, WORKLOADS, "Test CPU \"x\" <2> & more");
     DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
     factory.setNamespaceAware(true);
-    Document document = factory.newDocumentBuilder()
-        .parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
+    Document document =
+        factory
+            .newDocumentBuilder()
+            .parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
     assertEquals("svg", document.getDocumentElement().getLocalName());
     assertEquals("800", document.getDocumentElement().getAttribute("width"));
     NodeList rects = document.getElementsByTagNameNS("http://www.w3.org/2000/svg", "rect");

@@ -22,8 +22,19 @@ class BenchTest {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int status =
         Main.bench(
-            List.of("--servers", "raw", "--workloads", "small,single", "--scale", "0.05",
-                "--warmup", "0.2s", "--duration", "0.5s", "--out", dir.toString()),
+            List.of(
+                "--servers",
+                "raw",
+                "--workloads",
+                "small,single",
+                "--scale",
+                "0.05",
+                "--warmup",
+                "0.2s",
+                "--duration",
+                "0.5s",
+                "--out",
+                dir.toString()),
             new PrintStream(out, true, StandardCharsets.UTF_8),
             new PrintStream(err, true, StandardCharsets.UTF_8),
             false);

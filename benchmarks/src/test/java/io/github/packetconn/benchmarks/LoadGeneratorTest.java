@@ -33,7 +33,8 @@ class LoadGeneratorTest {
     assertEquals(List.of(), result.errorMessages());
     assertTrue(result.packets() > 100, "packets: " + result.packets());
     assertTrue(result.payloadBytes() > 0);
-    assertTrue(result.p50Micros() > 0 && result.p50Micros() <= result.p99Micros(), result::toString);
+    assertTrue(
+        result.p50Micros() > 0 && result.p50Micros() <= result.p99Micros(), result::toString);
   }
 
   @Test
@@ -52,8 +53,11 @@ class LoadGeneratorTest {
     try (TestEchoServer server = new TestEchoServer(TestEchoServer.Fault.corrupting(3), false)) {
       LoadResult result = run(server, new Workload("c", 1, 4, 10, 10), LoadGenerator.BUFFER_SIZE);
       assertEquals(1, result.errors(), result.errorMessages()::toString);
-      assertTrue(result.errorMessages().get(0).matches(
-          "client 0 seq 3: byte 5 of 10 is 0x[0-9a-f]{2}, expected 0x[0-9a-f]{2}"),
+      assertTrue(
+          result
+              .errorMessages()
+              .get(0)
+              .matches("client 0 seq 3: byte 5 of 10 is 0x[0-9a-f]{2}, expected 0x[0-9a-f]{2}"),
           result.errorMessages()::toString);
       assertFalse(result.ok());
     }
@@ -62,11 +66,14 @@ class LoadGeneratorTest {
   @Test
   void reorderedEchoesAreErrors() throws IOException {
     try (TestEchoServer server = new TestEchoServer(TestEchoServer.Fault.NONE, true)) {
-      LoadResult result = run(server, new Workload("r", 1, 4, 100, 2000), LoadGenerator.BUFFER_SIZE);
+      LoadResult result =
+          run(server, new Workload("r", 1, 4, 100, 2000), LoadGenerator.BUFFER_SIZE);
       assertEquals(2, result.errors(), result.errorMessages()::toString);
-      assertTrue(result.errorMessages().get(0).startsWith("client 0 seq 0: echo of "),
+      assertTrue(
+          result.errorMessages().get(0).startsWith("client 0 seq 0: echo of "),
           result.errorMessages()::toString);
-      assertTrue(result.errorMessages().get(1).startsWith("client 0 seq 1: echo of "),
+      assertTrue(
+          result.errorMessages().get(1).startsWith("client 0 seq 1: echo of "),
           result.errorMessages()::toString);
     }
   }
@@ -81,8 +88,11 @@ class LoadGeneratorTest {
     try (TestEchoServer server = new TestEchoServer(hangUp, false)) {
       LoadResult result = run(server, new Workload("h", 2, 1, 0, 10), LoadGenerator.BUFFER_SIZE);
       assertEquals(2, result.errors(), result.errorMessages()::toString);
-      assertTrue(result.errorMessages().get(0).matches(
-          "client \\d: closed by the server after 5 echoes, 1 packets in flight"),
+      assertTrue(
+          result
+              .errorMessages()
+              .get(0)
+              .matches("client \\d: closed by the server after 5 echoes, 1 packets in flight"),
           result.errorMessages()::toString);
     }
   }
@@ -95,10 +105,9 @@ class LoadGeneratorTest {
     }
     LoadGenerator generator = new LoadGenerator(closed, new Workload("x", 2, 1, 0, 1), 1);
     IOException e =
-        assertThrows(
-            IOException.class, () -> generator.run(WARMUP, DURATION, LoadListener.NONE));
-    assertTrue(e.getMessage().startsWith("client 0: connect to " + closed + " failed: "),
-        e.getMessage());
+        assertThrows(IOException.class, () -> generator.run(WARMUP, DURATION, LoadListener.NONE));
+    assertTrue(
+        e.getMessage().startsWith("client 0: connect to " + closed + " failed: "), e.getMessage());
   }
 
   @Test

@@ -5,7 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** A strict JSON reader for tests: objects, arrays, strings, numbers (as Double), true/false/null. */
+/**
+ * A strict JSON reader for tests: objects, arrays, strings, numbers (as Double), true/false/null.
+ */
 final class MiniJson {
   private final String text;
   private int at;

@@ -22,8 +22,16 @@ class ServerProcessTest {
   private static List<String> command(String kind) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(List.of("-Xmx64m", "-cp", System.getProperty("java.class.path"),
-        ServerMain.class.getName(), "--kind", kind, "--port", "0"));
+    command.addAll(
+        List.of(
+            "-Xmx64m",
+            "-cp",
+            System.getProperty("java.class.path"),
+            ServerMain.class.getName(),
+            "--kind",
+            kind,
+            "--port",
+            "0"));
     return command;
   }
 
@@ -32,7 +40,8 @@ class ServerProcessTest {
     ByteArrayOutputStream log = new ByteArrayOutputStream();
     ServerProcess server;
     try (ServerProcess started =
-        ServerProcess.start("raw", command("raw"), new PrintStream(log, true, StandardCharsets.UTF_8))) {
+        ServerProcess.start(
+            "raw", command("raw"), new PrintStream(log, true, StandardCharsets.UTF_8))) {
       server = started;
       try (Socket socket = new Socket()) {
         socket.connect(new InetSocketAddress("127.0.0.1", server.port()));
@@ -41,7 +50,8 @@ class ServerProcessTest {
       JvmStats second = server.requestStats().get(10, TimeUnit.SECONDS);
       assertTrue(second.allocatedBytes() >= first.allocatedBytes(), first + " then " + second);
     }
-    assertTrue(log.toString(StandardCharsets.UTF_8).contains("[raw] raw: listening on"), log::toString);
+    assertTrue(
+        log.toString(StandardCharsets.UTF_8).contains("[raw] raw: listening on"), log::toString);
     assertTrue(server.requestStats().isCompletedExceptionally());
   }
 
@@ -51,9 +61,12 @@ class ServerProcessTest {
     IOException e =
         assertThrows(
             IOException.class,
-            () -> ServerProcess.start("bogus", command("bogus"), new PrintStream(log, true, StandardCharsets.UTF_8)));
+            () ->
+                ServerProcess.start(
+                    "bogus", command("bogus"), new PrintStream(log, true, StandardCharsets.UTF_8)));
     assertEquals("server bogus did not start: server bogus exited with status 2", e.getMessage());
-    assertTrue(log.toString(StandardCharsets.UTF_8).contains("[bogus] ServerMain: unknown --kind bogus"),
+    assertTrue(
+        log.toString(StandardCharsets.UTF_8).contains("[bogus] ServerMain: unknown --kind bogus"),
         log::toString);
   }
 }

@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A blocking echo server for tests: one virtual thread per connection reads whole frames and
- * writes them back, after passing each through a {@link Fault} that may damage the stream.
+ * A blocking echo server for tests: one virtual thread per connection reads whole frames and writes
+ * them back, after passing each through a {@link Fault} that may damage the stream.
  */
 final class TestEchoServer implements AutoCloseable {
   /** Echoes frame {@code index} (counted per connection), perhaps changed. */
@@ -39,8 +39,8 @@ final class TestEchoServer implements AutoCloseable {
   private final Thread acceptor;
 
   /**
-   * Starts a server on an ephemeral loopback port. With {@code swapFirstTwo}, connection 0
-   * echoes its first two frames in reverse order.
+   * Starts a server on an ephemeral loopback port. With {@code swapFirstTwo}, connection 0 echoes
+   * its first two frames in reverse order.
    */
   TestEchoServer(Fault fault, boolean swapFirstTwo) throws IOException {
     this.fault = fault;
