@@ -45,6 +45,9 @@ class LoadGeneratorTest {
     assertTrue(small.packets() > 10, "packets: " + small.packets());
     LoadResult large = run(new Workload("large", 2, 2, 200_000, 600_000), 64 * 1024);
     assertEquals(List.of(), large.errorMessages());
+    LoadResult bulkSplit = run(new Workload("bulk", 1, 3, 20_000, 30_000), 5);
+    assertEquals(List.of(), bulkSplit.errorMessages());
+    assertTrue(bulkSplit.packets() > 2, "packets: " + bulkSplit.packets());
     assertTrue(large.packets() > 2, "packets: " + large.packets());
   }
 
@@ -60,6 +63,24 @@ class LoadGeneratorTest {
               .matches("client 0 seq 3: byte 5 of 10 is 0x[0-9a-f]{2}, expected 0x[0-9a-f]{2}"),
           result.errorMessages()::toString);
       assertFalse(result.ok());
+    }
+  }
+
+  @Test
+  void corruptedByteInABulkFrameIsAnError() throws IOException {
+    try (TestEchoServer server = new TestEchoServer(TestEchoServer.Fault.corrupting(2), false)) {
+      LoadResult result =
+          run(server, new Workload("b", 1, 2, 20_000, 20_000), LoadGenerator.BUFFER_SIZE);
+      assertEquals(
+          List.of(),
+          result.errorMessages().stream()
+              .filter(
+                  m ->
+                      !m.matches(
+                          "client 0 seq 2: byte 10000 of 20000 is 0x[0-9a-f]{2}, expected"
+                              + " 0x[0-9a-f]{2}"))
+              .toList());
+      assertEquals(1, result.errors(), result.errorMessages()::toString);
     }
   }
 
