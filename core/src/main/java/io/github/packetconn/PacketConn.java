@@ -63,7 +63,6 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private static final int OPEN = 0;
   private static final int CLOSING = 1; // close() or abort() was called; sends are refused.
   private static final int CLOSED = 2;
-  private static final int PAUSE_INBOX = 1; // The receive queue is full.
   private static final int PAUSE_PEER = 2; // A connection this one's handler sends to is full.
   private static final VarHandle STATE;
 
@@ -90,6 +89,12 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private final FrameDecoder.Sink sink = this::deliver;
   private final Runnable flushTask = () -> flushOnLoop(false);
   private final Runnable resumePeerTask = () -> resume(PAUSE_PEER);
+  private final Runnable armReadTask = this::armRead;
+  private final Runnable endOfStreamTask = this::endOfStream;
+  // Held by whoever uses the decoder of a connection whose receivers pull: the receiver's thread
+  // while it reads and decodes, the I/O thread when it ends or releases the decoder.
+  private final java.util.concurrent.locks.ReentrantLock decoderLock =
+      new java.util.concurrent.locks.ReentrantLock();
   private final boolean delayedFlush; // flushDelay is set.
   private final long flushDelayNanos;
   private final long maxFlushDelayNanos; // maxFlushDelay, or flushDelay when that is zero.
@@ -117,7 +122,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     this.handler = handler;
     this.inbox =
         handler == null
-            ? new ReceiveQueue(config.receiveQueueCapacity(), this::resumeInboxFromAnyThread)
+            ? new ReceiveQueue(this::pull)
             : null;
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc());
     this.out = new SendQueue(config.sendQueueBytes(), config.crc());
@@ -496,7 +501,14 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       out.takeFilled();
       writeNow();
     }
-    if ((ops & SelectionKey.OP_READ) != 0 && state != CLOSED && pauses == 0) read();
+    if ((ops & SelectionKey.OP_READ) != 0 && state != CLOSED && pauses == 0) {
+      if (inbox != null && state == OPEN) {
+        key.interestOps(key.interestOps() & ~SelectionKey.OP_READ); // Until the receiver re-arms.
+        inbox.readable(); // The receiver reads and decodes on its own thread: see pull().
+      } else {
+        read();
+      }
+    }
     loop.runFlushes(); // Everything the callbacks sent: one write per connection per read.
   }
 
@@ -542,24 +554,32 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     }
     if (handler != null) {
       handler.onPacket(this, packet);
-    } else if (inbox.add(packet)) {
-      pause(PAUSE_INBOX); // The rest of this read is still delivered: at most one buffer over.
+    } else {
+      inbox.add(packet);
     }
     return state == OPEN;
   }
 
   private void endOfStream() {
+    if (state == CLOSED || inputEnded) return;
     inputEnded = true;
     key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
     if (state != OPEN) { // Closing: what the peer sent no longer matters, only that it ended.
-      decoder.release();
+      releaseDecoder();
       if (lingering) finish(null, true);
       return;
     }
+    EOFException truncated = null;
+    decoderLock.lock();
     try {
       decoder.endOfStream();
     } catch (EOFException e) {
-      finish(e, false);
+      truncated = e;
+    } finally {
+      decoderLock.unlock();
+    }
+    if (truncated != null) {
+      finish(truncated, false);
       return;
     }
     if (handler != null) {
@@ -571,11 +591,11 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
 
   private void closeOnLoop() {
     if (state == CLOSED) return;
-    if (pauses != 0) { // Input is discarded from now on; reading keeps both sides' flushes moving.
-      pauses = 0;
-      if (!inputEnded && key != null && key.isValid()) {
-        key.interestOps(key.interestOps() | SelectionKey.OP_READ);
-      }
+    // Input is discarded from now on, by the I/O thread also where receivers pulled; reading keeps
+    // both sides' flushes moving.
+    pauses = 0;
+    if (!inputEnded && key != null && key.isValid()) {
+      key.interestOps(key.interestOps() | SelectionKey.OP_READ);
     }
     closeDeadline = System.nanoTime() + config.closeTimeout().toNanos();
     loop.addTimer(this);
@@ -635,7 +655,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     // Keep reading until the peer's end, so unread bytes do not turn our close into a reset that
     // could destroy packets the peer has not read yet.
     lingering = true;
-    decoder.release();
+    releaseDecoder();
     closeDeadline = System.nanoTime() + config.closeTimeout().toNanos();
     loop.addTimer(this);
     if (pauses != 0) {
@@ -686,12 +706,51 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     }
   }
 
-  /** Called by a receiver that drained the full queue to half. */
-  private void resumeInboxFromAnyThread() {
-    loop.execute(
-        () -> {
-          if (!inbox.isPaused()) resume(PAUSE_INBOX); // Unless it filled up again meanwhile.
-        });
+  /**
+   * Reads and decodes for a receiver, on its thread, while its queue is empty (see {@link
+   * ReceiveQueue}). End of stream and failures are handed to the I/O thread, which owns closing;
+   * receivers see them when it ends the queue.
+   */
+  private void pull() {
+    if (state != OPEN) return; // Closing: the I/O thread discards input from now on.
+    ByteBuffer buffer = ReadBuffers.take(config.readBufferSize());
+    decoderLock.lock();
+    try {
+      int n = state == OPEN ? channel.read(buffer) : 0;
+      if (n < 0) {
+        loop.execute(endOfStreamTask);
+        return;
+      }
+      if (n > 0) {
+        buffer.flip();
+        decoder.decode(buffer, sink);
+      }
+      if (n == buffer.capacity()) {
+        inbox.readable(); // Probably more: the next take reads again at once.
+      } else {
+        loop.execute(armReadTask); // Drained: the I/O thread says when there is more.
+      }
+    } catch (Throwable t) {
+      loop.execute(() -> finish(t, false));
+    } finally {
+      decoderLock.unlock();
+      ReadBuffers.give(buffer);
+    }
+  }
+
+  private void armRead() {
+    if (state == OPEN && !inputEnded && pauses == 0 && key != null && key.isValid()) {
+      key.interestOps(key.interestOps() | SelectionKey.OP_READ);
+    }
+  }
+
+  private void releaseDecoder() {
+    decoderLock.lock();
+    try {
+      decoder.release();
+    } finally {
+      decoderLock.unlock();
+    }
   }
 
   void abort(Throwable why) {
@@ -711,7 +770,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     cause = why;
     if (key != null) key.cancel();
     closeQuietly(channel, why);
-    decoder.release();
+    releaseDecoder();
     List<PacketConn> blocked = out.discard(why == null ? "closed" : "closed: " + why);
     if (blocked != null) {
       for (PacketConn reader : blocked) reader.resumeFromAnyThread();

@@ -9,64 +9,63 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Received packets waiting for {@link PacketConn#receive()}, then the end of the stream. The event
- * loop adds; any number of threads (typically one virtual thread) take. The queue never refuses a
- * packet: when it reaches its capacity it tells the loop to stop reading, and once a taker has
- * drained it to half it calls back to resume. Both decisions are made under the queue's lock, so a
- * take cannot slip between a full add and the pause.
+ * Received packets waiting for {@link PacketConn#receive()}, then the end of the stream.
+ *
+ * <p>Receivers <b>pull</b>: a receiver that finds the queue empty while the socket may have bytes
+ * ({@link #readable()}) reads and decodes them itself, on its own thread, through the {@link
+ * Source}, one receiver at a time. The I/O thread only tells when the socket becomes readable. So
+ * a blocking receiver costs the I/O thread no decoding, packets never pile up ahead of a slow
+ * receiver (at most one read buffer's worth is decoded ahead), and a receiver that stops receiving
+ * stops reading, so TCP pushes back on the peer.
  */
 final class ReceiveQueue {
-  private final int capacity;
-  private final Runnable resume; // Called, outside the lock, when a take ends a pause.
-  private boolean paused;
+  /** Reads what the socket has into this queue; called on a receiver's thread, no lock held. */
+  interface Source {
+    void pull();
+  }
+
+  private final Source source;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();
   private final ArrayDeque<Packet> packets = new ArrayDeque<>();
+  private boolean readable = true; // The socket may have bytes: the next receiver pulls.
+  private boolean pulling; // A receiver is in source.pull().
   private boolean ended;
   private Throwable cause; // Why the stream ended abnormally; null for a clean end.
   private int waiting;
 
-  ReceiveQueue(int capacity, Runnable resume) {
-    this.capacity = capacity;
-    this.resume = resume;
+  ReceiveQueue(Source source) {
+    this.source = source;
   }
 
-  /**
-   * Adds a packet; after the end it is released instead.
-   *
-   * @return true if the queue is full and the connection should stop reading
-   */
-  boolean add(Packet packet) {
+  /** Adds a decoded packet; after the end of the stream the packet is released instead. */
+  void add(Packet packet) {
     lock.lock();
     try {
       if (ended) {
         packet.release();
-        return false;
+        return;
       }
       packets.addLast(packet);
-      // Only the first packet wakes a receiver (receivers wait only on an empty queue); a receiver
-      // that takes one and sees more wakes the next, so concurrent receivers are not stranded.
-      if (waiting > 0 && packets.size() == 1) notEmpty.signal();
-      if (packets.size() >= capacity) paused = true;
-      return paused;
     } finally {
       lock.unlock();
     }
   }
 
-  /** {@return true while reading is paused for this queue} */
-  boolean isPaused() {
+  /** Says the socket may have bytes, waking a receiver to pull them. */
+  void readable() {
     lock.lock();
     try {
-      return paused;
+      readable = true;
+      if (waiting > 0 && !pulling) notEmpty.signal();
     } finally {
       lock.unlock();
     }
   }
 
   /**
-   * Ends the stream: takers get the queued packets, then null or {@code cause}. With {@code discard}
-   * the queued packets are released instead (a local close or abort).
+   * Ends the stream: receivers get the queued packets, then null (clean end) or {@code cause}.
+   * With {@code discard}, queued packets are released instead.
    */
   void end(Throwable cause, boolean discard) {
     lock.lock();
@@ -85,29 +84,41 @@ final class ReceiveQueue {
   }
 
   /**
-   * Takes the next packet, waiting up to {@code timeoutNanos} (forever when negative).
+   * Takes the next packet, pulling from the socket or waiting up to {@code timeoutNanos} (forever
+   * when negative).
    *
    * @return the packet, or null at a clean end of the stream
-   * @throws SocketTimeoutException if nothing arrived in time
-   * @throws IOException the cause of an abnormal end, once the packets before it were taken
+   * @throws IOException the cause of an abnormal end, or a timeout
    */
   Packet take(long timeoutNanos) throws IOException {
-    Packet packet;
-    boolean resumed = false;
     lock.lock();
     try {
-      long remaining = timeoutNanos;
+      long deadline = timeoutNanos < 0 ? 0 : System.nanoTime() + timeoutNanos;
       waiting++;
       try {
         while (packets.isEmpty() && !ended) {
+          if (readable && !pulling) {
+            readable = false;
+            pulling = true;
+            lock.unlock();
+            try {
+              source.pull(); // Adds what it decodes, and says readable() again if there is more.
+            } finally {
+              lock.lock();
+              pulling = false;
+            }
+            if (packets.isEmpty() && (readable || ended)) notEmpty.signal(); // Someone else's turn.
+            continue;
+          }
           if (timeoutNanos < 0) {
             notEmpty.await();
           } else {
+            long remaining = deadline - System.nanoTime();
             if (remaining <= 0) {
               throw new SocketTimeoutException(
                   "receive timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
             }
-            remaining = notEmpty.awaitNanos(remaining);
+            notEmpty.awaitNanos(remaining);
           }
         }
       } catch (InterruptedException e) {
@@ -116,21 +127,14 @@ final class ReceiveQueue {
       } finally {
         waiting--;
       }
-      packet = packets.pollFirst();
-      if (waiting > 0 && !packets.isEmpty()) notEmpty.signal();
-      if (packet == null) {
-        if (cause == null) return null;
-        if (cause instanceof IOException io) throw io;
-        throw new IOException("connection closed by " + cause, cause);
-      }
-      if (paused && packets.size() <= capacity / 2) {
-        paused = false;
-        resumed = true;
-      }
+      Packet packet = packets.pollFirst();
+      if (waiting > 0 && (!packets.isEmpty() || readable)) notEmpty.signal(); // The next receiver.
+      if (packet != null) return packet;
+      if (cause == null) return null;
+      if (cause instanceof IOException io) throw io;
+      throw new IOException("connection closed by " + cause, cause);
     } finally {
       lock.unlock();
     }
-    if (resumed) resume.run();
-    return packet;
   }
 }

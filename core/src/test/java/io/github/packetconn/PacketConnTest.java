@@ -459,11 +459,12 @@ class PacketConnTest {
         Socket peer = raw.accept()) {
       OutputStream out = peer.getOutputStream();
       out.write(FrameDecoderTest.bytes("ffffff7f"));
+      // A receiving connection reads when it is asked to receive, so the receive finds the error.
+      IOException thrown = assertThrows(IOException.class, conn::receive);
       ExecutionException e =
           assertThrows(ExecutionException.class, () -> conn.closeFuture().get(20, TimeUnit.SECONDS));
       assertInstanceOf(ProtocolException.class, e.getCause());
       assertEquals("packet size 2147483647 exceeds maxPacketSize 33554432", conn.closeCause().getMessage());
-      IOException thrown = assertThrows(IOException.class, conn::receive);
       assertEquals(conn.closeCause(), thrown);
     }
   }
