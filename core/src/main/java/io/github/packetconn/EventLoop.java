@@ -70,7 +70,7 @@ final class EventLoop implements Runnable {
   private final ArrayList<Timed> timers = new ArrayList<>(); // Loop only.
   private boolean timerAdded; // Since the select timeout was computed; loop only.
   private final Consumer<SelectionKey> onReady = EventLoop::ready;
-  private ByteBuffer readBuffer = direct(64 << 10); // Loop only; shared by all its connections.
+  private ByteBuffer readBuffer = direct(256 << 10); // Loop only; shared by all its connections.
   private volatile boolean awake = true; // False while the loop may block in select().
   PacketConn dispatching; // The connection whose packets are being handed out; loop only.
   final BufferPool.Cache storageCache = new BufferPool.Cache(); // Loop only.

@@ -18,7 +18,7 @@ import java.util.Objects;
  * @param maxPacketSize largest payload sent or accepted, in bytes (default 32 MiB, go-packetconn's
  *     limit); a peer that announces more is disconnected
  * @param crc whether every frame carries a CRC-32 of its length and payload (default off)
- * @param readBufferSize bytes read from the socket per system call (default 64 KiB)
+ * @param readBufferSize bytes read from the socket per system call (default 256 KiB; one buffer per I/O thread, not per connection)
  * @param writeBufferSize most bytes written to the socket per system call (default 1 MiB)
  * @param receiveQueueCapacity packets buffered for {@link PacketConn#receive()} before the
  *     connection stops reading from the socket and lets TCP push back on the peer (default 1024)
@@ -109,7 +109,7 @@ public record PacketConfig(
   public static final class Builder {
     private int maxPacketSize = Packet.DEFAULT_MAX_SIZE;
     private boolean crc;
-    private int readBufferSize = 64 << 10;
+    private int readBufferSize = 256 << 10;
     private int writeBufferSize = 1 << 20;
     private int receiveQueueCapacity = 1024;
     private int sendQueueBytes = 4 << 20;

@@ -555,7 +555,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     if (handler != null) {
       handler.onPacket(this, packet);
     } else {
-      inbox.add(packet);
+      inbox.addPulled(packet); // Only receivers decode for the inbox: see pull().
     }
     return state == OPEN;
   }

@@ -27,7 +27,8 @@ final class ReceiveQueue {
   private final Source source;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();
-  private final ArrayDeque<Packet> packets = new ArrayDeque<>();
+  private ArrayDeque<Packet> packets = new ArrayDeque<>();
+  private ArrayDeque<Packet> pulled = new ArrayDeque<>(); // Only the pulling receiver; no lock.
   private boolean readable = true; // The socket may have bytes: the next receiver pulls.
   private boolean pulling; // A receiver is in source.pull().
   private boolean ended;
@@ -38,18 +39,12 @@ final class ReceiveQueue {
     this.source = source;
   }
 
-  /** Adds a decoded packet; after the end of the stream the packet is released instead. */
-  void add(Packet packet) {
-    lock.lock();
-    try {
-      if (ended) {
-        packet.release();
-        return;
-      }
-      packets.addLast(packet);
-    } finally {
-      lock.unlock();
-    }
+  /**
+   * Adds a packet decoded by {@link Source#pull()}, on the pulling thread. The packets of one pull
+   * are published together when it returns: one lock for a read buffer full of packets.
+   */
+  void addPulled(Packet packet) {
+    pulled.addLast(packet);
   }
 
   /** Says the socket may have bytes, waking a receiver to pull them. */
@@ -83,6 +78,19 @@ final class ReceiveQueue {
     }
   }
 
+  private void publishPulled() {
+    if (pulled.isEmpty()) return;
+    if (ended) {
+      for (Packet p; (p = pulled.pollFirst()) != null; ) p.release();
+    } else if (packets.isEmpty()) { // The usual case (pulls start on an empty queue): a swap.
+      ArrayDeque<Packet> swap = packets;
+      packets = pulled;
+      pulled = swap;
+    } else {
+      for (Packet p; (p = pulled.pollFirst()) != null; ) packets.addLast(p);
+    }
+  }
+
   /**
    * Takes the next packet, pulling from the socket or waiting up to {@code timeoutNanos} (forever
    * when negative).
@@ -106,6 +114,7 @@ final class ReceiveQueue {
             } finally {
               lock.lock();
               pulling = false;
+              publishPulled();
             }
             if (packets.isEmpty() && (readable || ended)) notEmpty.signal(); // Someone else's turn.
             continue;
