@@ -18,10 +18,9 @@ import java.util.Objects;
  * @param maxPacketSize largest payload sent or accepted, in bytes (default 32 MiB, go-packetconn's
  *     limit); a peer that announces more is disconnected
  * @param crc whether every frame carries a CRC-32 of its length and payload (default off)
- * @param readBufferSize bytes read from the socket per system call (default 256 KiB; one buffer per I/O thread, not per connection)
+ * @param readBufferSize bytes read from the socket per system call (default 256 KiB; one buffer
+ *     per I/O thread, and one per receiver reading at that moment, not one per connection)
  * @param writeBufferSize most bytes written to the socket per system call (default 1 MiB)
- * @param receiveQueueCapacity packets buffered for {@link PacketConn#receive()} before the
- *     connection stops reading from the socket and lets TCP push back on the peer (default 1024)
  * @param sendQueueBytes bytes of encoded frames that may wait to be written before {@link
  *     PacketConn#send(Packet)} waits (default 4 MiB); a single larger packet is still accepted when
  *     the queue is empty
@@ -38,7 +37,6 @@ public record PacketConfig(
     boolean crc,
     int readBufferSize,
     int writeBufferSize,
-    int receiveQueueCapacity,
     int sendQueueBytes,
     Duration flushDelay,
     Duration maxFlushDelay,
@@ -61,9 +59,6 @@ public record PacketConfig(
     if (readBufferSize < 1024) throw new IllegalArgumentException("readBufferSize < 1024: " + readBufferSize);
     if (writeBufferSize < 1024) {
       throw new IllegalArgumentException("writeBufferSize < 1024: " + writeBufferSize);
-    }
-    if (receiveQueueCapacity <= 0) {
-      throw new IllegalArgumentException("receiveQueueCapacity <= 0: " + receiveQueueCapacity);
     }
     if (sendQueueBytes <= 0) throw new IllegalArgumentException("sendQueueBytes <= 0: " + sendQueueBytes);
     if (flushDelay.isNegative()) throw new IllegalArgumentException("flushDelay < 0: " + flushDelay);
@@ -91,7 +86,6 @@ public record PacketConfig(
     b.crc = crc;
     b.readBufferSize = readBufferSize;
     b.writeBufferSize = writeBufferSize;
-    b.receiveQueueCapacity = receiveQueueCapacity;
     b.sendQueueBytes = sendQueueBytes;
     b.flushDelay = flushDelay;
     b.maxFlushDelay = maxFlushDelay;
@@ -111,7 +105,6 @@ public record PacketConfig(
     private boolean crc;
     private int readBufferSize = 256 << 10;
     private int writeBufferSize = 1 << 20;
-    private int receiveQueueCapacity = 1024;
     private int sendQueueBytes = 4 << 20;
     private Duration flushDelay = Duration.ZERO;
     private Duration maxFlushDelay = Duration.ZERO;
@@ -141,12 +134,6 @@ public record PacketConfig(
     /** Sets the most bytes written per system call. */
     public Builder writeBufferSize(int bytes) {
       this.writeBufferSize = bytes;
-      return this;
-    }
-
-    /** Sets how many received packets may wait for {@link PacketConn#receive()}. */
-    public Builder receiveQueueCapacity(int packets) {
-      this.receiveQueueCapacity = packets;
       return this;
     }
 
@@ -191,7 +178,6 @@ public record PacketConfig(
           crc,
           readBufferSize,
           writeBufferSize,
-          receiveQueueCapacity,
           sendQueueBytes,
           flushDelay,
           maxFlushDelay,

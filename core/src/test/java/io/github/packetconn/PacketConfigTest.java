@@ -18,7 +18,6 @@ class PacketConfigTest {
     assertTrue(c.tcpNoDelay());
     assertEquals(Duration.ZERO, c.flushDelay());
     assertEquals(4 << 20, c.sendQueueBytes());
-    assertEquals(1024, c.receiveQueueCapacity());
     assertEquals(c, c.toBuilder().build(), "toBuilder keeps every setting");
   }
 
@@ -28,7 +27,6 @@ class PacketConfigTest {
     expect("maxPacketSize > 2147483639 (the largest Java array): 2147483640", b -> b.maxPacketSize(Integer.MAX_VALUE - 7));
     expect("readBufferSize < 1024: 10", b -> b.readBufferSize(10));
     expect("writeBufferSize < 1024: 0", b -> b.writeBufferSize(0));
-    expect("receiveQueueCapacity <= 0: -1", b -> b.receiveQueueCapacity(-1));
     expect("sendQueueBytes <= 0: 0", b -> b.sendQueueBytes(0));
     expect("flushDelay < 0: PT-0.001S", b -> b.flushDelay(Duration.ofMillis(-1)));
     expect(

@@ -548,7 +548,7 @@ class PacketConnTest {
   }
 
   @Test
-  void fullReceiveQueueStopsReadingAndResumesWithoutLoss() throws Exception {
+  void receiverThatStopsReceivingStopsReadingAndResumesWithoutLoss() throws Exception {
     int count = 100_000;
     CompletableFuture<Void> backedUp = new CompletableFuture<>();
     ConnectionHandler producer =
@@ -565,7 +565,7 @@ class PacketConnTest {
             }
           }
         };
-    PacketConfig small = PacketConfig.builder().receiveQueueCapacity(8).sendQueueBytes(8 << 10).build();
+    PacketConfig small = PacketConfig.builder().sendQueueBytes(8 << 10).build();
     try (PacketServer server = PacketServer.bind(LOOPBACK, small, producer);
         PacketConn conn = connect(server, small)) {
       backedUp.get(20, TimeUnit.SECONDS);
@@ -656,12 +656,11 @@ class PacketConnTest {
   }
 
   @Test
-  void receiveQueueOfOnePacketNeverStalls() throws Exception {
-    PacketConfig tiny = PacketConfig.builder().receiveQueueCapacity(1).build();
+  void receiveAfterEachSendNeverStalls() throws Exception {
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
-        PacketConn conn = connect(server, tiny);
+        PacketConn conn = connect(server, PacketConfig.DEFAULT);
         Packet p = Packet.allocate()) {
-      for (int i = 0; i < 3000; i++) { // A lost resume used to hang here within a few hundred.
+      for (int i = 0; i < 3000; i++) { // Each receive waits for the next readiness: a lost wake-up hangs here.
         conn.send(p.clear().writeInt(i));
         try (Packet echo = conn.receive(WAIT)) {
           assertEquals(i, echo.readInt());
@@ -752,7 +751,7 @@ class PacketConnTest {
   @Test
   void closeFlushesEvenWhenBothSidesStoppedReading() throws Exception {
     PacketConfig small =
-        PacketConfig.builder().receiveQueueCapacity(8).sendQueueBytes(16 << 10).build();
+        PacketConfig.builder().sendQueueBytes(16 << 10).build();
     try (PacketServer server = PacketServer.bind(LOOPBACK, small, ECHO);
         Packet p = Packet.of(new byte[500])) {
       PacketConn conn = connect(server, small);
