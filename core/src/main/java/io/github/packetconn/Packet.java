@@ -362,12 +362,14 @@ public final class Packet implements AutoCloseable {
 
   /** Reads a string written by {@link #writeShortPrefixedString} (Go's {@code ReadVarStrH}). */
   public String readShortPrefixedString() {
-    return new String(readShortPrefixedBytes(), StandardCharsets.UTF_8);
+    int start = storage.readPosition;
+    return readPrefixedString(start, readUnsignedShort());
   }
 
   /** Reads a string written by {@link #writeIntPrefixedString} (Go's {@code ReadVarStrI}). */
   public String readIntPrefixedString() {
-    return new String(readIntPrefixedBytes(), StandardCharsets.UTF_8);
+    int start = storage.readPosition;
+    return readPrefixedString(start, readInt());
   }
 
   // ---- views
@@ -507,6 +509,20 @@ public final class Packet implements AutoCloseable {
   }
 
   private byte[] readPrefixed(int start, int length) {
+    checkPrefix(start, length);
+    return readBytes(length);
+  }
+
+  /** Decodes the string in place: one copy, not a byte array and then a string. */
+  private String readPrefixedString(int start, int length) {
+    checkPrefix(start, length);
+    PacketStorage s = storage;
+    String value = new String(s.array, s.readPosition, length, StandardCharsets.UTF_8);
+    s.readPosition += length;
+    return value;
+  }
+
+  private void checkPrefix(int start, int length) {
     PacketStorage s = storage;
     int after = s.size - s.readPosition;
     if (length < 0 || length > after) {
@@ -515,7 +531,6 @@ public final class Packet implements AutoCloseable {
           "length prefix " + Integer.toUnsignedString(length) + " at readPosition(" + start
               + ") exceeds the " + after + " bytes after it (size " + s.size + ")");
     }
-    return readBytes(length);
   }
 
   private static void checkLive(PacketStorage s) {
