@@ -63,7 +63,6 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private static final int OPEN = 0;
   private static final int CLOSING = 1; // close() or abort() was called; sends are refused.
   private static final int CLOSED = 2;
-  private static final int PAUSE_PEER = 2; // A connection this one's handler sends to is full.
   private static final VarHandle STATE;
 
   static {
@@ -88,7 +87,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private final CompletableFuture<Void> outputClosed = new CompletableFuture<>();
   private final FrameDecoder.Sink sink = this::deliver;
   private final Runnable flushTask = () -> flushOnLoop(false);
-  private final Runnable resumePeerTask = () -> resume(PAUSE_PEER);
+  private final Runnable resumeTask = this::resume;
   private final Runnable armReadTask = this::armRead;
   private final Runnable endOfStreamTask = this::endOfStream;
   // Held by whoever uses the decoder of a connection whose receivers pull: the receiver's thread
@@ -105,7 +104,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
 
   // Owned by the event loop.
   private SelectionKey key;
-  private int pauses;
+  private boolean paused; // A connection this one's handler sends to is full: not reading.
   private boolean opened;
   private boolean inputEnded;
   private boolean outputShut;
@@ -259,7 +258,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     int result = out.append(packet, timeoutNanos, current != null, source, delayedFlush);
     if (result == SendQueue.NOT_QUEUED) return false;
     if ((result & SendQueue.OVER_BOUND) != 0 && source != null) {
-      source.pause(PAUSE_PEER); // Stop reading the peer whose packets fill us up.
+      source.pause(); // Stop reading the peer whose packets fill us up.
     }
     if ((result & SendQueue.FLUSH_NEEDED) != 0) {
       if (current == loop) {
@@ -501,7 +500,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       out.takeFilled();
       writeNow();
     }
-    if ((ops & SelectionKey.OP_READ) != 0 && state != CLOSED && pauses == 0) {
+    if ((ops & SelectionKey.OP_READ) != 0 && state != CLOSED && !paused) {
       if (inbox != null && state == OPEN) {
         key.interestOps(key.interestOps() & ~SelectionKey.OP_READ); // Until the receiver re-arms.
         inbox.readable(); // The receiver reads and decodes on its own thread: see pull().
@@ -542,7 +541,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
           loop.dispatching = null;
         }
       }
-      if (state == CLOSED || pauses != 0 || n < size) break;
+      if (state == CLOSED || paused || n < size) break;
       buffer.clear().limit(size);
     }
   }
@@ -593,7 +592,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     if (state == CLOSED) return;
     // Input is discarded from now on, by the I/O thread also where receivers pulled; reading keeps
     // both sides' flushes moving.
-    pauses = 0;
+    paused = false;
     if (!inputEnded && key != null && key.isValid()) {
       key.interestOps(key.interestOps() | SelectionKey.OP_READ);
     }
@@ -658,8 +657,8 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     releaseDecoder();
     closeDeadline = System.nanoTime() + config.closeTimeout().toNanos();
     loop.addTimer(this);
-    if (pauses != 0) {
-      pauses = 0;
+    if (paused) {
+      paused = false;
       key.interestOps(key.interestOps() | SelectionKey.OP_READ);
     }
   }
@@ -683,26 +682,26 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     return closeDeadline == 0 ? flushDeadline : Math.min(flushDeadline, closeDeadline);
   }
 
-  private void pause(int reason) {
-    if (pauses == 0 && key != null && key.isValid()) {
+  private void pause() {
+    if (!paused && key != null && key.isValid()) {
       key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
     }
-    pauses |= reason;
+    paused = true;
   }
 
-  private void resume(int reason) {
-    if ((pauses & reason) == 0) return;
-    pauses &= ~reason;
-    if (pauses == 0 && state != CLOSED && !inputEnded && key.isValid()) {
+  private void resume() {
+    if (!paused) return;
+    paused = false;
+    if (state != CLOSED && !inputEnded && key.isValid()) {
       key.interestOps(key.interestOps() | SelectionKey.OP_READ);
     }
   }
 
   private void resumeFromAnyThread() {
     if (loop.inLoop()) {
-      resume(PAUSE_PEER);
+      resume();
     } else {
-      loop.execute(resumePeerTask);
+      loop.execute(resumeTask);
     }
   }
 
@@ -739,7 +738,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   }
 
   private void armRead() {
-    if (state == OPEN && !inputEnded && pauses == 0 && key != null && key.isValid()) {
+    if (state == OPEN && !inputEnded && !paused && key != null && key.isValid()) {
       key.interestOps(key.interestOps() | SelectionKey.OP_READ);
     }
   }
