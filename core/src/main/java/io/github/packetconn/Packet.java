@@ -71,7 +71,9 @@ public final class Packet implements AutoCloseable {
     if (maxSize < capacity) {
       throw new IllegalArgumentException("maxSize(" + maxSize + ") < capacity(" + capacity + ")");
     }
-    return new Packet(BufferPool.take(capacity, maxSize));
+    PacketStorage storage = BufferPool.take(capacity, maxSize);
+    if (PacketLeaks.ENABLED) PacketLeaks.allocated(storage);
+    return new Packet(storage);
   }
 
   /** Returns a new packet whose payload is a copy of {@code bytes}. */
@@ -424,7 +426,8 @@ public final class Packet implements AutoCloseable {
   public boolean release() {
     PacketStorage s = storage;
     if (!s.release()) return false;
-    storage = PacketStorage.RELEASED; // Before the pool can hand s to anyone else.
+    // Before the pool can hand s to anyone else.
+    storage = PacketLeaks.ENABLED ? PacketLeaks.released(s) : PacketStorage.RELEASED;
     BufferPool.give(s);
     return true;
   }
@@ -534,7 +537,7 @@ public final class Packet implements AutoCloseable {
   }
 
   private static void checkLive(PacketStorage s) {
-    if (s.refCount <= 0) throw new IllegalStateException("refCount: 0");
+    if (s.refCount <= 0) throw s.released("refCount: 0");
   }
 
   private static void checkShortPrefix(int length, String what) {

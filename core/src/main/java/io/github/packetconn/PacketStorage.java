@@ -31,6 +31,7 @@ final class PacketStorage {
   int readPosition;
   int maxSize;
   int refCount; // Atomic through REF_COUNT; plain reads only where misuse is detected.
+  Throwable releasedAt; // With PacketLeaks on: where the packet of a released handle was released.
 
   PacketStorage(byte[] array) {
     this.array = array;
@@ -52,7 +53,7 @@ final class PacketStorage {
   void retain() {
     for (; ; ) {
       int count = refCount();
-      if (count <= 0) throw new IllegalStateException("refCount: 0");
+      if (count <= 0) throw released("refCount: 0");
       if (count == Integer.MAX_VALUE) throw new IllegalStateException("refCount overflow");
       if (REF_COUNT.compareAndSet(this, count, count + 1)) return;
     }
@@ -62,8 +63,15 @@ final class PacketStorage {
   boolean release() {
     for (; ; ) {
       int count = refCount();
-      if (count <= 0) throw new IllegalStateException("refCount: 0 (released twice?)");
+      if (count <= 0) throw released("refCount: 0 (released twice?)");
       if (REF_COUNT.compareAndSet(this, count, count - 1)) return count == 1;
     }
+  }
+
+  /** {@return the error for using this released storage, naming where it was released if known} */
+  IllegalStateException released(String message) {
+    return releasedAt == null
+        ? new IllegalStateException(message)
+        : new IllegalStateException(message + "; " + releasedAt.getMessage(), releasedAt);
   }
 }

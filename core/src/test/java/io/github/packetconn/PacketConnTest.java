@@ -418,7 +418,9 @@ class PacketConnTest {
         assertEquals(expected, read);
       }
       conn.abort();
-      assertThrows(IllegalStateException.class, () -> conn.send(Packet.allocate()));
+      try (Packet p = Packet.allocate()) {
+        assertThrows(IllegalStateException.class, () -> conn.send(p));
+      }
     }
   }
 
