@@ -21,6 +21,7 @@ final class FrameDecoder {
   }
 
   private final int maxPacketSize;
+  private final MemoryBudget budget; // Counts the array of a frame left partly received.
   private final CRC32 crc; // Null when frames carry no CRC.
   private final byte[] lengthBytes = new byte[4];
 
@@ -30,9 +31,15 @@ final class FrameDecoder {
   private int trailerCount; // CRC bytes seen so far.
   private int trailer;
   private boolean decodedOne; // A frame has been decoded: a bad length now hints at a CRC mismatch.
+  private long held; // Bytes of the budget taken for the current frame.
 
   FrameDecoder(int maxPacketSize, boolean crc) {
+    this(maxPacketSize, crc, MemoryBudget.unlimited());
+  }
+
+  FrameDecoder(int maxPacketSize, boolean crc, MemoryBudget budget) {
     this.maxPacketSize = maxPacketSize;
+    this.budget = budget;
     this.crc = crc ? new CRC32() : null;
   }
 
@@ -58,7 +65,10 @@ final class FrameDecoder {
       if (missing > 0) {
         int n = Math.min(missing, in.remaining());
         current.append(in, n, length);
-        if (n < missing) return;
+        if (n < missing) {
+          hold();
+          return;
+        }
       }
       if (crc != null) {
         if (trailerCount == 0 && in.remaining() >= 4) {
@@ -67,13 +77,17 @@ final class FrameDecoder {
           while (trailerCount < 4 && in.hasRemaining()) {
             trailer |= (in.get() & 0xff) << (8 * trailerCount++);
           }
-          if (trailerCount < 4) return;
+          if (trailerCount < 4) {
+            hold();
+            return;
+          }
           trailerCount = 0;
         }
         checkCrc();
       }
       Packet packet = current;
       current = null;
+      if (held != 0) unhold();
       decodedOne = true;
       length = 0;
       trailer = 0;
@@ -106,8 +120,32 @@ final class FrameDecoder {
     return current == null ? 0 : current.capacity();
   }
 
+  /**
+   * Counts the array of the frame left partly received against the budget: frames decoded within
+   * one read are never counted, so the budget costs nothing per packet.
+   */
+  private void hold() {
+    int capacity = current.capacity();
+    if (capacity > held) {
+      budget.acquire(capacity - held);
+      held = capacity;
+    }
+  }
+
+  private void unhold() {
+    budget.release(held);
+    held = 0;
+    budget.frameDone(this);
+  }
+
+  /** {@return the bytes this decoder counts against its budget now; for tests} */
+  long held() {
+    return held;
+  }
+
   /** Releases the partly received packet, if any. */
   void release() {
+    if (held != 0) unhold();
     if (current != null) {
       current.release();
       current = null;

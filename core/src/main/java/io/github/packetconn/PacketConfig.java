@@ -31,6 +31,8 @@ import java.util.Objects;
  * @param tcpNoDelay whether to disable Nagle's algorithm (default true)
  * @param closeTimeout how long {@link PacketConn#close()} waits for queued packets to be written
  *     before it gives up and aborts (default 10 s)
+ * @param memoryBudget caps what all connections sharing it hold for their peers, queued and partly
+ *     received frames (default {@link MemoryBudget#shared()}: a quarter of the maximum heap)
  */
 public record PacketConfig(
     int maxPacketSize,
@@ -41,7 +43,8 @@ public record PacketConfig(
     Duration flushDelay,
     Duration maxFlushDelay,
     boolean tcpNoDelay,
-    Duration closeTimeout) {
+    Duration closeTimeout,
+    MemoryBudget memoryBudget) {
 
   /** The defaults listed above. */
   public static final PacketConfig DEFAULT = builder().build();
@@ -51,6 +54,7 @@ public record PacketConfig(
     Objects.requireNonNull(flushDelay, "flushDelay");
     Objects.requireNonNull(maxFlushDelay, "maxFlushDelay");
     Objects.requireNonNull(closeTimeout, "closeTimeout");
+    Objects.requireNonNull(memoryBudget, "memoryBudget");
     if (maxPacketSize <= 0) throw new IllegalArgumentException("maxPacketSize <= 0: " + maxPacketSize);
     if (maxPacketSize > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException(
@@ -91,6 +95,7 @@ public record PacketConfig(
     b.maxFlushDelay = maxFlushDelay;
     b.tcpNoDelay = tcpNoDelay;
     b.closeTimeout = closeTimeout;
+    b.memoryBudget = memoryBudget;
     return b;
   }
 
@@ -110,6 +115,7 @@ public record PacketConfig(
     private Duration maxFlushDelay = Duration.ZERO;
     private boolean tcpNoDelay = true;
     private Duration closeTimeout = Duration.ofSeconds(10);
+    private MemoryBudget memoryBudget = MemoryBudget.shared();
 
     private Builder() {}
 
@@ -167,6 +173,12 @@ public record PacketConfig(
       return this;
     }
 
+    /** Sets the budget this connection shares with others; see {@link MemoryBudget}. */
+    public Builder memoryBudget(MemoryBudget budget) {
+      this.memoryBudget = budget;
+      return this;
+    }
+
     /**
      * {@return the configuration}
      *
@@ -182,7 +194,8 @@ public record PacketConfig(
           flushDelay,
           maxFlushDelay,
           tcpNoDelay,
-          closeTimeout);
+          closeTimeout,
+          memoryBudget);
     }
   }
 }

@@ -90,6 +90,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private final Runnable resumeTask = this::resume;
   private final Runnable armReadTask = this::armRead;
   private final Runnable endOfStreamTask = this::endOfStream;
+  private final Runnable pauseForBudgetTask = this::pauseForBudget;
   // Held by whoever uses the decoder of a connection whose receivers pull: the receiver's thread
   // while it reads and decodes, the I/O thread when it ends or releases the decoder.
   private final java.util.concurrent.locks.ReentrantLock decoderLock =
@@ -123,8 +124,8 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         handler == null
             ? new ReceiveQueue(this::pull)
             : null;
-    this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc());
-    this.out = new SendQueue(config.sendQueueBytes(), config.crc());
+    this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc(), config.memoryBudget());
+    this.out = new SendQueue(config.sendQueueBytes(), config.crc(), config.memoryBudget());
     this.delayedFlush = !config.flushDelay().isZero();
     this.flushDelayNanos = config.flushDelay().toNanos();
     this.maxFlushDelayNanos =
@@ -259,6 +260,10 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     if (result == SendQueue.NOT_QUEUED) return false;
     if ((result & SendQueue.OVER_BOUND) != 0 && source != null) {
       source.pause(); // Stop reading the peer whose packets fill us up.
+    }
+    if ((result & SendQueue.OVER_BUDGET) != 0 && source != null) {
+      source.pause(); // Until this queue's budget has room again.
+      if (!out.budget().pauseUntilRoom(source, null)) source.resume(); // It has already.
     }
     if ((result & SendQueue.FLUSH_NEEDED) != 0) {
       if (current == loop) {
@@ -512,6 +517,10 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   }
 
   private void read() {
+    if (overBudget()) {
+      pauseForBudget();
+      return;
+    }
     int size = config.readBufferSize();
     ByteBuffer buffer = loop.readBuffer(size);
     for (int reads = 0; reads < 4; reads++) { // A few reads per wake-up, then let others in.
@@ -542,6 +551,10 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         }
       }
       if (state == CLOSED || paused || n < size) break;
+      if (overBudget()) {
+        pauseForBudget();
+        break;
+      }
       buffer.clear().limit(size);
     }
   }
@@ -682,6 +695,28 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     return closeDeadline == 0 ? flushDeadline : Math.min(flushDeadline, closeDeadline);
   }
 
+  /**
+   * {@return true if this connection's memory budget is spent and it must not read (see {@link
+   * MemoryBudget}): what it reads might be kept}
+   */
+  private boolean overBudget() {
+    return !config.memoryBudget().mayRead(decoder);
+  }
+
+  /** Stops reading until the budget has room, unless it lets this connection finish its frame. */
+  private void pauseForBudget() {
+    if (state == CLOSED) return;
+    pause();
+    boolean inFrame;
+    decoderLock.lock(); // A receiver may be decoding.
+    try {
+      inFrame = decoder.inFrame();
+    } finally {
+      decoderLock.unlock();
+    }
+    if (!config.memoryBudget().pauseUntilRoom(this, inFrame ? decoder : null)) resume();
+  }
+
   private void pause() {
     if (!paused && key != null && key.isValid()) {
       key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
@@ -697,7 +732,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     }
   }
 
-  private void resumeFromAnyThread() {
+  void resumeFromAnyThread() {
     if (loop.inLoop()) {
       resume();
     } else {
@@ -715,6 +750,10 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     ByteBuffer buffer = ReadBuffers.take(config.readBufferSize());
     decoderLock.lock();
     try {
+      if (overBudget()) {
+        loop.execute(pauseForBudgetTask); // Not re-armed: resuming says readable() again.
+        return;
+      }
       int n = state == OPEN ? channel.read(buffer) : 0;
       if (n < 0) {
         loop.execute(endOfStreamTask);
@@ -724,7 +763,9 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         buffer.flip();
         decoder.decode(buffer, sink);
       }
-      if (n == buffer.capacity()) {
+      if (overBudget()) {
+        loop.execute(pauseForBudgetTask);
+      } else if (n == buffer.capacity()) {
         inbox.readable(); // Probably more: the next take reads again at once.
       } else {
         loop.execute(armReadTask); // Drained: the I/O thread says when there is more.

@@ -21,10 +21,12 @@ final class SendQueue {
   static final int NOT_QUEUED = -1; // append() timed out: the queue stayed full.
   static final int FLUSH_NEEDED = 1; // append() flag: nobody has asked for a flush yet.
   static final int OVER_BOUND = 2; // append() flag: queued past the bound; push back on the source.
+  static final int OVER_BUDGET = 4; // append() flag: queued past the memory budget; same.
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notFull = lock.newCondition();
   private final int bound;
+  private final MemoryBudget budget; // Counts the chunks this queue holds.
   private final CRC32 crc; // Null without CRC; guarded by lock.
   private final byte[] scratch = new byte[4];
 
@@ -46,8 +48,17 @@ final class SendQueue {
   private int writeTail;
 
   SendQueue(int bound, boolean crc) {
+    this(bound, crc, MemoryBudget.unlimited());
+  }
+
+  SendQueue(int bound, boolean crc, MemoryBudget budget) {
     this.bound = bound;
+    this.budget = budget;
     this.crc = crc ? new CRC32() : null;
+  }
+
+  MemoryBudget budget() {
+    return budget;
   }
 
   /**
@@ -56,29 +67,44 @@ final class SendQueue {
    * stream of small ones. An I/O thread must not wait: it passes its {@code source} connection (the
    * one whose packets it is handling, or null), and a blocking send from it ({@code timeoutNanos <
    * 0}) is queued even past the bound, flagged {@link #OVER_BOUND}, with {@code source} remembered
-   * as blocked until the queue drains; a timed or try send from it fails at once when full.
+   * as blocked until the queue drains; a timed or try send from it fails at once when full. The
+   * chunks a frame needs are taken from the {@link MemoryBudget} the same way: waited for, or taken
+   * past the limit on an I/O thread and flagged {@link #OVER_BUDGET}.
    *
-   * @return {@link #NOT_QUEUED}, or the flags {@link #FLUSH_NEEDED} and {@link #OVER_BOUND}
+   * @return {@link #NOT_QUEUED}, or the flags {@link #FLUSH_NEEDED}, {@link #OVER_BOUND} and {@link
+   *     #OVER_BUDGET}
    */
   int append(Packet packet, long timeoutNanos, boolean onLoop, PacketConn source, boolean timed) {
     int size = packet.size();
     int frame = 4 + size + (crc != null ? 4 : 0);
-    boolean overBound = false;
+    int flags = 0;
+    long refund = 0;
     lock.lock();
     try {
       checkOpen();
-      if (full(frame) || !waiting.isEmpty()) {
+      long chunkBytes = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
+      if (full(frame) || !waiting.isEmpty() || !budget.tryAcquire(chunkBytes)) {
         if (onLoop) {
           if (timeoutNanos >= 0) return NOT_QUEUED; // trySend and timed sends: no room, no wait.
           if (full(frame)) {
-            overBound = true;
+            flags = OVER_BOUND;
             if (source != null) addBlockedReader(source);
           } // Else there is room and others wait in line, but an I/O thread cannot wait.
+          if (!budget.tryAcquire(chunkBytes)) {
+            budget.acquire(chunkBytes); // Past the budget: the caller pauses the source.
+            flags |= OVER_BUDGET;
+          }
         } else if (timeoutNanos == 0 || !await(frame, timeoutNanos)) {
           return NOT_QUEUED;
         }
       }
-      reserve(frame); // Every chunk the frame needs, before a byte is written: failure-atomic.
+      long taken = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE; // As acquired just now.
+      try {
+        reserve(frame); // Every chunk the frame needs, before a byte is written: failure-atomic.
+      } catch (Throwable t) {
+        refund = taken; // Given back after unlocking: a release may take other queues' locks.
+        throw t;
+      }
       byte[] payload = packet.array();
       putInt(size);
       put(payload, 0, size);
@@ -93,7 +119,7 @@ final class SendQueue {
         lastQueuedNanos = System.nanoTime();
         if (!flushPending) firstQueuedNanos = lastQueuedNanos;
       }
-      int result = overBound ? OVER_BOUND : 0;
+      int result = flags;
       if (!flushPending) {
         flushPending = true;
         result |= FLUSH_NEEDED;
@@ -102,6 +128,7 @@ final class SendQueue {
     } finally {
       if (!waiting.isEmpty()) notFull.signalAll(); // The next in line may fit now.
       lock.unlock();
+      if (refund > 0) budget.release(refund);
     }
   }
 
@@ -109,13 +136,22 @@ final class SendQueue {
     return queuedBytes > 0 && queuedBytes + frame > bound;
   }
 
-  /** Waits in line until {@code frame} fits; false on timeout. Lock held. */
+  /**
+   * Waits in line until {@code frame} fits in this queue and the budget, and takes its chunks from
+   * the budget; false on timeout. Lock held.
+   */
   private boolean await(int frame, long timeoutNanos) {
     Thread me = Thread.currentThread(); // Each thread waits for one frame at a time.
     waiting.addLast(me);
     long remaining = timeoutNanos;
     try {
-      while (waiting.peekFirst() != me || full(frame)) {
+      while (true) {
+        if (waiting.peekFirst() == me && !full(frame)) {
+          long chunkBytes = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
+          if (budget.tryAcquire(chunkBytes)) return true;
+          budget.waitForRoom(this); // Then try again, so a release in between is not missed.
+          if (budget.tryAcquire(chunkBytes)) return true;
+        }
         if (timeoutNanos < 0) {
           notFull.await();
         } else {
@@ -124,22 +160,27 @@ final class SendQueue {
         }
         checkOpen();
       }
-      return true;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(
           "interrupted while waiting for send queue space (" + queuedBytes + " of " + bound
-              + " bytes queued); packet not sent");
+              + " bytes queued, " + budget + "); packet not sent");
     } finally {
       waiting.remove(me);
     }
   }
 
-  /** Takes the chunks a frame of {@code frame} bytes needs beyond the free end of the last one. */
-  private void reserve(int frame) {
+  /** {@return how many chunks a frame of {@code frame} bytes needs beyond the free end of the last} */
+  private int chunksNeeded(int frame) {
     int free = fillingCount == 0 ? 0 : filling[fillingCount - 1].remaining();
-    if (frame <= free) return;
-    int more = (int) (((long) frame - free + ChunkPool.CHUNK_SIZE - 1) / ChunkPool.CHUNK_SIZE);
+    if (frame <= free) return 0;
+    return (int) (((long) frame - free + ChunkPool.CHUNK_SIZE - 1) / ChunkPool.CHUNK_SIZE);
+  }
+
+  /** Takes the chunks {@link #chunksNeeded} says. */
+  private void reserve(int frame) {
+    int more = chunksNeeded(frame);
+    if (more == 0) return;
     if (fillingCount + more > filling.length) {
       filling = java.util.Arrays.copyOf(filling, Math.max(filling.length * 2, fillingCount + more));
     }
@@ -155,6 +196,16 @@ final class SendQueue {
         filling[fillingCount] = null;
       }
       throw t;
+    }
+  }
+
+  /** Wakes the senders waiting here: the budget has room again. */
+  void budgetReleased() {
+    lock.lock();
+    try {
+      notFull.signalAll();
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -232,6 +283,7 @@ final class SendQueue {
    */
   List<PacketConn> write(GatheringByteChannel channel, int maxBytes) throws IOException {
     long total = 0;
+    int given = 0;
     while (writeHead < writeTail) {
       int end = writeHead;
       long batch = 0;
@@ -243,10 +295,12 @@ final class SendQueue {
       while (writeHead < writeTail && !writing[writeHead].hasRemaining()) {
         ChunkPool.give(writing[writeHead]);
         writing[writeHead++] = null;
+        given++;
       }
       if (n < batch) break; // The socket is full; the loop waits for OP_WRITE.
     }
     if (writeHead == writeTail) writeHead = writeTail = 0;
+    if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE);
     if (total == 0) return null;
     lock.lock();
     try {
@@ -286,6 +340,7 @@ final class SendQueue {
    * @return the connections waiting for this queue to drain
    */
   List<PacketConn> discard(String reason) {
+    int given = 0;
     lock.lock();
     try {
       if (closedReason == null) closedReason = reason;
@@ -293,12 +348,14 @@ final class SendQueue {
         ChunkPool.give(filling[i]);
         filling[i] = null;
       }
+      given += fillingCount;
       fillingCount = 0;
       fill = 0;
       for (int i = writeHead; i < writeTail; i++) {
         ChunkPool.give(writing[i]);
         writing[i] = null;
       }
+      given += writeTail - writeHead;
       writeHead = writeTail = 0;
       queuedBytes = 0;
       notFull.signalAll();
@@ -307,6 +364,7 @@ final class SendQueue {
       return resumed;
     } finally {
       lock.unlock();
+      if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE); // Outside our lock.
     }
   }
 
