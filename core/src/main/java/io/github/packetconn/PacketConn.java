@@ -105,7 +105,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
 
   // Owned by the event loop.
   private SelectionKey key;
-  private boolean paused; // A connection this one's handler sends to is full: not reading.
+  private volatile boolean paused; // Not reading: a queue we send to is full, or the budget spent.
   private boolean opened;
   private boolean inputEnded;
   private boolean outputShut;
@@ -450,6 +450,11 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     Object previous = attachment;
     attachment = value;
     return previous;
+  }
+
+  /** {@return true if the connection stopped reading (backpressure); for tests} */
+  boolean readingPaused() {
+    return paused;
   }
 
   /** {@return the bytes queued and not yet written, for monitoring} */
