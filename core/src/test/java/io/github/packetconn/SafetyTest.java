@@ -1,0 +1,631 @@
+package io.github.packetconn;
+
+import static io.github.packetconn.PacketConnTest.ECHO;
+import static io.github.packetconn.PacketConnTest.LOOPBACK;
+import static io.github.packetconn.PacketConnTest.WAIT;
+import static io.github.packetconn.PacketConnTest.connect;
+import static io.github.packetconn.PacketConnTest.goldenHi;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.ProtocolException;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * What a connection guarantees when things go wrong: a graceful close loses nothing, an abort drops
+ * what is queued, a peer speaking another protocol or cutting a frame ends only its own connection,
+ * and misuse throws. Flow control under floods is in {@link BackpressureTest}.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class SafetyTest {
+  static final int THREADS = 4;
+  static final int PER_THREAD = 250_000; // 1,000,000 packets in all.
+
+  // ---- helpers shared with BackpressureTest
+
+  /**
+   * An echo handler that records every server-side connection by its peer's port, the cause each
+   * one closed with, and how many times onClose ran in all.
+   */
+  static final class Recorder implements PacketHandler {
+    private final Map<Integer, CompletableFuture<PacketConn>> opened = new ConcurrentHashMap<>();
+    private final Map<Integer, CompletableFuture<Throwable>> closed = new ConcurrentHashMap<>();
+    final AtomicInteger closeCalls = new AtomicInteger();
+
+    /** {@return the server side of the connection from local port {@code port} of a client} */
+    CompletableFuture<PacketConn> opened(int port) {
+      return opened.computeIfAbsent(port, k -> new CompletableFuture<>());
+    }
+
+    /** {@return the cause the connection from {@code port} closed with (null: clean)} */
+    CompletableFuture<Throwable> closed(int port) {
+      return closed.computeIfAbsent(port, k -> new CompletableFuture<>());
+    }
+
+    /** Forgets {@code port}, so that a later connection from the same port starts afresh. */
+    void forget(int port) {
+      opened.remove(port);
+      closed.remove(port);
+    }
+
+    @Override
+    public void onOpen(PacketConn conn) {
+      opened(conn.remoteAddress().getPort()).complete(conn);
+    }
+
+    @Override
+    public void onPacket(PacketConn conn, Packet packet) throws Exception {
+      ECHO.onPacket(conn, packet);
+    }
+
+    @Override
+    public void onClose(PacketConn conn, Throwable cause) {
+      closeCalls.incrementAndGet();
+      closed(conn.remoteAddress().getPort()).complete(cause);
+    }
+  }
+
+  /** Sends the golden packet and checks the echo. */
+  static void assertEchoes(PacketConn conn) throws IOException {
+    try (Packet hi = goldenHi()) {
+      conn.send(hi);
+    }
+    try (Packet echo = conn.receive(WAIT)) {
+      assertEquals("cdab7856341202006869", PacketTest.hex(echo));
+    }
+  }
+
+  /** Connects a fresh client to {@code server}, checks one echo and closes it. */
+  static void assertFreshClientEchoes(PacketServer server, PacketConfig config) throws IOException {
+    try (PacketConn fresh = connect(server, config)) {
+      assertEchoes(fresh);
+    }
+  }
+
+  /** Polls {@code condition} every millisecond until it holds; fails after {@code timeout}. */
+  static void awaitTrue(BooleanSupplier condition, Duration timeout, Supplier<String> what) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) throw new AssertionError("timed out waiting: " + what.get());
+      LockSupport.parkNanos(1_000_000);
+    }
+  }
+
+  /** Waits until {@code thread} is parked in WAITING (an untimed wait), with a deadline. */
+  static void awaitWaiting(Thread thread) {
+    awaitTrue(() -> thread.getState() == Thread.State.WAITING, WAIT, () -> thread + " is " + thread.getState());
+  }
+
+  /** Reads until the peer closed: end of stream, or a reset if it closed with our bytes unread. */
+  static void assertClosedByPeer(Socket socket) throws IOException {
+    socket.setSoTimeout((int) WAIT.toMillis());
+    try {
+      assertEquals(-1, socket.getInputStream().read(), "the server closed the connection");
+    } catch (SocketException e) {
+      assertEquals("Connection reset", e.getMessage());
+    }
+  }
+
+  /** {@return the cause {@code future} failed with} */
+  static Throwable failureOf(CompletableFuture<?> future) {
+    ExecutionException e = assertThrows(ExecutionException.class, () -> future.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+    return e.getCause();
+  }
+
+  // ---- 1. a graceful close loses nothing; abort drops what is queued
+
+  /** Sends PER_THREAD packets {@code (thread, seq, seq % 8 bytes)} from each of THREADS threads. */
+  static void sendFromThreads(PacketConn conn) throws InterruptedException {
+    List<Thread> senders = new ArrayList<>();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    for (int t = 0; t < THREADS; t++) {
+      int id = t;
+      senders.add(
+          Thread.ofPlatform()
+              .name("sender-" + id)
+              .start(
+                  () -> {
+                    try (Packet p = Packet.allocate()) {
+                      for (int seq = 0; seq < PER_THREAD; seq++) {
+                        conn.send(p.clear().writeInt(id).writeInt(seq).writeBytes(new byte[seq % 8]));
+                      }
+                    } catch (Throwable e) {
+                      failure.compareAndSet(null, e);
+                    }
+                  }));
+    }
+    for (Thread sender : senders) sender.join();
+    assertNull(failure.get(), "a sender failed");
+  }
+
+  /** Checks one packet from {@link #sendFromThreads}: the next of its thread, with its payload. */
+  static void checkNext(int[] next, Packet p) {
+    int id = p.readInt();
+    int seq = p.readInt();
+    if (seq != next[id]) throw new AssertionError("thread " + id + ": expected seq " + next[id] + ", got " + seq);
+    if (p.remaining() != seq % 8) throw new AssertionError("thread " + id + " seq " + seq + ": " + p.remaining() + " bytes");
+    next[id]++;
+  }
+
+  static int[] everyThreadDone() {
+    int[] done = new int[THREADS];
+    Arrays.fill(done, PER_THREAD);
+    return done;
+  }
+
+  @Test
+  void closeAfterAMillionPacketsFromFourThreadsDeliversEveryOneInOrder() throws Exception {
+    int[] next = new int[THREADS]; // Only the server connection's I/O thread touches it.
+    CompletableFuture<Throwable> serverClosed = new CompletableFuture<>();
+    PacketHandler checker =
+        new PacketHandler() {
+          @Override
+          public void onPacket(PacketConn conn, Packet packet) {
+            try (packet) {
+              checkNext(next, packet); // Throwing aborts the connection with the AssertionError.
+            }
+          }
+
+          @Override
+          public void onClose(PacketConn conn, Throwable cause) {
+            serverClosed.complete(cause); // After the client's end of stream: every packet was handled.
+          }
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, checker)) {
+      PacketConn conn = connect(server, PacketConfig.DEFAULT);
+      sendFromThreads(conn);
+      conn.close();
+      assertNull(serverClosed.get(WAIT.toSeconds(), TimeUnit.SECONDS), "the server saw a clean end");
+      assertArrayEquals(everyThreadDone(), next, "every packet of every thread");
+      conn.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertNull(conn.closeCause());
+    }
+  }
+
+  @Test
+  void serverCloseAfterAMillionPacketsFromFourThreadsDeliversEveryOneInOrder() throws Exception {
+    CompletableFuture<PacketConn> serverSide = new CompletableFuture<>();
+    ConnectionHandler producer =
+        conn -> {
+          serverSide.complete(conn);
+          sendFromThreads(conn);
+          conn.close(); // Waits until everything queued is written.
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, producer)) {
+      PacketConn conn = connect(server, PacketConfig.DEFAULT);
+      int[] next = new int[THREADS];
+      // Received on a thread of its own: the leak check records a stack trace per packet, and the
+      // test thread's stack is ten times deeper than a fresh thread's.
+      CompletableFuture<Void> received = new CompletableFuture<>();
+      Thread.ofPlatform()
+          .name("receiver")
+          .start(
+              () -> {
+                try {
+                  for (Packet p : conn) {
+                    try (p) {
+                      checkNext(next, p);
+                    }
+                  }
+                  received.complete(null);
+                } catch (Throwable e) {
+                  received.completeExceptionally(e);
+                }
+              });
+      received.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertArrayEquals(everyThreadDone(), next, "every packet of every thread, then end of stream");
+      conn.close(); // The server's side lingers, reading, until this side closes too.
+      PacketConn sender = serverSide.get();
+      sender.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertNull(sender.closeCause());
+    }
+  }
+
+  @Test
+  void abortDropsQueuedPacketsAndLaterSendsThrow() throws Exception {
+    CountDownLatch startReading = new CountDownLatch(1);
+    CompletableFuture<Integer> receivedCount = new CompletableFuture<>();
+    CompletableFuture<Object> receiverEnd = new CompletableFuture<>(); // "end" or the IOException.
+    ConnectionHandler lateReader =
+        conn -> {
+          startReading.await();
+          int n = 0;
+          try {
+            for (Packet p = conn.receive(WAIT); p != null; p = conn.receive(WAIT), n++) {
+              try {
+                assertEquals(n, p.readInt(), "in order");
+              } finally {
+                p.release();
+              }
+            }
+            receiverEnd.complete("end");
+          } catch (IOException e) {
+            receiverEnd.complete(e);
+          }
+          receivedCount.complete(n);
+        };
+    PacketConfig bigQueue = PacketConfig.builder().sendQueueBytes(32 << 20).build();
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, lateReader)) {
+      PacketConn conn = connect(server, bigQueue);
+      AtomicInteger sent = new AtomicInteger();
+      CompletableFuture<Throwable> senderEnd = new CompletableFuture<>();
+      Thread sender =
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    try (Packet p = Packet.allocate()) {
+                      while (true) {
+                        conn.send(p.clear().writeInt(sent.get()).writeBytes(new byte[1020]));
+                        sent.incrementAndGet();
+                      }
+                    } catch (Throwable e) {
+                      senderEnd.complete(e);
+                    }
+                  });
+      // The server does not read yet: past the socket buffers, 16 MiB wait in the send queue.
+      awaitTrue(() -> conn.queuedBytes() > 16 << 20, WAIT, () -> conn.queuedBytes() + " bytes queued");
+      conn.abort();
+      Throwable thrown = senderEnd.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      sender.join();
+      assertInstanceOf(IllegalStateException.class, thrown, "the only exception a sender sees");
+      assertEquals("closed", thrown.getMessage());
+      conn.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertNull(conn.closeCause(), "an abort is not a failure");
+      assertEquals(0, conn.queuedBytes(), "queued packets were dropped");
+      conn.close(); // Does nothing now.
+      try (Packet p = Packet.allocate()) {
+        assertEquals("closed", assertThrows(IllegalStateException.class, () -> conn.send(p)).getMessage());
+      }
+
+      startReading.countDown();
+      int received = receivedCount.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      int lost = sent.get() - received;
+      assertTrue(lost > (8 << 20) / 1028, "sent " + sent.get() + ", received " + received);
+      Object end = receiverEnd.get();
+      assertTrue(end.equals("end") || end instanceof IOException, "receiver ended with " + end);
+    }
+  }
+
+  // ---- 2. bad bytes end only that connection
+
+  static Stream<Arguments> foreignProtocols() {
+    byte[] tls = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, (byte) 0xfc, 0x03, 0x03}; // 512-byte ClientHello.
+    return Stream.of(
+        Arguments.of(
+            "HTTP/1.1",
+            ascii("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+            "packet size 542393671 exceeds maxPacketSize 33554432; the bytes \"GET \" start an HTTP"
+                + " request: is an HTTP client talking to this port?"),
+        Arguments.of(
+            "TLS",
+            tls,
+            "packet size 33620758 exceeds maxPacketSize 33554432; the bytes 16 03 01 start a TLS"
+                + " record: is a TLS client talking to a plain packetconn port?"),
+        Arguments.of(
+            "SSH",
+            ascii("SSH-2.0-OpenSSH_9.6\r\n"),
+            "packet size 759714643 exceeds maxPacketSize 33554432; the bytes \"SSH-\" start an SSH"
+                + " banner: is an SSH client talking to this port?"),
+        Arguments.of(
+            "HTTP/2",
+            ascii("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+            "packet size 541676112 exceeds maxPacketSize 33554432; the bytes \"PRI \" start an HTTP/2"
+                + " preface: is an HTTP/2 client talking to this port?"));
+  }
+
+  static byte[] ascii(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("foreignProtocols")
+  void foreignProtocolClosesOnlyItsConnectionNamingTheProtocol(String name, byte[] bytes, String message)
+      throws Exception {
+    Recorder recorder = new Recorder();
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, recorder);
+        PacketConn before = connect(server, PacketConfig.DEFAULT)) {
+      assertEchoes(before);
+      try (Socket foreign = new Socket(server.localAddress().getAddress(), server.port())) {
+        PacketConn serverSide = recorder.opened(foreign.getLocalPort()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        foreign.getOutputStream().write(bytes);
+        Throwable cause = recorder.closed(foreign.getLocalPort()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertInstanceOf(ProtocolException.class, cause, name);
+        assertEquals(message, cause.getMessage());
+        assertSame(cause, failureOf(serverSide.closeFuture()), "closeFuture");
+        assertSame(cause, serverSide.closeCause(), "closeCause");
+        assertClosedByPeer(foreign);
+      }
+      assertEchoes(before);
+      assertEquals(1, recorder.closeCalls.get(), "onClose ran once, for the foreign connection only");
+      assertFreshClientEchoes(server, PacketConfig.DEFAULT);
+    }
+  }
+
+  @Test
+  void crcClientTalkingToPlainServerIsAProtocolException() throws Exception {
+    Recorder recorder = new Recorder();
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, recorder);
+        PacketConn crcClient = connect(server, PacketConfig.builder().crc(true).build())) {
+      try (Packet hi = goldenHi()) {
+        crcClient.send(hi); // The plain server takes the trailer 551d0461 for the next length.
+      }
+      Throwable cause = recorder.closed(crcClient.localAddress().getPort()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertInstanceOf(ProtocolException.class, cause);
+      assertEquals(
+          "packet size 1627659605 exceeds maxPacketSize 33554432 (does the peer have crc enabled while"
+              + " this side does not?)",
+          cause.getMessage());
+      assertFreshClientEchoes(server, PacketConfig.DEFAULT);
+    }
+  }
+
+  @Test
+  void plainClientTalkingToCrcServerIsAProtocolException() throws Exception {
+    PacketConfig crc = PacketConfig.builder().crc(true).build();
+    Recorder recorder = new Recorder();
+    try (PacketServer server = PacketServer.bind(LOOPBACK, crc, recorder);
+        PacketConn plainClient = connect(server, PacketConfig.DEFAULT)) {
+      try (Packet hi = goldenHi()) {
+        plainClient.send(hi);
+        plainClient.send(hi); // Its length, 0a000000, is taken for the first frame's CRC.
+      }
+      Throwable cause = recorder.closed(plainClient.localAddress().getPort()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertInstanceOf(ProtocolException.class, cause);
+      assertEquals(
+          "CRC mismatch on a frame of 10 bytes: received 0000000a, computed 61041d55"
+              + " (do both peers have crc enabled?)",
+          cause.getMessage());
+      assertFreshClientEchoes(server, crc);
+    }
+  }
+
+  // ---- 3. frames cut at every split point
+
+  /** Where the decoder reports a frame of the golden packet cut after {@code k} bytes. */
+  static String cutAfter(int k, boolean crc) {
+    String where;
+    if (k < 4) {
+      where = k + " of 4 length bytes";
+    } else if (k < 14) {
+      where = (k - 4) + " of 10 payload bytes";
+    } else {
+      where = "the payload of 10 bytes and " + (k - 14) + " of 4 CRC bytes";
+    }
+    return "end of stream inside a frame, after " + where;
+  }
+
+  @Test
+  void frameCutAtEverySplitPointFailsOnlyThatConnectionOnce() throws Exception {
+    for (boolean crc : new boolean[] {false, true}) {
+      PacketConfig config = PacketConfig.builder().crc(crc).build();
+      byte[] frame = FrameDecoderTest.bytes(crc ? FrameDecoderTest.HI_CRC : FrameDecoderTest.HI);
+      Recorder recorder = new Recorder();
+      int connections = 0;
+      try (PacketServer server = PacketServer.bind(LOOPBACK, config, recorder)) {
+        for (boolean reset : new boolean[] {false, true}) {
+          for (int k = 1; k < frame.length; k++) {
+            String label = "crc=" + crc + " reset=" + reset + " k=" + k;
+            Socket raw = new Socket(server.localAddress().getAddress(), server.port());
+            connections++;
+            int port = raw.getLocalPort();
+            // Accepted and registered before the cut, so the server sees this very connection end.
+            PacketConn serverSide = recorder.opened(port).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            raw.getOutputStream().write(frame, 0, k);
+            if (reset) {
+              raw.setSoLinger(true, 0);
+              raw.close();
+            } else {
+              raw.shutdownOutput();
+            }
+            Throwable cause = recorder.closed(port).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            if (reset) {
+              assertInstanceOf(IOException.class, cause, label);
+              assertFalse(cause instanceof EOFException, label + ": " + cause);
+            } else {
+              assertInstanceOf(EOFException.class, cause, label);
+              assertEquals(cutAfter(k, crc), cause.getMessage(), label);
+              assertClosedByPeer(raw);
+              raw.close();
+            }
+            assertSame(cause, failureOf(serverSide.closeFuture()), label);
+            recorder.forget(port);
+          }
+        }
+        assertFreshClientEchoes(server, config);
+        connections++;
+        awaitTrue(() -> server.connections().isEmpty(), WAIT, server::toString);
+        assertEquals(connections, recorder.closeCalls.get(), "onClose ran once per connection, crc=" + crc);
+      }
+    }
+  }
+
+  // ---- 4. a hostile length, then a trickle
+
+  @Test
+  void hostileLengthThenTrickleCostsATrickle() throws Exception {
+    Recorder recorder = new Recorder();
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, recorder);
+        PacketConn good = connect(server, PacketConfig.DEFAULT);
+        Socket hostile = new Socket(server.localAddress().getAddress(), server.port())) {
+      PacketConn serverSide = recorder.opened(hostile.getLocalPort()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertEchoes(good); // Warm up the pools the echoes use.
+      long[] ioThreads =
+          Thread.getAllStackTraces().keySet().stream()
+              .filter(t -> t.getName().startsWith("packetconn-io-"))
+              .mapToLong(Thread::threadId)
+              .toArray();
+      long allocatedBefore = allocatedBytes(ioThreads);
+      OutputStream out = hostile.getOutputStream();
+      out.write(FrameDecoderTest.bytes("0000e001")); // 30 MiB, under maxPacketSize.
+      out.flush();
+      for (int i = 0; i < 100; i++) {
+        out.write(i);
+        out.flush();
+        assertEchoes(good);
+      }
+      long allocated = allocatedBytes(ioThreads) - allocatedBefore;
+      // A decoder that trusted the header would have allocated 30 MiB; 100 bytes cost at most 3,200
+      // (the trust factor is 32), the rest is 100 echoes and the selector.
+      assertTrue(allocated < 1 << 20, "the I/O threads allocated " + allocated + " bytes during the trickle");
+      assertTrue(serverSide.isOpen(), "a slow frame is not an error");
+      assertFalse(recorder.closed(hostile.getLocalPort()).isDone());
+
+      hostile.shutdownOutput();
+      Throwable cause = recorder.closed(hostile.getLocalPort()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertInstanceOf(EOFException.class, cause);
+      assertEquals("end of stream inside a frame, after 100 of 31457280 payload bytes", cause.getMessage());
+      assertEchoes(good);
+    }
+  }
+
+  /**
+   * {@return the bytes the threads {@code ids} have allocated on the heap so far} Through reflection,
+   * because the tests compile inside the library's module, which reads neither java.management nor
+   * jdk.management; they run on the class path, where both are there.
+   */
+  static long allocatedBytes(long[] ids) throws ReflectiveOperationException {
+    Object bean = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+    Object bytes =
+        Class.forName("com.sun.management.ThreadMXBean")
+            .getMethod("getThreadAllocatedBytes", long[].class)
+            .invoke(bean, (Object) ids);
+    return Arrays.stream((long[]) bytes).sum();
+  }
+
+  // ---- 7. misuse
+
+  @Test
+  void everySendVariantAfterCloseThrowsClosed() throws Exception {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
+        Packet p = goldenHi()) {
+      PacketConn conn = connect(server, PacketConfig.DEFAULT);
+      conn.close();
+      assertEquals("closed", assertThrows(IllegalStateException.class, () -> conn.trySend(p)).getMessage());
+      assertEquals(
+          "closed",
+          assertThrows(IllegalStateException.class, () -> conn.send(p, Duration.ofSeconds(1))).getMessage());
+      assertEquals(1, p.refCount(), "a refused send leaves the caller's reference alone");
+    }
+  }
+
+  @Test
+  void sendAfterThePeerBrokeTheProtocolThrowsClosedWithTheCause() throws Exception {
+    try (java.net.ServerSocket raw = new java.net.ServerSocket(0, 1, LOOPBACK.getAddress());
+        PacketConn conn = PacketConn.connect(raw.getLocalSocketAddress(), PacketConfig.DEFAULT, null);
+        Socket peer = raw.accept();
+        Packet p = goldenHi()) {
+      peer.getOutputStream().write(ascii("GET / HTTP/1.1\r\n\r\n"));
+      assertThrows(ProtocolException.class, conn::receive);
+      failureOf(conn.closeFuture());
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> conn.send(p));
+      assertTrue(e.getMessage().startsWith("closed: java.net.ProtocolException: packet size 542393671"), e.getMessage());
+    }
+  }
+
+  /**
+   * Checks the error for using a released packet: {@code message}, and with the leak check on, where
+   * the packet was released.
+   */
+  static void assertReleasedError(String message, IllegalStateException e) {
+    if (PacketLeaks.enabled()) {
+      assertTrue(e.getMessage().startsWith(message + "; packet released on thread \"main\" at "), e.getMessage());
+    } else {
+      assertEquals(message, e.getMessage());
+    }
+  }
+
+  @Test
+  void sendingAReleasedPacketThrowsAndQueuesNothing() throws Exception {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
+        PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
+      Packet p = goldenHi();
+      p.release();
+      assertReleasedError("refCount: 0", assertThrows(IllegalStateException.class, () -> conn.send(p)));
+      assertReleasedError("refCount: 0", assertThrows(IllegalStateException.class, () -> conn.trySend(p)));
+      assertEquals(0, conn.queuedBytes());
+      assertEchoes(conn); // Still usable.
+    }
+  }
+
+  @Test
+  void receivedPacketUsedAfterReleaseOrReleasedTwiceThrowsAndLaterPacketsAreIntact() throws Exception {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
+        PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
+      try (Packet hi = goldenHi()) {
+        conn.send(hi);
+      }
+      Packet echo = conn.receive(WAIT);
+      assertTrue(echo.release());
+      assertReleasedError("refCount: 0", assertThrows(IllegalStateException.class, echo::readInt));
+      assertReleasedError("refCount: 0", assertThrows(IllegalStateException.class, echo::toByteArray));
+      assertReleasedError("refCount: 0 (released twice?)", assertThrows(IllegalStateException.class, echo::release));
+      // The pool was not corrupted: the next packets, which may reuse that storage, are whole.
+      for (int i = 0; i < 100; i++) assertEchoes(conn);
+      assertThrows(IllegalStateException.class, echo::readInt, "the stale handle stays dead");
+    }
+  }
+
+  @Test
+  void receiveOnACallbackConnectionThrowsOnBothSides() throws Exception {
+    CompletableFuture<Throwable> serverSideReceive = new CompletableFuture<>();
+    PacketHandler handler =
+        new PacketHandler() {
+          @Override
+          public void onOpen(PacketConn conn) {
+            try {
+              conn.receive(Duration.ofMillis(1)).release();
+              serverSideReceive.complete(null);
+            } catch (Throwable e) {
+              serverSideReceive.complete(e);
+            }
+          }
+
+          @Override
+          public void onPacket(PacketConn conn, Packet packet) {
+            packet.release();
+          }
+        };
+    String message = "receive() is not available: this connection delivers packets to a PacketHandler";
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, handler);
+        PacketConn conn = PacketConn.connect(server.localAddress(), PacketConfig.DEFAULT, (c, p) -> p.release())) {
+      Throwable onServer = serverSideReceive.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertInstanceOf(IllegalStateException.class, onServer);
+      assertEquals(message, onServer.getMessage());
+      assertEquals(message, assertThrows(IllegalStateException.class, () -> conn.receive(WAIT)).getMessage());
+      assertEquals(message, assertThrows(IllegalStateException.class, conn::iterator).getMessage());
+      assertTrue(conn.isOpen(), "misuse does not close the connection");
+    }
+  }
+}
