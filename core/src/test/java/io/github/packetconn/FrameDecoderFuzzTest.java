@@ -204,8 +204,9 @@ class FrameDecoderFuzzTest {
       }
       long length = in.getInt() & 0xffff_ffffL;
       if (length > maxPacketSize) {
+        frames.add(new Reference.Frame(start, 0, Integer.MAX_VALUE, null));
         String failure = "packet size " + length + " exceeds maxPacketSize " + maxPacketSize;
-        return new Reference(frames, frames.size(), start + 4, failure, null);
+        return new Reference(frames, frames.size() - 1, start + 4, failure, null);
       }
       int n = (int) length;
       if (in.remaining() < n + trailer) {
@@ -312,6 +313,17 @@ class FrameDecoderFuzzTest {
       return min + raw % (range + 1);
     }
 
+    /** {@return four bytes, the first read the highest} */
+    int int32() {
+      return data.consumeInt();
+    }
+
+    /** {@return eight bytes, the first read the highest} */
+    long int64() {
+      return data.consumeLong();
+    }
+
+    /** {@return up to {@code maxLength} bytes from the front} */
     byte[] bytes(int maxLength) {
       return data.consumeBytes(maxLength);
     }
@@ -335,6 +347,16 @@ class FrameDecoderFuzzTest {
         int offset = value - min;
         if (max - min > 0xff) back.write(offset >> 8); // The first byte read is the high one.
         back.write(offset);
+        return this;
+      }
+
+      Writer int32(int value) {
+        for (int shift = 24; shift >= 0; shift -= 8) back.write(value >> shift);
+        return this;
+      }
+
+      Writer int64(long value) {
+        for (int shift = 56; shift >= 0; shift -= 8) back.write((int) (value >> shift));
         return this;
       }
 
