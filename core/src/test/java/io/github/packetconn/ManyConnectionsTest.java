@@ -1,0 +1,198 @@
+package io.github.packetconn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Holds 2,000 idle connections in this JVM and measures what each one keeps on the heap and in
+ * direct memory, for both handler styles. The 10,000-connection version, with the server in its own
+ * JVM and RSS too, is {@code ./packetconn connections} (benchmarks/README.md).
+ *
+ * <p>Heap retained is heap used after a full GC with the connections open, minus the same before
+ * them, divided by their number. It counts the server's side (the accepted {@code SocketChannel},
+ * its selection key, the {@link PacketConn} and, in the blocking style, the parked virtual thread
+ * and its stack) plus the test's raw client {@code SocketChannel}, which the test measures alone
+ * and subtracts.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ManyConnectionsTest {
+  static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+  static final int CONNECTIONS = 2_000;
+
+  // Measured on JDK 25, G1, 2 CPUs (2,000 connections, server side, client channel subtracted):
+  // callback 1,520-1,590 B and blocking 4,690-4,760 B of heap per idle connection (the parked
+  // virtual thread's stack is most of the difference), 0 B of direct memory. The bounds leave 2x.
+  static final long CALLBACK_HEAP_BOUND = 3_200;
+  static final long BLOCKING_HEAP_BOUND = 9_600;
+  static final long DIRECT_BOUND = 256; // An idle connection pins no buffer: pooled per thread.
+
+  @Test
+  void idleCallbackConnectionKeepsLittleHeapAndNoBuffer() throws Exception {
+    assertFootprint(false, CALLBACK_HEAP_BOUND);
+  }
+
+  @Test
+  void idleBlockingConnectionKeepsLittleHeapAndNoBuffer() throws Exception {
+    assertFootprint(true, BLOCKING_HEAP_BOUND);
+  }
+
+  private static void assertFootprint(boolean blocking, long heapBound) throws Exception {
+    long start = System.nanoTime();
+    PacketServer server =
+        blocking
+            ? PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, (ConnectionHandler) ManyConnectionsTest::echo)
+            : PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, (PacketHandler) ManyConnectionsTest::echo);
+    try (server) {
+      closeAll(connect(server, 200)); // Warm-up: I/O threads, pools, classes.
+      awaitNoConnections(server);
+      long clientHeap = clientChannelHeap(); // What the test's own channels add.
+      Memory before = Memory.afterGc();
+      List<SocketChannel> clients = connect(server, CONNECTIONS);
+      Memory after;
+      try {
+        assertEquals(CONNECTIONS, server.connections().size());
+        after = Memory.afterGc();
+      } finally {
+        closeAll(clients);
+      }
+      awaitNoConnections(server);
+      long heap = (after.heap - before.heap) / CONNECTIONS - clientHeap;
+      long direct = (after.direct - before.direct) / CONNECTIONS;
+      System.out.printf(
+          "ManyConnectionsTest %s: %,d idle connections retain %,d B of heap each (server side; the"
+              + " client channel's %,d B subtracted) and %,d B of direct memory; %d ms%n",
+          blocking ? "blocking" : "callback", CONNECTIONS, heap, clientHeap, direct,
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+      assertTrue(heap < heapBound, "heap per idle connection " + heap + " B >= bound " + heapBound);
+      assertTrue(direct < DIRECT_BOUND, "direct memory per idle connection " + direct + " B");
+    }
+  }
+
+  private static void echo(PacketConn conn, Packet packet) {
+    try (packet) {
+      conn.send(packet);
+    }
+  }
+
+  private static void echo(PacketConn conn) {
+    for (Packet packet : conn) {
+      try (packet) {
+        conn.send(packet);
+      }
+    }
+  }
+
+  /**
+   * Connects {@code n} raw clients; each sends one packet (its number) and reads the echo, so every
+   * server-side connection has read, decoded, handled and written once before it goes idle.
+   */
+  private static List<SocketChannel> connect(PacketServer server, int n) throws IOException {
+    List<SocketChannel> clients = new ArrayList<>(n);
+    ByteBuffer frame = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+    try {
+      for (int i = 0; i < n; i++) {
+        SocketChannel client = SocketChannel.open(server.localAddress());
+        clients.add(client);
+        frame.clear().putInt(4).putInt(i).flip();
+        while (frame.hasRemaining()) client.write(frame);
+        frame.clear();
+        while (frame.hasRemaining()) {
+          if (client.read(frame) < 0) throw new IOException("connection " + i + " ended early");
+        }
+        assertEquals(4, frame.getInt(0), "echo length of connection " + i);
+        assertEquals(i, frame.getInt(4), "echo of connection " + i);
+      }
+      return clients;
+    } catch (IOException | RuntimeException | Error e) {
+      closeAll(clients);
+      throw e;
+    }
+  }
+
+  /** {@return the heap one connected raw client channel retains, measured on a plain listener} */
+  private static long clientChannelHeap() throws IOException {
+    try (ServerSocketChannel listener = ServerSocketChannel.open()) {
+      listener.bind(LOOPBACK, CONNECTIONS);
+      List<SocketChannel> accepted = new ArrayList<>(CONNECTIONS);
+      List<SocketChannel> clients = new ArrayList<>(CONNECTIONS);
+      try {
+        Memory before = Memory.afterGc();
+        for (int i = 0; i < CONNECTIONS; i++) {
+          clients.add(SocketChannel.open(listener.getLocalAddress()));
+          accepted.add(listener.accept()); // Closed only after the measurement, not counted.
+        }
+        long withAccepted = Memory.afterGc().heap;
+        for (SocketChannel channel : accepted) channel.close();
+        accepted.clear();
+        long clientsOnly = Memory.afterGc().heap;
+        assertTrue(withAccepted > clientsOnly, "accepted channels retain heap");
+        return (clientsOnly - before.heap) / CONNECTIONS;
+      } finally {
+        closeAll(accepted);
+        closeAll(clients);
+      }
+    }
+  }
+
+  private static void closeAll(List<SocketChannel> channels) throws IOException {
+    for (SocketChannel channel : channels) channel.close();
+  }
+
+  /** Waits until the server has seen every client go. */
+  private static void awaitNoConnections(PacketServer server) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!server.connections().isEmpty()) {
+      assertTrue(System.nanoTime() - deadline < 0, "still open: " + server.connections().size());
+      Thread.yield();
+    }
+  }
+
+  /** Heap used and direct memory used, after a full collection. */
+  record Memory(long heap, long direct) {
+    static Memory afterGc() {
+      Runtime runtime = Runtime.getRuntime();
+      long used = Long.MAX_VALUE;
+      for (int i = 0; i < 5; i++) { // Until a collection frees nothing more (to 64 KiB).
+        System.gc();
+        long now = runtime.totalMemory() - runtime.freeMemory();
+        boolean stable = used - now < 64 << 10;
+        used = Math.min(used, now);
+        if (stable) break;
+      }
+      return new Memory(used, directMemoryUsed());
+    }
+
+    /**
+     * {@return the JDK's count of direct buffer bytes} Through reflection: the tests compile inside
+     * the library's module, which does not read {@code java.management}; they run on the class path.
+     */
+    static long directMemoryUsed() {
+      try {
+        Class<?> factory = Class.forName("java.lang.management.ManagementFactory");
+        Class<?> poolType = Class.forName("java.lang.management.BufferPoolMXBean");
+        List<?> pools = (List<?>) factory.getMethod("getPlatformMXBeans", Class.class).invoke(null, poolType);
+        for (Object pool : pools) {
+          if ("direct".equals(poolType.getMethod("getName").invoke(pool))) {
+            return (long) poolType.getMethod("getMemoryUsed").invoke(pool);
+          }
+        }
+        throw new AssertionError("no direct buffer pool among " + pools);
+      } catch (ReflectiveOperationException e) {
+        throw new AssertionError("cannot read the direct buffer pool", e);
+      }
+    }
+  }
+}
