@@ -7,13 +7,15 @@ import java.util.List;
 
 /**
  * Entry point of the benchmarks jar: {@code bench} (the default) runs the load generator against
- * every echo server, {@code server} runs one echo server ({@link ServerMain}), {@code jmh} runs the
- * JMH microbenchmarks.
+ * every echo server, {@code server} runs one echo server ({@link ServerMain}), {@code connections}
+ * measures memory per idle connection ({@link ConnectionsBench}), {@code jmh} runs the JMH
+ * microbenchmarks.
  *
  * <pre>{@code
  * taskset -c 1 java -jar benchmarks/target/packetconn-benchmarks.jar
  * java -jar packetconn-benchmarks.jar bench --workloads small,single --servers raw --duration 3s
  * java -jar packetconn-benchmarks.jar server --kind netty --port 14572
+ * java -jar packetconn-benchmarks.jar connections --count 10000
  * java -jar packetconn-benchmarks.jar jmh -f 1 FrameCodec
  * }</pre>
  *
@@ -25,9 +27,11 @@ public final class Main {
       Usage: java -jar packetconn-benchmarks.jar [COMMAND] [options]
 
       Commands:
-        bench    runs the load generator against every echo server (the default; bench --help)
-        server   runs one echo server (server --kind netty; server --help)
-        jmh      runs the JMH microbenchmarks with JMH's options (jmh -h)
+        bench        runs the load generator against every echo server (the default; bench --help)
+        server       runs one echo server (server --kind netty; server --help)
+        connections  holds 10,000 idle connections; server heap and RSS per connection
+                     (connections --help)
+        jmh          runs the JMH microbenchmarks with JMH's options (jmh -h)
       """;
 
   private Main() {}
@@ -43,6 +47,7 @@ public final class Main {
     switch (command) {
       case "bench" -> System.exit(bench(rest, System.out, System.err, true));
       case "server" -> ServerMain.main(rest.toArray(String[]::new));
+      case "connections" -> System.exit(ConnectionsBench.run(rest, System.out, System.err));
       case "jmh" -> org.openjdk.jmh.Main.main(rest.toArray(String[]::new));
       case "help", "-h" -> System.out.print(USAGE);
       default -> {
