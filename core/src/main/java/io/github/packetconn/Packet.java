@@ -233,11 +233,13 @@ public final class Packet implements AutoCloseable {
   /** Writes {@code bytes} after a 16-bit length (Go's {@code WriteVarBytesH}). */
   public Packet writeShortPrefixedBytes(byte[] bytes) {
     checkShortPrefix(bytes.length, "bytes");
+    ensureWritable(2L + bytes.length); // All or nothing: never a length without its bytes.
     return writeShort(bytes.length).writeBytes(bytes);
   }
 
   /** Writes {@code bytes} after a 32-bit length (Go's {@code WriteVarBytesI}). */
   public Packet writeIntPrefixedBytes(byte[] bytes) {
+    ensureWritable(4L + bytes.length); // All or nothing: never a length without its bytes.
     return writeInt(bytes.length).writeBytes(bytes);
   }
 
@@ -245,6 +247,7 @@ public final class Packet implements AutoCloseable {
   public Packet writeShortPrefixedString(String value) {
     byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
     checkShortPrefix(utf8.length, "string");
+    ensureWritable(2L + utf8.length); // All or nothing: never a length without its bytes.
     return writeShort(utf8.length).writeBytes(utf8);
   }
 
@@ -479,7 +482,7 @@ public final class Packet implements AutoCloseable {
     return (int) (arrived * TRUST >= frameLength ? frameLength : arrived * 2);
   }
 
-  private void ensureWritable(int length) {
+  private void ensureWritable(long length) {
     PacketStorage s = storage;
     if (length <= s.array.length - s.size) return;
     checkLive(s);

@@ -198,6 +198,23 @@ class PacketTest {
   }
 
   @Test
+  void prefixedWritePastMaxSizeWritesNothing() {
+    // Found by PacketFuzzTest.typedWritesReadBack: the length prefix was written, then the bytes
+    // failed, leaving a packet whose last length promised bytes it did not hold.
+    try (Packet p = Packet.allocate(8, 16).writeLong(1)) {
+      String message = "size(8) + length(55) exceeds maxSize(16)";
+      assertEquals(message, assertThrows(IndexOutOfBoundsException.class, () -> p.writeShortPrefixedBytes(new byte[53])).getMessage());
+      assertEquals(8, p.size());
+      assertThrows(IndexOutOfBoundsException.class, () -> p.writeIntPrefixedBytes(new byte[5]));
+      assertThrows(IndexOutOfBoundsException.class, () -> p.writeShortPrefixedString("1234567"));
+      assertThrows(IndexOutOfBoundsException.class, () -> p.writeIntPrefixedString("12345"));
+      assertEquals(8, p.size());
+      p.writeShortPrefixedString("123456"); // Exactly fits.
+      assertEquals(16, p.size());
+    }
+  }
+
+  @Test
   void allocateRejectsBadSizes() {
     assertEquals(
         "capacity < 0: -1",
