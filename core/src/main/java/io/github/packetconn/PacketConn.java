@@ -357,6 +357,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
    */
   @Override
   public void close() throws IOException {
+    if (inbox != null) inbox.end(null, true); // Also after a failure: nobody will receive them.
     boolean first = beginClose();
     if (EventLoop.current() != null) return; // Never block an I/O thread.
     long timeout = config.closeTimeout().toNanos();
@@ -799,6 +800,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   }
 
   void abort(Throwable why) {
+    if (inbox != null) inbox.end(why, true); // Also after a failure: nobody will receive them.
     out.refuse("closed");
     STATE.compareAndSet(this, OPEN, CLOSING);
     if (loop.inLoop()) {

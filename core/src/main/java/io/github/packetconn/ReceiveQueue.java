@@ -32,6 +32,7 @@ final class ReceiveQueue {
   private boolean readable = true; // The socket may have bytes: the next receiver pulls.
   private boolean pulling; // A receiver is in source.pull().
   private boolean ended;
+  private boolean discarded; // The owner closed: packets are released, not kept for receivers.
   private Throwable cause; // Why the stream ended abnormally; null for a clean end.
   private int waiting;
 
@@ -70,6 +71,7 @@ final class ReceiveQueue {
         this.cause = cause;
       }
       if (discard) {
+        discarded = true;
         for (Packet p; (p = packets.pollFirst()) != null; ) p.release();
       }
       notEmpty.signalAll();
@@ -80,7 +82,7 @@ final class ReceiveQueue {
 
   private void publishPulled() {
     if (pulled.isEmpty()) return;
-    if (ended) {
+    if (discarded) { // A failure that ended the queue meanwhile still lets receivers have them.
       for (Packet p; (p = pulled.pollFirst()) != null; ) p.release();
     } else if (packets.isEmpty()) { // The usual case (pulls start on an empty queue): a swap.
       ArrayDeque<Packet> swap = packets;
