@@ -33,7 +33,7 @@ class ManyConnectionsTest {
   static final int CONNECTIONS = 2_000;
 
   // Measured on JDK 25, G1, 2 CPUs (2,000 connections, server side, client channel subtracted):
-  // callback 1,520-1,590 B and blocking 4,690-4,760 B of heap per idle connection (the parked
+  // callback 1,520-1,590 B and blocking 4,690-5,020 B of heap per idle connection (the parked
   // virtual thread's stack is most of the difference), 0 B of direct memory. The bounds leave 2x.
   static final long CALLBACK_HEAP_BOUND = 3_200;
   static final long BLOCKING_HEAP_BOUND = 9_600;
