@@ -32,6 +32,7 @@ final class FrameDecoder {
   private int trailer;
   private boolean decodedOne; // A frame has been decoded: a bad length now hints at a CRC mismatch.
   private long held; // Bytes of the budget taken for the current frame.
+  private boolean maybeTls; // The first frame's header could start a TLS record: check its payload.
 
   FrameDecoder(int maxPacketSize, boolean crc) {
     this(maxPacketSize, crc, MemoryBudget.unlimited());
@@ -65,6 +66,7 @@ final class FrameDecoder {
       if (missing > 0) {
         int n = Math.min(missing, in.remaining());
         current.append(in, n, length);
+        if (maybeTls && current.size() >= TLS_CHECKED_BYTES) checkNotTls();
         if (n < missing) {
           hold();
           return;
@@ -166,6 +168,8 @@ final class FrameDecoder {
       }
       throw new ProtocolException(message);
     }
+    // A TLS ClientHello shorter than 512 bytes spells a length below the limit; its payload tells.
+    maybeTls = !decodedOne && length >= TLS_CHECKED_BYTES && tlsRecord(length);
     // Trust the header only as far as bytes have arrived; append() grows the rest as they come.
     current = Packet.allocate(Packet.trustedCapacity(Math.min(length, available), length), maxPacketSize);
   }
@@ -182,6 +186,33 @@ final class FrameDecoder {
               "CRC mismatch on a frame of %d bytes: received %08x, computed %08x"
                   + " (do both peers have crc enabled?)",
               length, trailer, computed);
+      release();
+      throw new ProtocolException(message);
+    }
+  }
+
+  private static final int TLS_CHECKED_BYTES = 7; // Record length, handshake type, length, version.
+
+  /** {@return true if a length header's bytes are {@code 16 03 0x}: a TLS record's start} */
+  private static boolean tlsRecord(int header) {
+    return (header & 0xff) == 0x16 && (header >> 8 & 0xff) == 0x03 && (header >> 16 & 0xff) <= 4;
+  }
+
+  /**
+   * Fails a first frame whose header and first payload bytes are a TLS ClientHello: {@code 16 03 0x
+   * LL | LL 01 LL LL LL 03 0x}. A real packet starting so is possible but unlikely enough (one in
+   * 2^40 of the frames of those lengths), and a TLS client on a plain port would otherwise wait
+   * forever for a frame that never completes.
+   */
+  private void checkNotTls() throws ProtocolException {
+    maybeTls = false;
+    byte[] p = current.array();
+    if (p[1] == 0x01 && p[5] == 0x03 && (p[6] & 0xff) <= 4) {
+      String message =
+          String.format(
+              "the first frame (%d bytes) is a TLS ClientHello (16 03 %02x %02x %02x 01 ...):"
+                  + " is a TLS client talking to a plain packetconn port?",
+              length, length >> 16 & 0xff, length >>> 24, p[0]);
       release();
       throw new ProtocolException(message);
     }
@@ -204,7 +235,7 @@ final class FrameDecoder {
     }
     String text = new String(b, StandardCharsets.ISO_8859_1);
     return switch (text) {
-      case "GET ", "POST", "HEAD", "PUT " ->
+      case "GET ", "POST", "HEAD", "PUT ", "DELE", "PATC", "OPTI", "CONN", "TRAC" ->
           "the bytes \"" + text + "\" start an HTTP request: is an HTTP client talking to this port?";
       case "PRI " -> "the bytes \"PRI \" start an HTTP/2 preface: is an HTTP/2 client talking to this port?";
       case "SSH-" -> "the bytes \"SSH-\" start an SSH banner: is an SSH client talking to this port?";

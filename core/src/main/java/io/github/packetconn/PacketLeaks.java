@@ -128,13 +128,37 @@ public final class PacketLeaks {
     private static final long serialVersionUID = 1L;
 
     private static final int MAX_FRAMES = 12; // Enough to reach the application's code.
+    private static final StackWalker WALKER = StackWalker.getInstance();
 
     final String thread;
     private transient String stack;
 
+    private final String what;
+    private final long millis;
+
     Site(String what, String thread) {
-      super(what + " on thread \"" + thread + "\" at " + Instant.now());
+      this.what = what;
       this.thread = thread;
+      this.millis = System.currentTimeMillis();
+      // The innermost frames only: a whole stack (deep under a test framework) costs ten times more.
+      setStackTrace(
+          WALKER.walk(
+              frames ->
+                  frames
+                      .dropWhile(f -> f.getClassName().startsWith(PacketLeaks.class.getName()))
+                      .limit(MAX_FRAMES + 1)
+                      .map(StackWalker.StackFrame::toStackTraceElement)
+                      .toArray(StackTraceElement[]::new)));
+    }
+
+    @Override
+    public String getMessage() { // Made when asked: sites are recorded by the million.
+      return what + " on thread \"" + thread + "\" at " + Instant.ofEpochMilli(millis);
+    }
+
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+      return this; // The constructor records a shorter stack.
     }
 
     /** {@return the innermost frames, one per line, without this class's own} */

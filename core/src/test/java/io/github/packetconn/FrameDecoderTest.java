@@ -146,6 +146,10 @@ class FrameDecoderTest {
       {"POST /x", "; the bytes \"POST\" start an HTTP request"},
       {"HEAD /", "; the bytes \"HEAD\" start an HTTP request"},
       {"PUT /a", "; the bytes \"PUT \" start an HTTP request"},
+      {"DELETE /a", "; the bytes \"DELE\" start an HTTP request"},
+      {"PATCH /a", "; the bytes \"PATC\" start an HTTP request"},
+      {"OPTIONS *", "; the bytes \"OPTI\" start an HTTP request"},
+      {"CONNECT a:1", "; the bytes \"CONN\" start an HTTP request"},
       {"PRI * HTTP/2.0", "; the bytes \"PRI \" start an HTTP/2 preface: is an HTTP/2 client talking to this port?"},
       {"SSH-2.0-OpenSSH", "; the bytes \"SSH-\" start an SSH banner: is an SSH client talking to this port?"},
     };
@@ -162,6 +166,29 @@ class FrameDecoderTest {
         "packet size 33620758 exceeds maxPacketSize 33554432; the bytes 16 03 01 start a TLS record:"
             + " is a TLS client talking to a plain packetconn port?",
         tls.getMessage());
+  }
+
+  @Test
+  void shortTlsClientHelloIsNamedAndAPacketThatOnlyLooksLikeOneIsNot() throws Exception {
+    // 16 03 01 00 c8 | 01 00 00 c4 03 03: a ClientHello record of 200 bytes, length 66326 to us.
+    ProtocolException e =
+        assertThrows(
+            ProtocolException.class,
+            () -> decode(bytes("16030100c8010000c40303"), 3, false, Packet.DEFAULT_MAX_SIZE));
+    assertEquals(
+        "the first frame (66326 bytes) is a TLS ClientHello (16 03 01 00 c8 01 ...): is a TLS client"
+            + " talking to a plain packetconn port?",
+        e.getMessage());
+    // The same header with a payload that is not a ClientHello is an ordinary frame.
+    byte[] frame = new byte[4 + 66326];
+    System.arraycopy(bytes("1603010000"), 0, frame, 0, 5);
+    List<String> packets = decode(frame, 1000, false, Packet.DEFAULT_MAX_SIZE);
+    assertEquals(1, packets.size());
+    assertEquals(2 * 66326, packets.get(0).length());
+    // Only the first frame is checked: later frames are the peer's data, whatever they hold.
+    byte[] two = new byte[8 + 66326];
+    System.arraycopy(bytes("16030100c8010000c40303"), 0, two, 4, 11);
+    assertEquals(2, decode(two, 1000, false, Packet.DEFAULT_MAX_SIZE).size());
   }
 
   @Test

@@ -177,6 +177,7 @@ class SafetyTest {
   }
 
   @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS) // 4 million leak-check records; slow when the machine is busy.
   void closeAfterAMillionPacketsFromFourThreadsDeliversEveryOneInOrder() throws Exception {
     int[] next = new int[THREADS]; // Only the server connection's I/O thread touches it.
     CompletableFuture<Throwable> serverClosed = new CompletableFuture<>();
@@ -206,6 +207,7 @@ class SafetyTest {
   }
 
   @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS) // 4 million leak-check records; slow when the machine is busy.
   void serverCloseAfterAMillionPacketsFromFourThreadsDeliversEveryOneInOrder() throws Exception {
     CompletableFuture<PacketConn> serverSide = new CompletableFuture<>();
     ConnectionHandler producer =
