@@ -33,6 +33,7 @@ import java.util.Objects;
  *     before it gives up and aborts (default 10 s)
  * @param memoryBudget caps what all connections sharing it hold for their peers, queued and partly
  *     received frames (default {@link MemoryBudget#shared()}: a quarter of the maximum heap)
+ * @param tls TLS settings, a client's or a server's; null (the default) for plain TCP
  */
 public record PacketConfig(
     int maxPacketSize,
@@ -44,7 +45,8 @@ public record PacketConfig(
     Duration maxFlushDelay,
     boolean tcpNoDelay,
     Duration closeTimeout,
-    MemoryBudget memoryBudget) {
+    MemoryBudget memoryBudget,
+    TlsConfig tls) {
 
   /** The defaults listed above. */
   public static final PacketConfig DEFAULT = builder().build();
@@ -96,6 +98,7 @@ public record PacketConfig(
     b.tcpNoDelay = tcpNoDelay;
     b.closeTimeout = closeTimeout;
     b.memoryBudget = memoryBudget;
+    b.tls = tls;
     return b;
   }
 
@@ -116,6 +119,7 @@ public record PacketConfig(
     private boolean tcpNoDelay = true;
     private Duration closeTimeout = Duration.ofSeconds(10);
     private MemoryBudget memoryBudget = MemoryBudget.shared();
+    private TlsConfig tls;
 
     private Builder() {}
 
@@ -179,6 +183,12 @@ public record PacketConfig(
       return this;
     }
 
+    /** Sets TLS ({@link TlsConfig#client} or {@link TlsConfig#server}), or null for plain TCP. */
+    public Builder tls(TlsConfig tls) {
+      this.tls = tls;
+      return this;
+    }
+
     /**
      * {@return the configuration}
      *
@@ -195,7 +205,8 @@ public record PacketConfig(
           maxFlushDelay,
           tcpNoDelay,
           closeTimeout,
-          memoryBudget);
+          memoryBudget,
+          tls);
     }
   }
 }

@@ -90,6 +90,8 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private final Runnable resumeTask = this::resume;
   private final Runnable armReadTask = this::armRead;
   private final Runnable endOfStreamTask = this::endOfStream;
+  private final Runnable readTask = this::read;
+  private final Runnable writeTask = () -> flushOnLoop(true);
   private final Runnable pauseForBudgetTask = this::pauseForBudget;
   // Held by whoever uses the decoder of a connection whose receivers pull: the receiver's thread
   // while it reads and decodes, the I/O thread when it ends or releases the decoder.
@@ -112,9 +114,18 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private boolean lingering; // Output shut after a local close; reading only to see the peer's end.
   private long flushDeadline;
   private long closeDeadline; // Flush by then, or abort; once the output is shut, linger until then.
+  private long handshakeDeadline; // TLS: established by then, or fail.
+
+  private final TlsChannel tls; // Null for plain TCP.
+  private final CompletableFuture<Void> established = new CompletableFuture<>(); // TLS handshake.
+  private volatile boolean handshaking; // TLS: packets wait until the first handshake is done.
 
   private PacketConn(
-      SocketChannel channel, PacketConfig config, PacketHandler handler, Consumer<PacketConn> onClosed)
+      SocketChannel channel,
+      PacketConfig config,
+      PacketHandler handler,
+      Consumer<PacketConn> onClosed,
+      SocketAddress target)
       throws IOException {
     this.onClosed = onClosed;
     this.channel = channel;
@@ -135,7 +146,27 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     this.localAddress = (InetSocketAddress) channel.getLocalAddress();
     this.remoteAddress = (InetSocketAddress) channel.getRemoteAddress();
     if (remoteAddress == null) throw new IllegalArgumentException("channel is not connected");
+    TlsConfig tlsConfig = config.tls();
+    this.tls =
+        tlsConfig == null
+            ? null
+            : new TlsChannel(
+                channel, tlsConfig.newEngine(target != null ? target : remoteAddress), format(remoteAddress));
+    this.handshaking = tls != null;
     this.loop = EventLoop.next();
+  }
+
+  /** Waits for the TLS handshake, so that connect() reports its failure. */
+  private void awaitHandshake() throws IOException {
+    try {
+      established.get();
+    } catch (ExecutionException e) {
+      throw asIOException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      abort();
+      throw new InterruptedIOException("interrupted during the TLS handshake");
+    }
   }
 
   /** Hands the connection to its loop; nothing is read before this. */
@@ -167,8 +198,13 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     Objects.requireNonNull(config, "config");
     SocketChannel channel = SocketChannel.open();
     try {
+      if (config.tls() != null && !config.tls().isClient()) {
+        throw new IllegalArgumentException("a server's TlsConfig in a client's PacketConfig: " + config.tls());
+      }
       channel.connect(address);
-      return new PacketConn(channel, config, handler, null).start();
+      PacketConn conn = new PacketConn(channel, config, handler, null, address).start();
+      if (conn.tls != null && EventLoop.current() == null) conn.awaitHandshake();
+      return conn;
     } catch (IOException | RuntimeException e) {
       closeQuietly(channel, e);
       throw e;
@@ -193,7 +229,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       throws IOException {
     Objects.requireNonNull(channel, "channel");
     Objects.requireNonNull(config, "config");
-    return new PacketConn(channel, config, handler, null).start();
+    return new PacketConn(channel, config, handler, null, null).start();
   }
 
   /**
@@ -203,7 +239,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   static PacketConn accepted(
       SocketChannel channel, PacketConfig config, PacketHandler handler, Consumer<PacketConn> onClosed)
       throws IOException {
-    return new PacketConn(channel, config, handler, onClosed);
+    return new PacketConn(channel, config, handler, onClosed, null);
   }
 
   // ---- sending
@@ -436,6 +472,14 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     return remoteAddress;
   }
 
+  /**
+   * {@return the TLS session once the handshake has finished (protocol, cipher suite, the peer's
+   * certificates), or null for plain TCP and before}
+   */
+  public javax.net.ssl.SSLSession tlsSession() {
+    return tls != null && tls.established() ? tls.engine().getSession() : null;
+  }
+
   /** {@return the configuration} */
   public PacketConfig config() {
     return config;
@@ -499,13 +543,61 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         handler.onOpen(this);
       } catch (Throwable t) {
         finish(t, true);
+        return;
       }
+    }
+    if (tls != null) {
+      handshakeDeadline = System.nanoTime() + config.tls().handshakeTimeout().toNanos();
+      loop.addTimer(this);
+      try {
+        tls.begin();
+      } catch (IOException e) {
+        finish(e, true);
+        return;
+      }
+      handshake();
+    }
+  }
+
+  /** Moves the TLS handshake on; once done, lets the packets queued meanwhile and those that came flow. */
+  private void handshake() {
+    if (state == CLOSED) return;
+    boolean done;
+    try {
+      done = tls.flush() & tls.handshake();
+    } catch (IOException e) {
+      finish(e, true);
+      return;
+    }
+    int ops = SelectionKey.OP_READ | (tls.wantsWrite() ? SelectionKey.OP_WRITE : 0);
+    key.interestOps(inputEnded ? ops & ~SelectionKey.OP_READ : ops);
+    if (!done) return;
+    handshaking = false;
+    handshakeDeadline = 0;
+    established.complete(null);
+    out.takeFilled();
+    writeNow(); // What was sent during the handshake.
+    readBufferedTls(); // What came with the handshake's last flight.
+  }
+
+  /** Reads what TLS holds already decrypted or whole: the selector will not say it is there. */
+  private void readBufferedTls() {
+    if (state == CLOSED || paused || !tls.hasBufferedInput()) return;
+    if (inbox != null && state == OPEN) {
+      inbox.readable();
+    } else {
+      loop.execute(readTask); // Later, not now: let other connections in.
     }
   }
 
   @Override
   public void ready(SelectionKey key) {
     if (!key.isValid()) return;
+    if (handshaking) {
+      handshake();
+      loop.runFlushes();
+      return;
+    }
     int ops = key.readyOps();
     if ((ops & SelectionKey.OP_WRITE) != 0) {
       out.takeFilled();
@@ -532,7 +624,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     for (int reads = 0; reads < 4; reads++) { // A few reads per wake-up, then let others in.
       int n;
       try {
-        n = channel.read(buffer);
+        n = tls == null ? channel.read(buffer) : tls.read(buffer);
       } catch (IOException e) {
         finish(e, false);
         return;
@@ -563,6 +655,14 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       }
       buffer.clear().limit(size);
     }
+    if (tls != null) afterTlsRead();
+  }
+
+  /** After a read through TLS: write what it must answer, and come back for what it holds. */
+  private void afterTlsRead() {
+    if (state == CLOSED || !key.isValid()) return;
+    if (tls.wantsWrite()) key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+    readBufferedTls();
   }
 
   private boolean deliver(Packet packet) throws Exception {
@@ -636,10 +736,16 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   }
 
   private void writeNow() {
-    if (state == CLOSED) return;
+    if (state == CLOSED || handshaking) return; // TLS: the handshake writes first.
     List<PacketConn> resumed;
+    boolean tlsPending = false;
     try {
-      resumed = out.write(channel, config.writeBufferSize());
+      if (tls == null) {
+        resumed = out.write(channel, config.writeBufferSize());
+      } else {
+        resumed = out.write(tls, config.writeBufferSize());
+        tlsPending = !tls.flush();
+      }
     } catch (IOException e) {
       finish(e, false);
       return;
@@ -648,7 +754,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       for (PacketConn reader : resumed) reader.resumeFromAnyThread();
     }
     int ops = key.interestOps();
-    if (out.hasWriting()) {
+    if (out.hasWriting() || tlsPending) {
       if ((ops & SelectionKey.OP_WRITE) == 0) key.interestOps(ops | SelectionKey.OP_WRITE);
       return;
     }
@@ -658,6 +764,18 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
 
   private void shutdownOutput() {
     if (outputShut) return;
+    if (tls != null) { // The closing alert first; writeNow() comes back here once it is written.
+      try {
+        tls.closeOutbound();
+        if (!tls.flush()) {
+          key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+          return;
+        }
+      } catch (IOException e) {
+        finish(e, false);
+        return;
+      }
+    }
     outputShut = true;
     try {
       channel.shutdownOutput();
@@ -696,9 +814,22 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
             true);
       }
     }
+    if (handshakeDeadline != 0 && now - handshakeDeadline >= 0 && state != CLOSED) {
+      finish(
+          new SocketTimeoutException(
+              "TLS handshake with " + format(remoteAddress) + " not finished after "
+                  + config.tls().handshakeTimeout().toMillis() + " ms"),
+          true);
+    }
     if (state == CLOSED) return 0;
-    if (flushDeadline == 0) return closeDeadline;
-    return closeDeadline == 0 ? flushDeadline : Math.min(flushDeadline, closeDeadline);
+    return earliest(earliest(flushDeadline, closeDeadline), handshakeDeadline);
+  }
+
+  /** {@return the earlier of two deadlines, where 0 means none} */
+  private static long earliest(long a, long b) {
+    if (a == 0) return b;
+    if (b == 0) return a;
+    return a - b < 0 ? a : b;
   }
 
   /**
@@ -735,6 +866,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     paused = false;
     if (state != CLOSED && !inputEnded && key.isValid()) {
       key.interestOps(key.interestOps() | SelectionKey.OP_READ);
+      if (tls != null && !handshaking) readBufferedTls();
     }
   }
 
@@ -760,7 +892,8 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         loop.execute(pauseForBudgetTask); // Not re-armed: resuming says readable() again.
         return;
       }
-      int n = state == OPEN ? channel.read(buffer) : 0;
+      if (handshaking) return; // The I/O thread shakes hands; it says readable() when done.
+      int n = state != OPEN ? 0 : tls == null ? channel.read(buffer) : tls.read(buffer);
       if (n < 0) {
         loop.execute(endOfStreamTask);
         return;
@@ -769,9 +902,10 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         buffer.flip();
         decoder.decode(buffer, sink);
       }
+      if (tls != null && tls.wantsWrite()) loop.execute(writeTask); // A reply TLS must send.
       if (overBudget()) {
         loop.execute(pauseForBudgetTask);
-      } else if (n == buffer.capacity()) {
+      } else if (n == buffer.capacity() || (tls != null && tls.hasBufferedInput())) {
         inbox.readable(); // Probably more: the next take reads again at once.
       } else {
         loop.execute(armReadTask); // Drained: the I/O thread says when there is more.
@@ -831,6 +965,9 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       }
     }
     if (onClosed != null) onClosed.accept(this);
+    if (tls != null && !established.isDone()) {
+      established.completeExceptionally(why != null ? why : new IOException("closed during the TLS handshake"));
+    }
     if (why == null) {
       outputClosed.complete(null);
       closeFuture.complete(null);

@@ -60,6 +60,9 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
       ConnectionHandler connectionHandler)
       throws IOException {
     this.config = Objects.requireNonNull(config, "config");
+    if (config.tls() != null && config.tls().isClient()) {
+      throw new IllegalArgumentException("a client's TlsConfig in a server's PacketConfig: " + config.tls());
+    }
     this.packetHandler = packetHandler;
     this.connectionHandler = connectionHandler;
     server = ServerSocketChannel.open();

@@ -1,0 +1,336 @@
+package io.github.packetconn;
+
+import static io.github.packetconn.PacketConnTest.ECHO;
+import static io.github.packetconn.PacketConnTest.LOOPBACK;
+import static io.github.packetconn.PacketConnTest.WAIT;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ProtocolException;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Real TLS over loopback, with the keys and certificates in src/test/resources/tls (made by
+ * make-fixtures.sh there): a CA, a server and a client certificate it signed, a server certificate
+ * for another host, and a CA that signed none of them.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class TlsTest {
+  /** The server's certificate for localhost, 127.0.0.1 and ::1; trusts the CA for client certificates. */
+  static final SSLContext SERVER = context("server.p12", "ca-trust.p12");
+  /** A client with a certificate from the CA, trusting the CA. */
+  static final SSLContext CLIENT = context("client.p12", "ca-trust.p12");
+  /** A client without a certificate, trusting the CA. */
+  static final SSLContext ANONYMOUS = context(null, "ca-trust.p12");
+  /** A server whose certificate names example.com only. */
+  static final SSLContext ELSEWHERE = context("elsewhere.p12", "ca-trust.p12");
+  /** A client trusting another CA only. */
+  static final SSLContext WRONG_CA = context(null, "other-ca-trust.p12");
+
+  static SSLContext context(String keyStore, String trustStore) {
+    try {
+      char[] password = "changeit".toCharArray();
+      KeyManagerFactory keys = null;
+      if (keyStore != null) {
+        keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        keys.init(load(keyStore, password), password);
+      }
+      TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(load(trustStore, password));
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(keys == null ? null : keys.getKeyManagers(), trust.getTrustManagers(), null);
+      return context;
+    } catch (Exception e) {
+      throw new IllegalStateException("TLS fixtures: " + e, e);
+    }
+  }
+
+  private static KeyStore load(String name, char[] password) throws Exception {
+    KeyStore store = KeyStore.getInstance("PKCS12");
+    try (InputStream in = TlsTest.class.getResourceAsStream("/tls/" + name)) {
+      assertNotNull(in, "missing fixture tls/" + name + ": run make-fixtures.sh");
+      store.load(in, password);
+    }
+    return store;
+  }
+
+  static PacketConfig server(TlsConfig tls) {
+    return PacketConfig.builder().tls(tls).maxPacketSize(1 << 20).build();
+  }
+
+  static PacketConfig client(TlsConfig tls) {
+    return PacketConfig.builder().tls(tls).maxPacketSize(1 << 20).build();
+  }
+
+  /** Sends {@code count} seeded random packets (one of ten up to 1 MiB) and checks every echo. */
+  static void echo(PacketServer server, PacketConfig config, int count) throws Exception {
+    long seed = System.nanoTime();
+    try (PacketConn conn = PacketConn.connect(server.localAddress(), config, null)) {
+      CompletableFuture<Void> sent =
+          CompletableFuture.runAsync(
+              () -> {
+                Random random = new Random(seed);
+                for (int i = 0; i < count; i++) {
+                  try (Packet p = Packet.of(PacketConnTest.payload(random, i, config.maxPacketSize()))) {
+                    conn.send(p);
+                  }
+                }
+              });
+      Random random = new Random(seed);
+      for (int i = 0; i < count; i++) {
+        byte[] expected = PacketConnTest.payload(random, i, config.maxPacketSize());
+        try (Packet echo = conn.receive(WAIT)) {
+          assertArrayEquals(expected, echo.toByteArray(), "seed " + seed + " packet " + i);
+        }
+      }
+      sent.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
+  void echoesOverTlsWithBothHandlerStyles(String protocol) throws Exception {
+    PacketConfig serverConfig = server(TlsConfig.server(SERVER).protocols(protocol));
+    PacketConfig clientConfig = client(TlsConfig.client(ANONYMOUS).protocols(protocol));
+    ConnectionHandler blockingEcho =
+        conn -> {
+          for (Packet packet : conn) {
+            try (packet) {
+              conn.send(packet);
+            }
+          }
+        };
+    try (PacketServer callback = PacketServer.bind(LOOPBACK, serverConfig, ECHO);
+        PacketServer blocking = PacketServer.bind(LOOPBACK, serverConfig, blockingEcho)) {
+      echo(callback, clientConfig, 500);
+      echo(blocking, clientConfig, 500);
+      try (PacketConn conn = PacketConn.connect(callback.localAddress(), clientConfig, null)) {
+        SSLSession session = conn.tlsSession();
+        assertNotNull(session, "connect() returns once the handshake is done");
+        assertEquals(protocol, session.getProtocol());
+      }
+    }
+  }
+
+  @Test
+  void plainConnectionsHaveNoSessionAndConfigsAreChecked() throws Exception {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
+        PacketConn conn = PacketConn.connect(server.localAddress(), PacketConfig.DEFAULT, null)) {
+      assertNull(conn.tlsSession());
+    }
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> PacketServer.bind(LOOPBACK, client(TlsConfig.client(CLIENT)), ECHO));
+    assertTrue(e.getMessage().startsWith("a client's TlsConfig in a server's PacketConfig"), e.getMessage());
+    assertThrows(IllegalStateException.class, () -> TlsConfig.client(CLIENT).clientAuth(TlsConfig.ClientAuth.NEED));
+    assertThrows(IllegalStateException.class, () -> TlsConfig.server(SERVER).serverName("x"));
+    assertEquals(
+        "handshakeTimeout <= 0: PT0S",
+        assertThrows(IllegalArgumentException.class, () -> TlsConfig.server(SERVER).handshakeTimeout(Duration.ZERO))
+            .getMessage());
+  }
+
+  @Test
+  void mutualTlsNeedsAClientCertificateTheServerTrusts() throws Exception {
+    CompletableFuture<String> peer = new CompletableFuture<>();
+    PacketHandler whoIsIt =
+        new PacketHandler() {
+          @Override
+          public void onPacket(PacketConn conn, Packet packet) throws Exception {
+            try (packet) {
+              peer.complete(conn.tlsSession().getPeerPrincipal().getName());
+              conn.send(packet);
+            }
+          }
+        };
+    CompletableFuture<Throwable> refusal = new CompletableFuture<>();
+    PacketHandler handler =
+        new PacketHandler() {
+          @Override
+          public void onPacket(PacketConn conn, Packet packet) throws Exception {
+            whoIsIt.onPacket(conn, packet);
+          }
+
+          @Override
+          public void onClose(PacketConn conn, Throwable cause) {
+            if (cause != null) refusal.complete(cause);
+          }
+        };
+    PacketConfig serverConfig = server(TlsConfig.server(SERVER).clientAuth(TlsConfig.ClientAuth.NEED));
+    try (PacketServer server = PacketServer.bind(LOOPBACK, serverConfig, handler)) {
+      try (PacketConn conn = PacketConn.connect(server.localAddress(), client(TlsConfig.client(CLIENT)), null);
+          Packet hello = Packet.of(new byte[] {1, 2, 3})) {
+        conn.send(hello);
+        try (Packet echo = conn.receive(WAIT)) {
+          assertArrayEquals(new byte[] {1, 2, 3}, echo.toByteArray());
+        }
+        assertEquals("CN=packetconn test client", peer.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+        assertEquals("CN=localhost", conn.tlsSession().getPeerPrincipal().getName());
+      }
+      // Without a certificate the server refuses. TLS 1.3 finishes the client's side of the handshake
+      // first, so the client learns it from the server's alert or hang-up, at connect or after.
+      assertThrows(
+          IOException.class,
+          () -> {
+            try (PacketConn conn =
+                    PacketConn.connect(server.localAddress(), client(TlsConfig.client(ANONYMOUS)), null);
+                Packet hello = Packet.of(new byte[] {1})) {
+              conn.send(hello);
+              if (conn.receive(WAIT) == null) throw new IOException("hung up");
+            }
+          });
+      Throwable cause = refusal.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertInstanceOf(SSLHandshakeException.class, cause);
+      assertTrue(cause.getMessage().contains("certificate"), cause.getMessage());
+    }
+  }
+
+  @Test
+  void aServerCertificateFromAnotherCaIsRefusedAtConnect() throws Exception {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, server(TlsConfig.server(SERVER)), ECHO)) {
+      SSLHandshakeException e =
+          assertThrows(
+              SSLHandshakeException.class,
+              () -> PacketConn.connect(server.localAddress(), client(TlsConfig.client(WRONG_CA)), null));
+      assertTrue(e.getMessage().startsWith("TLS handshake with " + PacketConn.format(server.localAddress()) + " failed: "), e.getMessage());
+      assertTrue(e.getMessage().contains("PKIX path"), e.getMessage());
+    }
+  }
+
+  @Test
+  void hostNameIsVerifiedAndSentForSni() throws Exception {
+    CompletableFuture<Object> requested = new CompletableFuture<>();
+    PacketHandler sni =
+        (conn, packet) -> {
+          try (packet) {
+            requested.complete(((ExtendedSSLSession) conn.tlsSession()).getRequestedServerNames());
+            conn.send(packet);
+          }
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, server(TlsConfig.server(ELSEWHERE)), sni)) {
+      SSLHandshakeException e =
+          assertThrows(
+              SSLHandshakeException.class,
+              () -> PacketConn.connect(server.localAddress(), client(TlsConfig.client(ANONYMOUS)), null));
+      assertTrue(e.getMessage().contains("No subject alternative names matching IP address 127.0.0.1"), e.getMessage());
+      TlsConfig named = TlsConfig.client(ANONYMOUS).serverName("example.com");
+      try (PacketConn conn = PacketConn.connect(server.localAddress(), client(named), null);
+          Packet hello = Packet.of(new byte[] {7})) {
+        conn.send(hello);
+        conn.receive(WAIT).release();
+      }
+      assertEquals(java.util.List.of(new SNIHostName("example.com")), requested.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+      TlsConfig unverified = TlsConfig.client(ANONYMOUS).hostnameVerification(false);
+      try (PacketConn conn = PacketConn.connect(server.localAddress(), client(unverified), null)) {
+        assertNotNull(conn.tlsSession(), "without verification, any certificate the trust store accepts");
+      }
+    }
+  }
+
+  @Test
+  void plainClientOnATlsServerAndTlsClientOnAPlainServerFailClearly() throws Exception {
+    CompletableFuture<Throwable> serverSaw = new CompletableFuture<>();
+    try (PacketServer tlsServer =
+        PacketServer.bind(LOOPBACK, server(TlsConfig.server(SERVER)), PacketConnTest.echoReportingFailure(serverSaw))) {
+      try (PacketConn plain = PacketConn.connect(tlsServer.localAddress(), PacketConfig.DEFAULT, null);
+          Packet hello = Packet.of(new byte[] {1, 2, 3, 4, 5, 6, 7, 8})) {
+        plain.send(hello);
+        try {
+          assertNull(plain.receive(WAIT), "the TLS server hangs up");
+        } catch (IOException hungUp) {
+          // Or resets: either way the plain client is not left waiting.
+        }
+      }
+      Throwable cause = serverSaw.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertInstanceOf(SSLHandshakeException.class, cause);
+      assertTrue(cause.getMessage().endsWith("(is the peer speaking plain packetconn, without TLS?)"), cause.getMessage());
+    }
+    CompletableFuture<Throwable> plainSaw = new CompletableFuture<>();
+    try (PacketServer plainServer =
+        PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, PacketConnTest.echoReportingFailure(plainSaw))) {
+      SSLHandshakeException e =
+          assertThrows(
+              SSLHandshakeException.class,
+              () -> PacketConn.connect(plainServer.localAddress(), client(TlsConfig.client(ANONYMOUS)), null));
+      assertTrue(e.getMessage().startsWith("the peer closed the connection during the TLS handshake"), e.getMessage());
+      Throwable cause = plainSaw.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertInstanceOf(ProtocolException.class, cause);
+      assertTrue(cause.getMessage().contains("is a TLS ClientHello"), cause.getMessage());
+    }
+  }
+
+  @Test
+  void aPeerThatNeverShakesHandsTimesOut() throws Exception {
+    CompletableFuture<Throwable> failure = new CompletableFuture<>();
+    PacketConfig config = server(TlsConfig.server(SERVER).handshakeTimeout(Duration.ofMillis(200)));
+    try (PacketServer server = PacketServer.bind(LOOPBACK, config, PacketConnTest.echoReportingFailure(failure));
+        Socket silent = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+      long start = System.nanoTime();
+      Throwable cause = failure.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertInstanceOf(SocketTimeoutException.class, cause);
+      assertEquals(
+          "TLS handshake with " + PacketConn.format((java.net.InetSocketAddress) silent.getLocalSocketAddress())
+              + " not finished after 200 ms",
+          cause.getMessage());
+      assertTrue(millis >= 150, "fired after " + millis + " ms");
+      assertEquals(-1, silent.getInputStream().read(), "the server hung up");
+    }
+  }
+
+  @Test
+  void gracefulCloseOverTlsLosesNothing() throws Exception {
+    int count = 20_000;
+    CompletableFuture<Integer> received = new CompletableFuture<>();
+    ConnectionHandler counter =
+        conn -> {
+          int n = 0;
+          for (Packet p : conn) {
+            try (p) {
+              assertEquals(n++, p.readInt());
+            }
+          }
+          received.complete(n);
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, server(TlsConfig.server(SERVER)), counter)) {
+      PacketConn conn = PacketConn.connect(server.localAddress(), client(TlsConfig.client(ANONYMOUS)), null);
+      for (int i = 0; i < count; i++) {
+        try (Packet p = Packet.allocate().writeInt(i).writeBytes(new byte[100])) {
+          conn.send(p);
+        }
+      }
+      conn.close();
+      assertEquals(count, received.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+      conn.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw new AssertionError(e.getCause());
+    }
+  }
+}
