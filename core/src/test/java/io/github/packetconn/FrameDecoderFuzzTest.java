@@ -209,6 +209,10 @@ class FrameDecoderFuzzTest {
         return new Reference(frames, frames.size() - 1, start + 4, failure, null);
       }
       int n = (int) length;
+      if (frames.isEmpty() && in.remaining() >= 7 && tlsClientHello(stream, start)) {
+        frames.add(new Reference.Frame(start, n, Integer.MAX_VALUE, null));
+        return new Reference(frames, 0, start + 4 + 7, "the first frame (" + n + " bytes) is a TLS ClientHello", null);
+      }
       if (in.remaining() < n + trailer) {
         frames.add(new Reference.Frame(start, n, Integer.MAX_VALUE, null));
         String where =
@@ -230,6 +234,12 @@ class FrameDecoderFuzzTest {
       frames.add(new Reference.Frame(start, n, in.position(), payload));
     }
     return new Reference(frames, frames.size(), -1, null, null);
+  }
+
+  /** {@return true if a stream starts with a TLS record header and a ClientHello: 16 03 0x LL LL 01 .. .. .. 03 0x} */
+  private static boolean tlsClientHello(byte[] b, int at) {
+    return b[at] == 0x16 && b[at + 1] == 0x03 && (b[at + 2] & 0xff) <= 4
+        && b[at + 5] == 0x01 && b[at + 9] == 0x03 && (b[at + 10] & 0xff) <= 4;
   }
 
   // ---- seeds

@@ -42,6 +42,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class SafetyTest {
   static final int THREADS = 4;
+  static final long MILLION_WAIT = 80; // Seconds for a million packets: 4-9 s idle, far more when busy.
   static final int PER_THREAD = 250_000; // 1,000,000 packets in all.
 
   // ---- helpers shared with PeerFaultTest and BackpressureTest
@@ -199,7 +200,7 @@ class SafetyTest {
       PacketConn conn = connect(server, PacketConfig.DEFAULT);
       sendFromThreads(conn);
       conn.close();
-      assertNull(serverClosed.get(WAIT.toSeconds(), TimeUnit.SECONDS), "the server saw a clean end");
+      assertNull(serverClosed.get(MILLION_WAIT, TimeUnit.SECONDS), "the server saw a clean end");
       assertArrayEquals(everyThreadDone(), next, "every packet of every thread");
       conn.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertNull(conn.closeCause());
@@ -237,7 +238,7 @@ class SafetyTest {
                   received.completeExceptionally(e);
                 }
               });
-      received.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      received.get(MILLION_WAIT, TimeUnit.SECONDS);
       assertArrayEquals(everyThreadDone(), next, "every packet of every thread, then end of stream");
       conn.close(); // The server's side lingers, reading, until this side closes too.
       PacketConn sender = serverSide.get();
