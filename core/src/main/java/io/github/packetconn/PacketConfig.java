@@ -28,7 +28,7 @@ import java.util.Objects;
  *     writes as soon as the connection is ready
  * @param maxFlushDelay the longest a packet waits for company when {@code flushDelay} is set; zero
  *     means the same as {@code flushDelay}
- * @param tcpNoDelay whether to disable Nagle's algorithm (default true)
+ * @param tcpNoDelay whether to disable Nagle's algorithm (default true); Unix domain sockets ignore it
  * @param closeTimeout how long {@link PacketConn#close()} waits for queued packets to be written
  *     before it gives up and aborts (default 10 s)
  * @param memoryBudget caps what all connections sharing it hold for their peers, queued and partly

@@ -11,10 +11,13 @@ import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
+import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
@@ -27,7 +30,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
- * A TCP connection that sends and receives packets.
+ * A TCP or Unix domain socket connection that sends and receives packets.
  *
  * <p><b>Sending</b>: {@link #send(Packet)} encodes the packet into the connection's send queue and
  * returns; the caller keeps its own reference and may release it at once. Whatever is queued when
@@ -57,6 +60,9 @@ import java.util.function.Consumer;
  * }
  * }</pre>
  *
+ * <p><b>Transports</b>: TCP, or a Unix domain socket when the address is a {@link
+ * UnixDomainSocketAddress} (see {@link #connect(Path)}); everything above works the same on both.
+ *
  * <p>All methods are safe to call from any thread.
  */
 public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.Selectable, EventLoop.Timed {
@@ -80,8 +86,8 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private final ReceiveQueue inbox; // Null: packets go to the handler.
   private final FrameDecoder decoder;
   private final SendQueue out;
-  private final InetSocketAddress localAddress;
-  private final InetSocketAddress remoteAddress;
+  private final SocketAddress localAddress;
+  private final SocketAddress remoteAddress;
   private final Consumer<PacketConn> onClosed; // The server's bookkeeping; runs before the futures.
   private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
   private final CompletableFuture<Void> outputClosed = new CompletableFuture<>();
@@ -142,10 +148,12 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     this.maxFlushDelayNanos =
         (config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay()).toNanos();
     channel.configureBlocking(false);
-    channel.setOption(StandardSocketOptions.TCP_NODELAY, config.tcpNoDelay());
-    this.localAddress = (InetSocketAddress) channel.getLocalAddress();
-    this.remoteAddress = (InetSocketAddress) channel.getRemoteAddress();
+    this.localAddress = channel.getLocalAddress();
+    this.remoteAddress = channel.getRemoteAddress();
     if (remoteAddress == null) throw new IllegalArgumentException("channel is not connected");
+    if (remoteAddress instanceof InetSocketAddress) { // Unix domain sockets have no Nagle to turn off.
+      channel.setOption(StandardSocketOptions.TCP_NODELAY, config.tcpNoDelay());
+    }
     TlsConfig tlsConfig = config.tls();
     this.tls =
         tlsConfig == null
@@ -189,19 +197,29 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     return connect(new InetSocketAddress(host, port), config, null);
   }
 
+  /** Connects to the Unix domain socket at {@code path} with the default configuration. */
+  public static PacketConn connect(Path path) throws IOException {
+    return connect(UnixDomainSocketAddress.of(path), PacketConfig.DEFAULT, null);
+  }
+
   /**
-   * Connects to {@code address}; packets go to {@code handler}, or to {@link #receive()} when it is
-   * null.
+   * Connects to {@code address}, an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress};
+   * packets go to {@code handler}, or to {@link #receive()} when it is null.
    */
   public static PacketConn connect(SocketAddress address, PacketConfig config, PacketHandler handler)
       throws IOException {
     Objects.requireNonNull(config, "config");
-    SocketChannel channel = SocketChannel.open();
+    UnixDomainSocketAddress unix = address instanceof UnixDomainSocketAddress u ? u : null;
+    SocketChannel channel = unix != null ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
     try {
       if (config.tls() != null && !config.tls().isClient()) {
         throw new IllegalArgumentException("a server's TlsConfig in a client's PacketConfig: " + config.tls());
       }
-      channel.connect(address);
+      if (unix == null) {
+        channel.connect(address);
+      } else {
+        SocketFile.connect(channel, unix);
+      }
       PacketConn conn = new PacketConn(channel, config, handler, null, address).start();
       if (conn.tls != null && EventLoop.current() == null) conn.awaitHandshake();
       return conn;
@@ -462,13 +480,19 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
 
   // ---- identity
 
-  /** {@return the local address} */
-  public InetSocketAddress localAddress() {
+  /**
+   * {@return the local address: an {@link InetSocketAddress}, or a {@link UnixDomainSocketAddress}
+   * (with an empty path on the connecting side, which is not bound to a name)}
+   */
+  public SocketAddress localAddress() {
     return localAddress;
   }
 
-  /** {@return the peer's address} */
-  public InetSocketAddress remoteAddress() {
+  /**
+   * {@return the peer's address: an {@link InetSocketAddress}, or a {@link
+   * UnixDomainSocketAddress} (with an empty path on the accepting side)}
+   */
+  public SocketAddress remoteAddress() {
     return remoteAddress;
   }
 
@@ -518,10 +542,20 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     return "PacketConn[" + format(localAddress) + " -> " + format(remoteAddress) + ", " + status + "]";
   }
 
-  /** {@return host:port, without the {@code /} that {@link InetSocketAddress#toString()} adds} */
-  static String format(InetSocketAddress address) {
-    String host = address.getHostString();
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
+  /**
+   * {@return host:port, without the {@code /} that {@link InetSocketAddress#toString()} adds; a Unix
+   * domain socket's path, or {@code unnamed} for the empty path of an unbound end}
+   */
+  static String format(SocketAddress address) {
+    if (address instanceof InetSocketAddress inet) {
+      String host = inet.getHostString();
+      return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+    }
+    if (address instanceof UnixDomainSocketAddress unix) {
+      String path = unix.getPath().toString();
+      return path.isEmpty() ? "unnamed" : path;
+    }
+    return String.valueOf(address);
   }
 
   // ---- the event loop's side

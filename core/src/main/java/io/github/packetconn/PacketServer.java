@@ -5,10 +5,13 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -19,7 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Accepts TCP connections and hands each one to the application as a {@link PacketConn}.
+ * Accepts TCP or Unix domain socket connections and hands each one to the application as a {@link
+ * PacketConn}.
  *
  * <p>Two styles: a {@link PacketHandler} receives every packet as a callback on the I/O thread
  * (fastest), or a {@link ConnectionHandler} serves each connection on its own <b>virtual thread</b>
@@ -35,8 +39,14 @@ import java.util.concurrent.TimeUnit;
  * }
  * }</pre>
  *
- * <p>{@link #close()} stops accepting and closes every connection gracefully. All methods are safe
- * to call from any thread.
+ * <p>{@link #close()} stops accepting and closes every connection gracefully.
+ *
+ * <p><b>Unix domain sockets</b>: bound to a {@link UnixDomainSocketAddress} (or {@link #bind(Path,
+ * PacketHandler)}), the server creates the socket file and <b>deletes it when it closes</b>. A file
+ * left at the path by a server that died is replaced if nothing listens on it; binding fails with a
+ * {@link java.net.BindException} if a server listens there or the file is not a socket.
+ *
+ * <p>All methods are safe to call from any thread.
  */
 public final class PacketServer implements Closeable, EventLoop.Selectable, EventLoop.Timed {
   private static final System.Logger LOG = System.getLogger("io.github.packetconn");
@@ -46,7 +56,8 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
   private final PacketHandler packetHandler; // Exactly one of the two handlers is set.
   private final ConnectionHandler connectionHandler;
   private final EventLoop loop = EventLoop.next();
-  private final InetSocketAddress localAddress;
+  private final SocketAddress localAddress;
+  private final SocketFile socketFile; // Null for TCP.
   private final Set<PacketConn> connections = ConcurrentHashMap.newKeySet();
   private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
   private volatile boolean closed;
@@ -65,16 +76,24 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
     }
     this.packetHandler = packetHandler;
     this.connectionHandler = connectionHandler;
-    server = ServerSocketChannel.open();
+    UnixDomainSocketAddress unix = address instanceof UnixDomainSocketAddress u ? u : null;
+    server = unix != null ? ServerSocketChannel.open(StandardProtocolFamily.UNIX) : ServerSocketChannel.open();
+    SocketFile file = null;
     try {
-      server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-      server.bind(address, 1024);
+      if (unix == null) {
+        server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+        server.bind(address, 1024);
+      } else {
+        file = SocketFile.bind(server, unix, 1024);
+      }
       server.configureBlocking(false);
-      localAddress = (InetSocketAddress) server.getLocalAddress();
+      localAddress = server.getLocalAddress();
     } catch (IOException | RuntimeException e) {
       server.close();
+      if (file != null) file.delete();
       throw e;
     }
+    socketFile = file;
     loop.execute(this::register);
   }
 
@@ -88,7 +107,23 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
     return bind(new InetSocketAddress(port), PacketConfig.DEFAULT, handler);
   }
 
-  /** Listens on {@code address}; packets of every connection go to {@code handler}. */
+  /**
+   * Listens on the Unix domain socket {@code path}, which it creates and deletes on close; packets
+   * go to the handler.
+   */
+  public static PacketServer bind(Path path, PacketHandler handler) throws IOException {
+    return bind(UnixDomainSocketAddress.of(path), PacketConfig.DEFAULT, handler);
+  }
+
+  /** Listens on the Unix domain socket {@code path}; each connection gets a virtual thread. */
+  public static PacketServer bind(Path path, ConnectionHandler handler) throws IOException {
+    return bind(UnixDomainSocketAddress.of(path), PacketConfig.DEFAULT, handler);
+  }
+
+  /**
+   * Listens on {@code address}, an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress};
+   * packets of every connection go to {@code handler}.
+   */
   public static PacketServer bind(SocketAddress address, PacketConfig config, PacketHandler handler)
       throws IOException {
     return new PacketServer(address, config, Objects.requireNonNull(handler, "handler"), null);
@@ -100,14 +135,22 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
     return new PacketServer(address, config, null, Objects.requireNonNull(handler, "handler"));
   }
 
-  /** {@return the bound address, with the actual port when bound to port 0} */
-  public InetSocketAddress localAddress() {
+  /**
+   * {@return the bound address: an {@link InetSocketAddress} with the actual port when bound to port
+   * 0, or a {@link UnixDomainSocketAddress}}
+   */
+  public SocketAddress localAddress() {
     return localAddress;
   }
 
-  /** {@return the bound port} */
+  /**
+   * {@return the bound TCP port}
+   *
+   * @throws IllegalStateException if the server listens on a Unix domain socket
+   */
   public int port() {
-    return localAddress.getPort();
+    if (localAddress instanceof InetSocketAddress inet) return inet.getPort();
+    throw new IllegalStateException("not a TCP server: " + PacketConn.format(localAddress));
   }
 
   /** {@return a live, unmodifiable view of the open connections} */
@@ -159,6 +202,17 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
       server.close();
     } catch (IOException e) {
       failure = e;
+    }
+    if (socketFile != null) {
+      try {
+        socketFile.delete(); // At once: a new server may bind while these connections drain.
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
     }
     List<PacketConn> open = new ArrayList<>(connections);
     List<CompletableFuture<Void>> closing = new ArrayList<>(open.size());
@@ -236,7 +290,7 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
     conn.start();
     if (closed) conn.abort();
     if (connectionHandler != null) {
-      Thread.ofVirtual().name("packetconn-" + conn.remoteAddress()).start(() -> serve(conn));
+      Thread.ofVirtual().name("packetconn-" + PacketConn.format(conn.remoteAddress())).start(() -> serve(conn));
     }
   }
 

@@ -1,5 +1,6 @@
 /**
- * Send and receive packets over TCP, wire-compatible with the Go library go-packetconn.
+ * Send and receive packets over TCP or Unix domain sockets, wire-compatible with the Go library
+ * go-packetconn.
  *
  * <p>{@link io.github.packetconn.Packet} holds one payload and packs and unpacks typed values;
  * {@link io.github.packetconn.PacketConn} sends and receives packets over one connection; {@link

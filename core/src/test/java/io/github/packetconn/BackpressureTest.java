@@ -184,7 +184,7 @@ class BackpressureTest {
 
   private static void floodAClientThatNeverReads(
       PacketServer server, SafetyTest.Recorder echo, PacketConn conn, int count) throws Exception {
-    int port = conn.localAddress().getPort();
+    int port = PacketConnTest.port(conn.localAddress());
     PacketConn serverSide = echo.opened(port).get(WAIT.toSeconds(), TimeUnit.SECONDS);
     long heapBefore = heapUsedAfterGc();
     AtomicInteger sent = new AtomicInteger();

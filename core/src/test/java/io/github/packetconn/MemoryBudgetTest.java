@@ -174,7 +174,7 @@ class MemoryBudgetTest {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (System.nanoTime() < deadline) {
       for (PacketConn conn : server.connections()) {
-        if (conn.remoteAddress().getPort() == port) return conn;
+        if (PacketConnTest.port(conn.remoteAddress()) == port) return conn;
       }
       Thread.onSpinWait();
     }

@@ -17,6 +17,7 @@ import java.net.InetSocketAddress;
 import java.net.ProtocolException;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -81,6 +82,11 @@ class PacketConnTest {
       }
     }
     assertEquals(count, n);
+  }
+
+  /** {@return the port of a TCP address} */
+  static int port(SocketAddress address) {
+    return ((InetSocketAddress) address).getPort();
   }
 
   static PacketConn connect(PacketServer server, PacketConfig config) throws IOException {
@@ -244,7 +250,7 @@ class PacketConnTest {
     PacketHandler handler = echoReportingFailure(closed);
     try (PacketServer server = PacketServer.bind(LOOPBACK, config, handler);
         PacketConn good = connect(server, config);
-        Socket bad = new Socket(server.localAddress().getAddress(), server.port())) {
+        Socket bad = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
       bad.getOutputStream().write(FrameDecoderTest.bytes("01000100")); // 65537, little-endian.
       Throwable cause = closed.get(20, TimeUnit.SECONDS);
       assertInstanceOf(ProtocolException.class, cause);
@@ -266,7 +272,7 @@ class PacketConnTest {
     PacketHandler handler = echoReportingFailure(failure);
     try (PacketServer server = PacketServer.bind(LOOPBACK, config, handler);
         PacketConn conn = connect(server, config);
-        Socket corrupt = new Socket(server.localAddress().getAddress(), server.port())) {
+        Socket corrupt = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
       try (Packet p = goldenHi()) {
         conn.send(p);
       }
@@ -296,7 +302,7 @@ class PacketConnTest {
           }
         };
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, handler);
-        Socket peer = new Socket(server.localAddress().getAddress(), server.port())) {
+        Socket peer = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
       peer.getOutputStream().write(FrameDecoderTest.bytes("0a000000cdab78"));
       peer.shutdownOutput();
       Throwable cause = failure.get(20, TimeUnit.SECONDS);
@@ -496,10 +502,10 @@ class PacketConnTest {
         PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
       assertNull(conn.attach("session-1"));
       assertEquals("session-1", conn.attachment());
-      assertEquals(server.port(), conn.remoteAddress().getPort());
-      assertEquals(InetAddress.getLoopbackAddress(), conn.localAddress().getAddress());
+      assertEquals(server.port(), port(conn.remoteAddress()));
+      assertEquals(InetAddress.getLoopbackAddress(), ((InetSocketAddress) conn.localAddress()).getAddress());
       assertEquals(
-          "PacketConn[127.0.0.1:" + conn.localAddress().getPort() + " -> 127.0.0.1:" + server.port() + ", open]",
+          "PacketConn[127.0.0.1:" + port(conn.localAddress()) + " -> 127.0.0.1:" + server.port() + ", open]",
           conn.toString());
     }
   }
@@ -716,7 +722,7 @@ class PacketConnTest {
           }
         };
     try (PacketServer server = PacketServer.bind(LOOPBACK, quick, flooder);
-        Socket peer = new Socket(server.localAddress().getAddress(), server.port())) {
+        Socket peer = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
       peer.getOutputStream().write(FrameDecoderTest.bytes(FrameDecoderTest.EMPTY)); // Never reads.
       Throwable why = cause.get(20, TimeUnit.SECONDS);
       assertInstanceOf(SocketTimeoutException.class, why);
@@ -741,7 +747,7 @@ class PacketConnTest {
           }
         };
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, closer);
-        Socket peer = new Socket(server.localAddress().getAddress(), server.port())) {
+        Socket peer = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
       // One whole frame, then the start of a second one, in one write.
       peer.getOutputStream().write(FrameDecoderTest.bytes(FrameDecoderTest.HI + "64000000abcd"));
       assertEquals(-1, peer.getInputStream().read(), "the server closed its side");

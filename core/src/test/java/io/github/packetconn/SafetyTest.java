@@ -74,7 +74,7 @@ class SafetyTest {
 
     @Override
     public void onOpen(PacketConn conn) {
-      opened(conn.remoteAddress().getPort()).complete(conn);
+      opened(PacketConnTest.port(conn.remoteAddress())).complete(conn);
     }
 
     @Override
@@ -85,7 +85,7 @@ class SafetyTest {
     @Override
     public void onClose(PacketConn conn, Throwable cause) {
       closeCalls.incrementAndGet();
-      closed(conn.remoteAddress().getPort()).complete(cause);
+      closed(PacketConnTest.port(conn.remoteAddress())).complete(cause);
     }
   }
 

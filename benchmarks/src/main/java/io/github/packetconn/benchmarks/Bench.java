@@ -3,7 +3,6 @@ package io.github.packetconn.benchmarks;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,15 +113,37 @@ final class Bench {
     List<String> command = new ArrayList<>(pinning);
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(SERVER_JVM_FLAGS);
-    command.addAll(
-        List.of(
-            "-cp",
-            System.getProperty("java.class.path"),
-            ServerMain.class.getName(),
-            "--kind",
-            server,
-            "--port",
-            "0"));
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), ServerMain.class.getName()));
+    Path socketDir = null; // A fresh directory for a Unix domain socket, removed after the run.
+    try {
+      if (server.endsWith(ServerMain.UNIX_SUFFIX)) {
+        socketDir = Files.createTempDirectory("packetconn-bench");
+        String kind = server.substring(0, server.length() - ServerMain.UNIX_SUFFIX.length());
+        command.addAll(List.of("--kind", kind, "--unix", socketDir.resolve("echo.sock").toString()));
+      } else {
+        command.addAll(List.of("--kind", server, "--port", "0"));
+      }
+      return measure(workload, server, command);
+    } catch (IOException e) {
+      err.println("!!! " + workload.name() + " " + server + ": " + e.getMessage());
+      return new BenchRun(server, LoadResult.failure(workload, e.getMessage()), null);
+    } finally {
+      if (socketDir != null) deleteSocketDir(socketDir);
+    }
+  }
+
+  /** Deletes the socket file a server left behind (raw does not delete its own), and its directory. */
+  private void deleteSocketDir(Path dir) {
+    try {
+      Files.deleteIfExists(dir.resolve("echo.sock"));
+      Files.deleteIfExists(dir);
+    } catch (IOException e) {
+      err.println("cannot delete " + dir + ": " + e);
+    }
+  }
+
+  /** Starts the server with {@code command} and runs the load against it. */
+  private BenchRun measure(Workload workload, String server, List<String> command) throws IOException {
     try (ServerProcess process = ServerProcess.start(server, command, err)) {
       List<CompletableFuture<JvmStats>> stats = new ArrayList<>();
       LoadListener listener =
@@ -137,18 +158,14 @@ final class Bench {
               out.println(liveLine(server, interval));
             }
           };
-      InetSocketAddress address = new InetSocketAddress("127.0.0.1", process.port());
       LoadResult result =
-          new LoadGenerator(address, workload, options.seed())
+          new LoadGenerator(process.address(), workload, options.seed())
               .run(options.warmup(), options.duration(), listener);
       JvmStats serverStats =
           stats.size() == 2 ? difference(server, stats.get(0), stats.get(1)) : null;
       BenchRun run = new BenchRun(server, result, serverStats);
       out.println(doneLine(run));
       return run;
-    } catch (IOException e) {
-      err.println("!!! " + workload.name() + " " + server + ": " + e.getMessage());
-      return new BenchRun(server, LoadResult.failure(workload, e.getMessage()), null);
     }
   }
 
@@ -233,7 +250,7 @@ final class Bench {
   static String liveLine(String server, LoadInterval interval) {
     return String.format(
         Locale.ROOT,
-        "%-10s %-20s %-8s %4s/%s s %,11.0f packets/s %,7.0f MiB/s  p99 %s",
+        "%-10s %-24s %-8s %4s/%s s %,11.0f packets/s %,7.0f MiB/s  p99 %s",
         interval.workload().name(),
         server,
         interval.phase().label(),
@@ -249,7 +266,7 @@ final class Bench {
     JvmStats stats = run.serverStats();
     return String.format(
         Locale.ROOT,
-        "%-10s %-20s done     %,.0f packets/s, %,.0f MiB/s, p50 %s, p99 %s, p99.9 %s, max %s;"
+        "%-10s %-24s done     %,.0f packets/s, %,.0f MiB/s, p50 %s, p99 %s, p99.9 %s, max %s;"
             + " server %s B/packet, %s; generator %.2f B/packet, %.0f ns CPU/packet%s",
         run.workload().name(),
         run.server(),

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The options of {@code bench}: which servers and workloads, for how long, at what scale.
@@ -25,7 +26,17 @@ record BenchOptions(
     double scale,
     long seed,
     Path out) {
-  static final List<String> ALL_SERVERS = ServerMain.KINDS;
+  /** Every server: each kind over TCP, then each over a Unix domain socket ({@code netty-unix}). */
+  static final List<String> ALL_SERVERS =
+      Stream.concat(
+              ServerMain.KINDS.stream(), ServerMain.KINDS.stream().map(k -> k + ServerMain.UNIX_SUFFIX))
+          .toList();
+
+  /** What runs by default: every kind over TCP, and packetconn's callback style and Netty over UDS. */
+  static final List<String> DEFAULT_SERVERS =
+      Stream.concat(
+              ServerMain.KINDS.stream(), Stream.of("packetconn-callback-unix", "netty-unix"))
+          .toList();
   static final Duration DEFAULT_WARMUP = Duration.ofSeconds(5);
   static final Duration DEFAULT_DURATION = Duration.ofSeconds(10);
 
@@ -38,7 +49,9 @@ record BenchOptions(
       and bench.md. Exits with status 1 if any run had errors.
 
       Options:
-        --servers a,b,...    packetconn-callback, packetconn-blocking, netty, raw (default: all)
+        --servers a,b,...    packetconn-callback, packetconn-blocking, netty, raw over TCP, and
+                             the same with -unix over a Unix domain socket (default: the four
+                             over TCP, packetconn-callback-unix and netty-unix)
         --workloads a,b,...  pipelined, ping-pong, small, large, single (default: all)
         --warmup TIME        warm-up per run, results discarded: 500ms, 5s, 1m (default: 5s)
         --duration TIME      measured period per run (default: 10s)
@@ -48,10 +61,10 @@ record BenchOptions(
         --help               prints this
       """;
 
-  /** The defaults: everything, 5 s warm-up, 10 s measured. */
+  /** The defaults: every workload, {@link #DEFAULT_SERVERS}, 5 s warm-up, 10 s measured. */
   static BenchOptions defaults() {
     return new BenchOptions(
-        ALL_SERVERS,
+        DEFAULT_SERVERS,
         Workload.STANDARD,
         DEFAULT_WARMUP,
         DEFAULT_DURATION,

@@ -16,7 +16,9 @@ final class BenchTable {
       List.of(
           List.of("packetconn-callback", "netty"),
           List.of("packetconn-callback", "raw"),
-          List.of("packetconn-blocking", "packetconn-callback"));
+          List.of("packetconn-blocking", "packetconn-callback"),
+          List.of("packetconn-callback-unix", "netty-unix"),
+          List.of("packetconn-callback-unix", "packetconn-callback"));
 
   private static final List<String> METRICS =
       List.of("throughput", "latency", "B/packet", "GC (old)");

@@ -3,7 +3,9 @@ package io.github.packetconn.benchmarks;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -74,7 +76,8 @@ final class LoadGenerator {
   private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
   private static final long HIGHEST_LATENCY = TimeUnit.MINUTES.toNanos(1); // Longer is clamped.
 
-  private final InetSocketAddress address;
+  private final SocketAddress address;
+  private final boolean unix; // A Unix domain socket: no TCP_NODELAY, and connects never pend.
   private final Workload workload;
   private final Payloads payloads;
   private final byte[] pattern;
@@ -109,14 +112,15 @@ final class LoadGenerator {
   private final List<String> errorMessages = new ArrayList<>();
 
   /** Creates a generator for {@code workload} against the echo server at {@code address}. */
-  LoadGenerator(InetSocketAddress address, Workload workload, long seed) {
+  LoadGenerator(SocketAddress address, Workload workload, long seed) {
     this(address, workload, seed, BUFFER_SIZE);
   }
 
   /** Creates a generator with buffers of {@code bufferSize} bytes (small ones for tests). */
-  LoadGenerator(InetSocketAddress address, Workload workload, long seed, int bufferSize) {
+  LoadGenerator(SocketAddress address, Workload workload, long seed, int bufferSize) {
     if (bufferSize < 4) throw new IllegalArgumentException("bufferSize < 4: " + bufferSize);
     this.address = Objects.requireNonNull(address, "address");
+    this.unix = address instanceof UnixDomainSocketAddress;
     this.workload = Objects.requireNonNull(workload, "workload");
     this.payloads = new Payloads(workload.minPayload(), workload.maxPayload(), seed);
     this.pattern = payloads.pattern;
@@ -161,6 +165,7 @@ final class LoadGenerator {
     int[] pending = {0};
     int[] connected = {0};
     long lastProgress = System.nanoTime();
+    IOException refused = null; // The last connect to a Unix socket that its full backlog refused.
     Consumer<SelectionKey> finish =
         key -> {
           LoadClient client = (LoadClient) key.attachment();
@@ -177,14 +182,29 @@ final class LoadGenerator {
           }
         };
     while (connected[0] < count) {
+      int before = connected[0]; // Before connecting: a connect may succeed at once.
+      int started = 0;
       for (; next < count && pending[0] < MAX_PENDING_CONNECTS; next++) {
-        SocketChannel channel = SocketChannel.open();
+        // A Unix socket connects at once, before the server accepts, and fails (EAGAIN) when the
+        // backlog is full; so connect a batch, let the server accept, and retry what failed.
+        if (unix && started++ == MAX_PENDING_CONNECTS) break;
+        SocketChannel channel =
+            unix ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
+        channel.configureBlocking(false);
+        if (!unix) channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        boolean done;
+        try {
+          done = channel.connect(address);
+        } catch (IOException e) {
+          channel.close();
+          if (!unix) throw e;
+          refused = e;
+          break;
+        }
         LoadClient client = new LoadClient(next, payloads.clientKey(next), window, channel);
         clients[next] = client;
-        channel.configureBlocking(false);
-        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         live++;
-        if (channel.connect(address)) {
+        if (done) {
           client.selectionKey = channel.register(selector, SelectionKey.OP_READ, client);
           connected[0]++;
         } else {
@@ -192,9 +212,8 @@ final class LoadGenerator {
           pending[0]++;
         }
       }
-      int before = connected[0];
       try {
-        selector.select(finish, 100);
+        selector.select(finish, unix ? 1 : 100);
       } catch (UncheckedIOException e) {
         throw new IOException(e.getMessage(), e.getCause());
       }
@@ -213,7 +232,8 @@ final class LoadGenerator {
                 + pending[0]
                 + " connects pending for "
                 + CONNECT_TIMEOUT.toSeconds()
-                + " s");
+                + " s"
+                + (refused != null ? "; last refused: " + refused.getMessage() : ""));
       }
     }
   }

@@ -13,12 +13,15 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.util.ResourceLeakDetector;
 import io.netty.util.internal.PlatformDependent;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
 
@@ -26,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * The baseline: Netty 4.2's standard length-field echo at its best. Native epoll, one event-loop
  * thread for accepting and for I/O (the server gets one core), the pooled allocator, TCP_NODELAY,
  * and a {@link LengthFieldBasedFrameDecoder} whose frames (header included) are written back as
- * they come and flushed once per read.
+ * they come and flushed once per read. Given a {@link UnixDomainSocketAddress}, it listens on that
+ * Unix domain socket with epoll's domain socket channels.
  *
  * <p>The allocator is {@link PooledByteBufAllocator#DEFAULT}, unless {@code
  * -Dio.netty.allocator.type} is given; then Netty's default for that type. (Netty 4.2's own default
@@ -40,7 +44,7 @@ final class NettyEchoServer implements EchoServer {
   private final Channel channel;
   private final FailureLog failures = new FailureLog("netty");
 
-  NettyEchoServer(InetSocketAddress address) throws InterruptedException {
+  NettyEchoServer(SocketAddress address) throws InterruptedException {
     ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
     if (!Epoll.isAvailable()) {
       throw new IllegalStateException("Netty native epoll is unavailable", Epoll.unavailabilityCause());
@@ -62,19 +66,24 @@ final class NettyEchoServer implements EchoServer {
 
     group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     Echo echo = new Echo();
+    boolean unix = address instanceof UnixDomainSocketAddress;
+    ServerBootstrap bootstrap =
+        new ServerBootstrap()
+            .group(group) // One loop both accepts and serves.
+            .channel(unix ? EpollServerDomainSocketChannel.class : EpollServerSocketChannel.class)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.ALLOCATOR, allocator)
+            .childOption(ChannelOption.ALLOCATOR, allocator);
+    if (!unix) bootstrap.childOption(ChannelOption.TCP_NODELAY, true);
+    SocketAddress bindAddress =
+        unix ? new DomainSocketAddress(((UnixDomainSocketAddress) address).getPath().toString()) : address;
     try {
       channel =
-          new ServerBootstrap()
-              .group(group) // One loop both accepts and serves.
-              .channel(EpollServerSocketChannel.class)
-              .option(ChannelOption.SO_BACKLOG, 1024)
-              .option(ChannelOption.ALLOCATOR, allocator)
-              .childOption(ChannelOption.ALLOCATOR, allocator)
-              .childOption(ChannelOption.TCP_NODELAY, true)
+          bootstrap
               .childHandler(
-                  new ChannelInitializer<EpollSocketChannel>() {
+                  new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(EpollSocketChannel ch) {
+                    protected void initChannel(Channel ch) {
                       ch.pipeline()
                           .addLast(
                               new LengthFieldBasedFrameDecoder(
@@ -82,7 +91,7 @@ final class NettyEchoServer implements EchoServer {
                               echo);
                     }
                   })
-              .bind(address)
+              .bind(bindAddress)
               .sync()
               .channel();
     } catch (InterruptedException | RuntimeException e) {
@@ -113,7 +122,7 @@ final class NettyEchoServer implements EchoServer {
 
   @Override
   public int port() {
-    return ((InetSocketAddress) channel.localAddress()).getPort();
+    return ((InetSocketAddress) channel.localAddress()).getPort(); // Only asked of a TCP server.
   }
 
   @Override

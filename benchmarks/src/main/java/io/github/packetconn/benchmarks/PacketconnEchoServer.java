@@ -8,7 +8,7 @@ import io.github.packetconn.PacketHandler;
 import io.github.packetconn.PacketServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 
 /**
  * packetconn's echo, written the way the README teaches: a {@link PacketHandler} on the I/O thread,
@@ -19,7 +19,7 @@ final class PacketconnEchoServer implements EchoServer {
   private final PacketServer server;
   private final FailureLog failures;
 
-  private PacketconnEchoServer(InetSocketAddress address, boolean blocking) throws IOException {
+  private PacketconnEchoServer(SocketAddress address, boolean blocking) throws IOException {
     PacketConfig config = PacketConfig.DEFAULT;
     if (blocking) {
       failures = new FailureLog("packetconn-blocking");
@@ -31,12 +31,12 @@ final class PacketconnEchoServer implements EchoServer {
   }
 
   /** Starts the callback style: echoes from a {@link PacketHandler} on the I/O thread. */
-  static PacketconnEchoServer callback(InetSocketAddress address) throws IOException {
+  static PacketconnEchoServer callback(SocketAddress address) throws IOException {
     return new PacketconnEchoServer(address, false);
   }
 
   /** Starts the blocking style: a {@link ConnectionHandler} on a virtual thread per connection. */
-  static PacketconnEchoServer blocking(InetSocketAddress address) throws IOException {
+  static PacketconnEchoServer blocking(SocketAddress address) throws IOException {
     return new PacketconnEchoServer(address, true);
   }
 

@@ -2,6 +2,9 @@ package io.github.packetconn.benchmarks;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -34,20 +37,22 @@ final class RawEchoServer implements EchoServer {
   private final ArrayDeque<ByteBuffer>[] freePending = new ArrayDeque[PENDING_CLASSES];
   private final Consumer<SelectionKey> onReady = this::ready; // One instance: select() allocates nothing.
   private final FailureLog failures = new FailureLog("raw");
-  private final int port;
+  private final int port; // 0 on a Unix domain socket.
+  private final boolean unix;
   private final Thread thread;
   private volatile boolean closing;
 
-  RawEchoServer(InetSocketAddress address) throws IOException {
+  RawEchoServer(SocketAddress address) throws IOException {
     for (int i = 0; i < PENDING_CLASSES; i++) freePending[i] = new ArrayDeque<>();
     selector = Selector.open();
-    server = ServerSocketChannel.open();
+    unix = address instanceof UnixDomainSocketAddress;
+    server = unix ? ServerSocketChannel.open(StandardProtocolFamily.UNIX) : ServerSocketChannel.open();
     try {
-      server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+      if (!unix) server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
       server.bind(address, 1024);
       server.configureBlocking(false);
       server.register(selector, SelectionKey.OP_ACCEPT);
-      port = ((InetSocketAddress) server.getLocalAddress()).getPort();
+      port = unix ? 0 : ((InetSocketAddress) server.getLocalAddress()).getPort();
     } catch (IOException | RuntimeException e) {
       server.close();
       selector.close();
@@ -98,7 +103,7 @@ final class RawEchoServer implements EchoServer {
       while ((ch = server.accept()) != null) {
         try {
           ch.configureBlocking(false);
-          ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+          if (!unix) ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
           Connection c = new Connection(ch);
           c.key = ch.register(selector, SelectionKey.OP_READ, c);
         } catch (IOException e) {

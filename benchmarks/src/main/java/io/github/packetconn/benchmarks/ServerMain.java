@@ -6,7 +6,10 @@ import java.io.InputStreamReader;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -15,9 +18,13 @@ import java.util.List;
  * <pre>
  * java -cp packetconn-benchmarks.jar io.github.packetconn.benchmarks.ServerMain \
  *     --kind packetconn-callback|packetconn-blocking|netty|raw [--port 0] [--host 127.0.0.1]
+ *     [--unix /tmp/echo.sock]
  * </pre>
  *
- * <p>Protocol: once listening, prints {@code READY <port>}. Then reads commands from stdin, one a
+ * <p>With {@code --unix}, the server listens on that Unix domain socket instead of a TCP port.
+ *
+ * <p>Protocol: once listening, prints {@code READY <port>} (or {@code READY <path>} with {@code
+ * --unix}). Then reads commands from stdin, one a
  * line: {@code stats} prints a {@link JvmStats} line ({@code STATS allocatedBytes=.. gcCount=..
  * gcTimeMs=.. oldGcCount=..}, cumulative since the JVM started); {@code quit}, or the end of stdin,
  * closes the server and exits with status 0. Nothing else is written to stdout; diagnostics go to
@@ -28,17 +35,21 @@ public final class ServerMain {
   public static final List<String> KINDS =
       List.of("packetconn-callback", "packetconn-blocking", "netty", "raw");
 
+  /** Appended to a kind, names that server on a Unix domain socket in the bench: {@code netty-unix}. */
+  static final String UNIX_SUFFIX = "-unix";
+
   private ServerMain() {}
 
   public static void main(String[] args) {
     String kind = null;
     String host = "127.0.0.1";
     int port = 0;
+    Path unix = null;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       if (arg.equals("--help") || arg.equals("-h")) {
         System.err.println("usage: ServerMain --kind " + String.join("|", KINDS)
-            + " [--port 0] [--host 127.0.0.1]");
+            + " [--port 0] [--host 127.0.0.1] [--unix PATH]");
         System.exit(0);
       }
       if (i + 1 == args.length) fail("missing value after " + arg);
@@ -47,23 +58,27 @@ public final class ServerMain {
         case "--kind" -> kind = value;
         case "--host" -> host = value;
         case "--port" -> port = parsePort(value);
+        case "--unix" -> unix = Path.of(value);
         default -> fail("unknown option " + arg + "; try --help");
       }
     }
     if (kind == null) fail("missing --kind, one of " + KINDS);
     if (!KINDS.contains(kind)) fail("unknown --kind " + kind + ", expected one of " + KINDS);
 
-    InetSocketAddress address = new InetSocketAddress(host, port);
+    SocketAddress address =
+        unix != null ? UnixDomainSocketAddress.of(unix) : new InetSocketAddress(host, port);
+    String where = unix != null ? unix.toString() : host + ":" + port;
     EchoServer server = null;
     try {
       server = start(kind, address);
     } catch (Exception e) {
-      System.err.println("cannot start " + kind + " on " + host + ":" + port + ": " + e);
+      System.err.println("cannot start " + kind + " on " + where + ": " + e);
       e.printStackTrace();
       System.exit(1);
     }
-    System.err.println(kind + ": listening on " + host + ":" + server.port() + "; " + environment());
-    System.out.println("READY " + server.port());
+    String bound = unix != null ? unix.toString() : Integer.toString(server.port());
+    System.err.println(kind + ": listening on " + (unix != null ? bound : host + ":" + bound) + "; " + environment());
+    System.out.println("READY " + bound);
     System.out.flush();
 
     int status = 0;
@@ -82,7 +97,7 @@ public final class ServerMain {
   }
 
   /** Starts the server of {@code kind} on {@code address}. */
-  static EchoServer start(String kind, InetSocketAddress address) throws Exception {
+  static EchoServer start(String kind, SocketAddress address) throws Exception {
     return switch (kind) {
       case "packetconn-callback" -> PacketconnEchoServer.callback(address);
       case "packetconn-blocking" -> PacketconnEchoServer.blocking(address);

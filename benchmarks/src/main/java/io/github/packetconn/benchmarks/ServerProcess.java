@@ -6,6 +6,9 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,14 +23,14 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * One echo server under test in its own JVM, driven through the {@link ServerMain} protocol: it
- * prints {@code READY <port>} once listening, answers {@code stats} with a {@code STATS} line
+ * prints {@code READY <port>} (or {@code READY <path>} on a Unix domain socket) once listening, answers {@code stats} with a {@code STATS} line
  * ({@link JvmStats}) and exits on {@code quit}. Its other output goes to the harness's stderr, each
  * line prefixed with the server's name.
  *
  * <pre>{@code
  * try (ServerProcess server = ServerProcess.start("raw", command, System.err)) {
  *   CompletableFuture<JvmStats> before = server.requestStats();
- *   ... // load on server.port()
+ *   ... // load on server.address()
  * }
  * }</pre>
  *
@@ -53,7 +56,7 @@ final class ServerProcess implements AutoCloseable {
   private final Process process;
   private final PrintStream log;
   private final OutputStream commands;
-  private final CompletableFuture<Integer> ready = new CompletableFuture<>();
+  private final CompletableFuture<String> ready = new CompletableFuture<>(); // A port or a path.
   private final Queue<CompletableFuture<JvmStats>> statsRequests = new ArrayDeque<>();
   private boolean closed;
 
@@ -96,7 +99,15 @@ final class ServerProcess implements AutoCloseable {
 
   /** {@return the port the server listens on} */
   int port() {
-    return ready.join();
+    return Integer.parseInt(ready.join());
+  }
+
+  /** {@return where the server listens: 127.0.0.1 and its port, or its Unix domain socket} */
+  SocketAddress address() {
+    String where = ready.join();
+    return where.chars().allMatch(Character::isDigit)
+        ? new InetSocketAddress("127.0.0.1", Integer.parseInt(where))
+        : UnixDomainSocketAddress.of(where);
   }
 
   /** {@return the server's name} */
@@ -164,10 +175,11 @@ final class ServerProcess implements AutoCloseable {
       String line;
       while ((line = in.readLine()) != null) {
         if (line.startsWith("READY ") && !ready.isDone()) {
-          try {
-            ready.complete(Integer.parseInt(line.substring(6).strip()));
-          } catch (NumberFormatException e) {
+          String where = line.substring(6).strip();
+          if (where.isEmpty()) {
             ready.completeExceptionally(new IOException("bad READY line: " + line));
+          } else {
+            ready.complete(where);
           }
         } else if (line.startsWith("STATS ")) {
           CompletableFuture<JvmStats> request;

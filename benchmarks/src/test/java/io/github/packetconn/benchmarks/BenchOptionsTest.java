@@ -13,7 +13,14 @@ class BenchOptionsTest {
   void noArgumentsMeansEverythingWithDefaults() throws UsageException {
     BenchOptions options = BenchOptions.parse(List.of());
     assertEquals(
-        List.of("packetconn-callback", "packetconn-blocking", "netty", "raw"), options.servers());
+        List.of(
+            "packetconn-callback",
+            "packetconn-blocking",
+            "netty",
+            "raw",
+            "packetconn-callback-unix",
+            "netty-unix"),
+        options.servers());
     assertEquals(Workload.STANDARD, options.workloads());
     assertEquals(Duration.ofSeconds(5), options.warmup());
     assertEquals(Duration.ofSeconds(10), options.duration());
@@ -60,7 +67,8 @@ class BenchOptionsTest {
     assertMessage("unknown option: --server", "--server", "raw");
     assertMessage(
         "--servers: unknown server (not one of packetconn-callback, packetconn-blocking, netty,"
-            + " raw): grizzly",
+            + " raw, packetconn-callback-unix, packetconn-blocking-unix, netty-unix, raw-unix):"
+            + " grizzly",
         "--servers",
         "raw,grizzly");
     assertMessage("--servers: given twice: raw", "--servers", "raw,raw");

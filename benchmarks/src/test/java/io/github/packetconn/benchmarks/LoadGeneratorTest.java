@@ -9,11 +9,18 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.AnnotatedElementContext;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.io.TempDirFactory;
 
 @Timeout(20)
 class LoadGeneratorTest {
@@ -49,6 +56,30 @@ class LoadGeneratorTest {
     assertEquals(List.of(), bulkSplit.errorMessages());
     assertTrue(bulkSplit.packets() > 2, "packets: " + bulkSplit.packets());
     assertTrue(large.packets() > 2, "packets: " + large.packets());
+  }
+
+  @Test
+  @SuppressWarnings("try") // The server only has to be open.
+  void drivesAServerOnAUnixSocket(@TempDir(factory = ShortTempDir.class) Path dir) throws Exception {
+    // More clients than connect in one batch: Unix sockets connect at once, a batch at a time.
+    Workload workload = new Workload("unix", 3 * LoadGenerator.MAX_PENDING_CONNECTS, 4, 0, 2048);
+    UnixDomainSocketAddress address = UnixDomainSocketAddress.of(dir.resolve("e.sock"));
+    try (EchoServer server = PacketconnEchoServer.callback(address)) {
+      LoadResult result =
+          new LoadGenerator(address, workload, 42)
+              .run(WARMUP, DURATION, LoadListener.NONE);
+      assertEquals(List.of(), result.errorMessages());
+      assertTrue(result.packets() > 100, "packets: " + result.packets());
+    }
+  }
+
+  /** Puts a temporary directory in /tmp: a socket's path must fit in ~100 bytes. */
+  static final class ShortTempDir implements TempDirFactory {
+    @Override
+    public Path createTempDirectory(AnnotatedElementContext element, ExtensionContext context)
+        throws IOException {
+      return Files.createTempDirectory(Path.of("/tmp"), "pcbench");
+    }
   }
 
   @Test

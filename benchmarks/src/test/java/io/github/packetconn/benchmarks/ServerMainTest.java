@@ -10,16 +10,24 @@ import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.net.InetSocketAddress;
-import java.net.Socket;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,9 +41,30 @@ class ServerMainTest {
   @FieldSource("KINDS")
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void echoesFramesAndAnswersStats(String kind) throws Exception {
+    echoesFramesAndAnswersStats(kind, List.of("--port", "0"), null);
+  }
+
+  @ParameterizedTest
+  @FieldSource("KINDS")
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void echoesFramesOverAUnixSocket(String kind) throws Exception {
+    Path dir = Files.createTempDirectory(Path.of("/tmp"), "pcbench");
+    Path socket = dir.resolve("echo.sock");
+    try {
+      echoesFramesAndAnswersStats(kind, List.of("--unix", socket.toString()), socket);
+    } finally {
+      Files.deleteIfExists(socket); // raw leaves its file behind; the bench deletes it.
+      Files.delete(dir);
+    }
+  }
+
+  /** Starts {@code kind} listening where {@code where} says; {@code unix} is its socket, or null. */
+  private static void echoesFramesAndAnswersStats(String kind, List<String> where, Path unix)
+      throws Exception {
     String java = ProcessHandle.current().info().command().orElseThrow();
-    Process process =
-        new ProcessBuilder(
+    List<String> command =
+        new ArrayList<>(
+            List.of(
                 java,
                 "--sun-misc-unsafe-memory-access=allow",
                 "--enable-native-access=ALL-UNNAMED",
@@ -44,18 +73,17 @@ class ServerMainTest {
                 System.getProperty("java.class.path"),
                 ServerMain.class.getName(),
                 "--kind",
-                kind,
-                "--port",
-                "0")
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
+                kind));
+    command.addAll(where);
+    Process process =
+        new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     try (BufferedReader out =
             new BufferedReader(
                 new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         Writer in = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8)) {
       String ready = out.readLine();
-      assertTrue(ready != null && ready.matches("READY [0-9]+"), "first line: " + ready);
-      int port = Integer.parseInt(ready.substring("READY ".length()));
+      String readyLine = unix != null ? "READY " + Pattern.quote(unix.toString()) : "READY [0-9]+";
+      assertTrue(ready != null && ready.matches(readyLine), "first line: " + ready);
 
       long seed = System.nanoTime();
       Random random = new Random(seed);
@@ -64,14 +92,27 @@ class ServerMainTest {
       for (int i = 0; i < 20; i++) payloads.add(bytes(random, random.nextInt(2049)));
       payloads.add(bytes(random, 1 << 20));
       payloads.add(new byte[0]);
-      try (Socket socket = new Socket()) {
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
-        socket.setSoTimeout(20_000);
-        OutputStream send = socket.getOutputStream();
-        DataInputStream receive = new DataInputStream(socket.getInputStream());
+      SocketAddress address =
+          unix != null
+              ? UnixDomainSocketAddress.of(unix)
+              : new InetSocketAddress("127.0.0.1", Integer.parseInt(ready.substring("READY ".length())));
+      try (SocketChannel socket = SocketChannel.open(address)) {
+        OutputStream send = Channels.newOutputStream(socket); // Blocking: the test's timeout bounds it.
+        DataInputStream receive = new DataInputStream(Channels.newInputStream(socket));
         for (byte[] payload : payloads) { // One at a time: the 1 MiB frame won't fit in socket buffers.
-          send.write(frame(payload));
-          send.flush();
+          // Written while the echo is read: raw echoes as it reads, and stops reading while the
+          // echo waits, so a frame larger than both sockets' buffers (Unix sockets' are small)
+          // needs a reader while it is written.
+          CompletableFuture<Void> written =
+              CompletableFuture.runAsync(
+                  () -> {
+                    try {
+                      send.write(frame(payload));
+                      send.flush();
+                    } catch (IOException e) {
+                      throw new UncheckedIOException(e);
+                    }
+                  });
           byte[] header = new byte[4];
           receive.readFully(header);
           int length = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).getInt();
@@ -79,6 +120,7 @@ class ServerMainTest {
           byte[] echoed = new byte[length];
           receive.readFully(echoed);
           assertArrayEquals(payload, echoed, "echoed payload, seed " + seed);
+          written.join();
         }
         // A burst of frames in one write, echoed in order.
         ByteBuffer burst = ByteBuffer.allocate(payloads.size() * 4 + 64 * 1000);

@@ -133,7 +133,7 @@ final class EchoServer implements Closeable {
 
   /** {@return the bound address, with the actual port} */
   InetSocketAddress localAddress() {
-    return server.localAddress();
+    return (InetSocketAddress) server.localAddress(); // Bound to a port: see bind().
   }
 
   /** {@return the number of open connections} */

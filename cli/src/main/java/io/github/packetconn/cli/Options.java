@@ -1,6 +1,7 @@
 package io.github.packetconn.cli;
 
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -161,9 +162,10 @@ final class Options {
   }
 
   /** {@return {@code address} as {@code host:port}, as typed, without a resolved name's "/"} */
-  static String text(InetSocketAddress address) {
-    String host = address.getHostString();
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
+  static String text(SocketAddress address) {
+    if (!(address instanceof InetSocketAddress inet)) return String.valueOf(address); // A Unix socket's path.
+    String host = inet.getHostString();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
   }
 
   private static String plain(double value) {

@@ -112,7 +112,7 @@ final class EchoLoadTest {
       EchoLoad.Result result =
           EchoLoad.run(
               EchoLoad.Settings.counted(
-                  server.localAddress(), PacketConfig.DEFAULT, 2, 20, 1, 64, SEED),
+                  (InetSocketAddress) server.localAddress(), PacketConfig.DEFAULT, 2, 20, 1, 64, SEED),
               roundTrips -> {});
 
       assertFalse(result.ok());
@@ -139,7 +139,7 @@ final class EchoLoadTest {
       EchoLoad.Result result =
           EchoLoad.run(
               EchoLoad.Settings.counted(
-                  server.localAddress(), PacketConfig.DEFAULT, 1, 1, 5, 5, SEED),
+                  (InetSocketAddress) server.localAddress(), PacketConfig.DEFAULT, 1, 1, 5, 5, SEED),
               roundTrips -> {});
 
       assertEquals(
