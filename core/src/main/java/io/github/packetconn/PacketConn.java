@@ -533,7 +533,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       return;
     }
     opened = true;
-    if (StatsMBean.CONNECTIONS) {
+    if (StatsMBean.connections()) {
       mbean =
           StatsMBean.register(
               "type=PacketConn,local=" + javax.management.ObjectName.quote(format(localAddress))

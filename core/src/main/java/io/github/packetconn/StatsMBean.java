@@ -39,7 +39,11 @@ import javax.management.openmbean.SimpleType;
 final class StatsMBean implements DynamicMBean {
   static final String DOMAIN = "io.github.packetconn";
   static final boolean ENABLED = !"false".equals(System.getProperty("packetconn.jmx"));
-  static final boolean CONNECTIONS = ENABLED && Boolean.getBoolean("packetconn.jmx.connections");
+
+  /** {@return whether connections get MBeans too; read per connection, so tests may turn it on} */
+  static boolean connections() {
+    return ENABLED && Boolean.getBoolean("packetconn.jmx.connections");
+  }
 
   private final Supplier<? extends Record> stats;
   private final Map<String, Method> accessors = new LinkedHashMap<>();
