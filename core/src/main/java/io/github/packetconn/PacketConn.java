@@ -428,10 +428,10 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   void abortByHandler(Throwable why) {
     if (state == CLOSED) { // Too late to blame the close on it; still, say it.
       EventLoop.logSafely(Level.WARNING, "connection handler failed after " + this, why);
-      return;
+    } else {
+      handlerFailed = true;
     }
-    handlerFailed = true;
-    abort(why);
+    abort(why); // Also releases the packets still queued for it.
   }
 
   /** {@return true until {@link #close()} or {@link #abort()} is called or the connection fails} */

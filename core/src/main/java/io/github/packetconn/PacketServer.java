@@ -259,8 +259,11 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
     try {
       connectionHandler.handle(conn);
     } catch (Throwable t) {
-      // Unless the connection failed and the handler merely noticed: its close was logged, once.
-      if (conn.isOpen() || conn.closeCause() == null) conn.abortByHandler(t);
+      if (conn.isOpen() || conn.closeCause() == null) {
+        conn.abortByHandler(t);
+      } else { // The connection failed and the handler merely noticed; that close was logged, once.
+        conn.abort(t); // Releases the packets still queued for it.
+      }
       return;
     }
     try {
