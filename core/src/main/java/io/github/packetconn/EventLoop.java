@@ -215,8 +215,17 @@ final class EventLoop implements Runnable {
 
   /** Logs, swallowing whatever logging itself throws (it may be out of file descriptors too). */
   static void logSafely(Level level, String message, Throwable t) {
+    logSafely(LOG, level, message, t);
+  }
+
+  /** Logs to {@code logger}, swallowing whatever logging throws; a null {@code t} logs no trace. */
+  static void logSafely(System.Logger logger, Level level, String message, Throwable t) {
     try {
-      LOG.log(level, message, t);
+      if (t == null) {
+        logger.log(level, message);
+      } else {
+        logger.log(level, message, t);
+      }
     } catch (Throwable ignored) {
       // Nothing better to do: the loop must keep running.
     }

@@ -70,10 +70,17 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private static final int CLOSING = 1; // close() or abort() was called; sends are refused.
   private static final int CLOSED = 2;
   private static final VarHandle STATE;
+  private static final VarHandle PACKETS_IN;
+  private static final VarHandle BYTES_READ;
+  private static final VarHandle BYTES_PULLED;
 
   static {
     try {
-      STATE = MethodHandles.lookup().findVarHandle(PacketConn.class, "state", int.class);
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      STATE = lookup.findVarHandle(PacketConn.class, "state", int.class);
+      PACKETS_IN = lookup.findVarHandle(PacketConn.class, "packetsIn", long.class);
+      BYTES_READ = lookup.findVarHandle(PacketConn.class, "bytesRead", long.class);
+      BYTES_PULLED = lookup.findVarHandle(PacketConn.class, "bytesPulled", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -125,6 +132,17 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private final TlsChannel tls; // Null for plain TCP.
   private final CompletableFuture<Void> established = new CompletableFuture<>(); // TLS handshake.
   private volatile boolean handshaking; // TLS: packets wait until the first handshake is done.
+
+  private javax.management.ObjectName mbean; // Registered only with -Dpacketconn.jmx.connections.
+
+  // Counters for stats(), written with setOpaque by their one writer at a time and read with
+  // getOpaque: no lock, no fence and no allocation per packet, yet never a torn long.
+  private long packetsIn; // By whoever decodes: the I/O thread, or a receiver under decoderLock.
+  private long bytesRead; // By the I/O thread.
+  private long bytesPulled; // By receivers, under decoderLock.
+  private boolean aborted; // abort() was called; set before the close reaches the loop.
+  private boolean handlerFailed; // The application's handler threw; same.
+  private CloseKind closeKind; // Set when closed, on the loop.
 
   private PacketConn(
       SocketChannel channel,
@@ -457,7 +475,18 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
 
   /** Closes at once, dropping queued packets in both directions. Calling it again does nothing. */
   public void abort() {
+    if (state != CLOSED) aborted = true;
     abort(null);
+  }
+
+  /** Aborts because the application's connection handler threw {@code why}. */
+  void abortByHandler(Throwable why) {
+    if (state == CLOSED) { // Too late to blame the close on it; still, say it.
+      EventLoop.logSafely(Level.WARNING, "connection handler failed after " + this, why);
+    } else {
+      handlerFailed = true;
+    }
+    abort(why); // Also releases the packets still queued for it.
   }
 
   /** {@return true until {@link #close()} or {@link #abort()} is called or the connection fails} */
@@ -531,6 +560,21 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     return out.queuedBytes();
   }
 
+  /**
+   * {@return this connection's counters now: packets and bytes in and out, bytes queued, write
+   * calls} Cheap enough to poll; the counters are always on and cost the connection nothing.
+   */
+  public ConnectionStats stats() {
+    long in = (long) PACKETS_IN.getOpaque(this);
+    long bytesIn = (long) BYTES_READ.getOpaque(this) + (long) BYTES_PULLED.getOpaque(this);
+    return out.stats(in, bytesIn);
+  }
+
+  /** {@return why the connection closed, or null while it is open} Loop only, or after close. */
+  CloseKind closeKind() {
+    return closeKind;
+  }
+
   @Override
   public String toString() {
     String status =
@@ -568,6 +612,15 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       return;
     }
     opened = true;
+    if (StatsMBean.connections()) {
+      mbean =
+          StatsMBean.register(
+              "type=PacketConn,local=" + javax.management.ObjectName.quote(format(localAddress))
+                  + ",remote=" + javax.management.ObjectName.quote(format(remoteAddress)),
+              ConnectionStats.class,
+              this::stats,
+              toString());
+    }
     if (state == CLOSING) { // Closed before it was registered: the close could not flush yet.
       closeOnLoop();
       return;
@@ -576,6 +629,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       try {
         handler.onOpen(this);
       } catch (Throwable t) {
+        handlerFailed = true;
         finish(t, true);
         return;
       }
@@ -668,6 +722,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         break;
       }
       if (n == 0) break;
+      BYTES_READ.setOpaque(this, bytesRead + n);
       buffer.flip();
       if (state != OPEN) {
         buffer.clear().limit(size); // Closing: the peer's packets are no longer wanted.
@@ -704,8 +759,14 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       packet.release(); // Closing or closed: nobody will take it.
       return false;
     }
+    PACKETS_IN.setOpaque(this, packetsIn + 1);
     if (handler != null) {
-      handler.onPacket(this, packet);
+      try {
+        handler.onPacket(this, packet);
+      } catch (Throwable t) {
+        handlerFailed = true; // Not the peer's fault, unlike what the decoder throws.
+        throw t;
+      }
     } else {
       inbox.addPulled(packet); // Only receivers decode for the inbox: see pull().
     }
@@ -933,6 +994,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         return;
       }
       if (n > 0) {
+        BYTES_PULLED.setOpaque(this, bytesPulled + n);
         buffer.flip();
         decoder.decode(buffer, sink);
       }
@@ -998,6 +1060,9 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         EventLoop.logSafely(Level.WARNING, "onClose failed for " + this, t);
       }
     }
+    closeKind = CloseKind.of(why, aborted, handlerFailed);
+    closeKind.log(this, why);
+    StatsMBean.unregister(mbean);
     if (onClosed != null) onClosed.accept(this);
     if (tls != null && !established.isDone()) {
       established.completeExceptionally(why != null ? why : new IOException("closed during the TLS handshake"));
@@ -1006,7 +1071,6 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       outputClosed.complete(null);
       closeFuture.complete(null);
     } else {
-      EventLoop.logSafely(Level.DEBUG, this + " failed", why);
       outputClosed.completeExceptionally(why);
       closeFuture.completeExceptionally(why);
     }

@@ -60,6 +60,8 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
   private final SocketFile socketFile; // Null for TCP.
   private final Set<PacketConn> connections = ConcurrentHashMap.newKeySet();
   private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+  private final ServerMeter meter = new ServerMeter();
+  private final javax.management.ObjectName mbean; // Null when JMX is off.
   private volatile boolean closed;
   private SelectionKey key; // Loop only.
   private long acceptAgainAt; // After a failed accept, when to try again; loop only.
@@ -94,6 +96,12 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
       throw e;
     }
     socketFile = file;
+    mbean =
+        StatsMBean.register(
+            "type=PacketServer,name=" + javax.management.ObjectName.quote(PacketConn.format(localAddress)),
+            ServerStats.class,
+            this::stats,
+            "PacketServer on " + PacketConn.format(localAddress));
     loop.execute(this::register);
   }
 
@@ -158,6 +166,15 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
     return Collections.unmodifiableSet(connections);
   }
 
+  /**
+   * {@return the counters now: connections open, accepted and closed by cause, and the traffic of
+   * every connection, the closed ones included} Also published over JMX as {@code
+   * io.github.packetconn:type=PacketServer,name="host:port"}.
+   */
+  public ServerStats stats() {
+    return meter.snapshot(connections);
+  }
+
   /** {@return true until {@link #close()}} */
   public boolean isOpen() {
     return !closed;
@@ -197,6 +214,7 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
 
   private void closeOnLoop() {
     if (key != null) key.cancel();
+    StatsMBean.unregister(mbean);
     IOException failure = null;
     try {
       server.close();
@@ -276,7 +294,7 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
   private void accepted(SocketChannel channel) {
     PacketConn conn;
     try {
-      conn = PacketConn.accepted(channel, config, packetHandler, connections::remove);
+      conn = PacketConn.accepted(channel, config, packetHandler, c -> meter.closed(connections, c));
     } catch (IOException | RuntimeException e) {
       LOG.log(Level.DEBUG, () -> "dropping a connection that failed at accept: " + e);
       try {
@@ -286,7 +304,7 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
       }
       return;
     }
-    connections.add(conn); // Before it starts, so it is listed before any packet is handled.
+    meter.accepted(connections, conn); // Before it starts, so it is listed before any packet is handled.
     conn.start();
     if (closed) conn.abort();
     if (connectionHandler != null) {
@@ -298,19 +316,17 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
     try {
       connectionHandler.handle(conn);
     } catch (Throwable t) {
-      if (!conn.isOpen() && conn.closeCause() != null) {
-        // The connection failed and the handler merely noticed: closeCause() says why.
-        LOG.log(Level.DEBUG, () -> conn + " ended: " + conn.closeCause());
-      } else {
-        LOG.log(Level.WARNING, "connection handler failed for " + conn, t);
+      if (conn.isOpen() || conn.closeCause() == null) {
+        conn.abortByHandler(t);
+      } else { // The connection failed and the handler merely noticed; that close was logged, once.
+        conn.abort(t); // Releases the packets still queued for it.
       }
-      conn.abort(t);
       return;
     }
     try {
       conn.close();
     } catch (IOException e) {
-      LOG.log(Level.DEBUG, () -> "graceful close of " + conn + " failed: " + e);
+      // Logged when the connection closed, once.
     }
   }
 }

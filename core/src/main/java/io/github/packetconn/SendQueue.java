@@ -41,6 +41,9 @@ final class SendQueue {
   private List<PacketConn> blockedReaders; // Connections paused until this queue drains.
   private long firstQueuedNanos; // When the oldest unflushed frame was queued (flush delay only).
   private long lastQueuedNanos;
+  private long appended; // Packets accepted, ever; for stats.
+  private long written; // Bytes written, ever; for stats.
+  private long writes; // Write system calls that wrote something; for stats.
 
   // Owned by the event loop.
   private ByteBuffer[] writing = new ByteBuffer[8];
@@ -115,6 +118,7 @@ final class SendQueue {
         putInt((int) crc.getValue());
       }
       queuedBytes += frame;
+      appended++;
       if (timed) {
         lastQueuedNanos = System.nanoTime();
         if (!flushPending) firstQueuedNanos = lastQueuedNanos;
@@ -229,6 +233,19 @@ final class SendQueue {
     }
   }
 
+  /**
+   * {@return the packets accepted, bytes written, write calls and bytes queued, at one instant, in a
+   * {@link ConnectionStats} with {@code packetsIn} and {@code bytesIn} given}
+   */
+  ConnectionStats stats(long packetsIn, long bytesIn) {
+    lock.lock();
+    try {
+      return new ConnectionStats(packetsIn, bytesIn, appended, written, queuedBytes, writes);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** {@return true if no frame waits to be written, taken or not} */
   boolean isEmpty() {
     lock.lock();
@@ -284,6 +301,7 @@ final class SendQueue {
   List<PacketConn> write(GatheringByteChannel channel, int maxBytes) throws IOException {
     long total = 0;
     int given = 0;
+    int calls = 0;
     while (writeHead < writeTail) {
       int end = writeHead;
       long batch = 0;
@@ -292,6 +310,7 @@ final class SendQueue {
       }
       long n = channel.write(writing, writeHead, end - writeHead);
       total += n;
+      if (n > 0) calls++;
       while (writeHead < writeTail && !writing[writeHead].hasRemaining()) {
         ChunkPool.give(writing[writeHead]);
         writing[writeHead++] = null;
@@ -305,6 +324,8 @@ final class SendQueue {
     lock.lock();
     try {
       queuedBytes -= total;
+      written += total;
+      writes += calls;
       if (!waiting.isEmpty()) notFull.signalAll();
       if (blockedReaders != null && queuedBytes <= bound / 2) {
         List<PacketConn> resumed = blockedReaders;
