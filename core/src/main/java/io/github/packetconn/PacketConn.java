@@ -436,12 +436,13 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     try {
       outputClosed.get(timeout, TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
+      long unwritten = out.queuedBytes();
+      if (cause instanceof SocketTimeoutException loopTimedOut) {
+        throw loopTimedOut; // The I/O thread's own deadline came first, and counted the bytes.
+      }
       SocketTimeoutException timedOut =
           new SocketTimeoutException(
-              "close timed out after "
-                  + config.closeTimeout().toMillis()
-                  + " ms with "
-                  + out.queuedBytes()
+              "close timed out after " + config.closeTimeout().toMillis() + " ms with " + unwritten
                   + " bytes unwritten; aborted");
       abort(timedOut);
       throw timedOut;

@@ -80,9 +80,11 @@ class MemoryBudgetTest {
         CompletableFuture<Void> waiting = CompletableFuture.runAsync(() -> last.send(p));
         PacketConn first = conns.get(0);
         ByteBuffer sink = ByteBuffer.allocate(1 << 20);
-        while (!waiting.isDone()) { // The first peer reads: its queue drains, the budget frees.
-          if (first.queuedBytes() == 0) break;
-          peers.get(0).read(sink.clear());
+        SocketChannel reader = peers.get(0);
+        reader.configureBlocking(false); // Never stuck in a read once everything is read.
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!waiting.isDone() && System.nanoTime() < deadline) { // The first peer reads: its
+          if (reader.read(sink.clear()) == 0) Thread.onSpinWait(); // queue drains, budget frees.
         }
         waiting.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       }
