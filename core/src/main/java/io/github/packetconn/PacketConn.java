@@ -64,10 +64,12 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private static final int CLOSING = 1; // close() or abort() was called; sends are refused.
   private static final int CLOSED = 2;
   private static final VarHandle STATE;
+  private static final VarHandle LAST_READ;
 
   static {
     try {
       STATE = MethodHandles.lookup().findVarHandle(PacketConn.class, "state", int.class);
+      LAST_READ = MethodHandles.lookup().findVarHandle(PacketConn.class, "lastReadNanos", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -98,6 +100,10 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private final boolean delayedFlush; // flushDelay is set.
   private final long flushDelayNanos;
   private final long maxFlushDelayNanos; // maxFlushDelay, or flushDelay when that is zero.
+  // Timeouts and liveness, zero when off: then the I/O path only tests these fields.
+  private final long readIdleNanos;
+  private final long writeStallNanos;
+  private final long idleNanos; // Zero also without a handler: onIdle is a handler's callback.
 
   private volatile int state;
   private volatile Object attachment;
@@ -112,6 +118,15 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private boolean lingering; // Output shut after a local close; reading only to see the peer's end.
   private long flushDeadline;
   private long closeDeadline; // Flush by then, or abort; once the output is shut, linger until then.
+  // Stamped once per read wake-up, and by receivers that pull on their own threads: opaque access.
+  @SuppressWarnings("unused") // Through LAST_READ.
+  private long lastReadNanos;
+  private long readIdleDeadline; // When to look at lastReadNanos again; 0 when off.
+  private boolean stalled; // Queued bytes wait for room in the socket; kept with writeStallTimeout.
+  private long writeProgressNanos; // When the stall began or the socket last had room.
+  private long stallDeadline; // When to look at the stall again; 0 when off.
+  private long lastSendNanos; // When queued bytes were last handed to the socket; kept with onIdle.
+  private long idleDeadline; // When to look at lastSendNanos again; 0 when off.
 
   private PacketConn(
       SocketChannel channel, PacketConfig config, PacketHandler handler, Consumer<PacketConn> onClosed)
@@ -130,8 +145,12 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     this.flushDelayNanos = config.flushDelay().toNanos();
     this.maxFlushDelayNanos =
         (config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay()).toNanos();
+    this.readIdleNanos = config.readIdleTimeout().toNanos();
+    this.writeStallNanos = config.writeStallTimeout().toNanos();
+    this.idleNanos = handler == null ? 0 : config.idleInterval().toNanos();
     channel.configureBlocking(false);
     channel.setOption(StandardSocketOptions.TCP_NODELAY, config.tcpNoDelay());
+    if (config.tcpKeepAlive()) channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
     this.localAddress = (InetSocketAddress) channel.getLocalAddress();
     this.remoteAddress = (InetSocketAddress) channel.getRemoteAddress();
     if (remoteAddress == null) throw new IllegalArgumentException("channel is not connected");
@@ -167,11 +186,31 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     Objects.requireNonNull(config, "config");
     SocketChannel channel = SocketChannel.open();
     try {
-      channel.connect(address);
+      connect(channel, address, config.connectTimeout());
       return new PacketConn(channel, config, handler, null).start();
     } catch (IOException | RuntimeException e) {
       closeQuietly(channel, e);
       throw e;
+    }
+  }
+
+  /**
+   * Connects {@code channel}, in blocking mode, waiting at most {@code timeout}; the caller closes
+   * the channel if this throws.
+   */
+  private static void connect(SocketChannel channel, SocketAddress address, Duration timeout)
+      throws IOException {
+    // The socket adaptor's timed connect polls the connecting socket; 0 would mean no timeout.
+    int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+    try {
+      channel.socket().connect(address, millis);
+    } catch (SocketTimeoutException e) {
+      SocketTimeoutException timedOut =
+          new SocketTimeoutException(
+              "connect to " + (address instanceof InetSocketAddress a ? format(a) : address)
+                  + " timed out after " + millis + " ms (connectTimeout)");
+      timedOut.initCause(e);
+      throw timedOut;
     }
   }
 
@@ -453,6 +492,11 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     return previous;
   }
 
+  /** {@return the channel, for tests that check its options} */
+  SocketChannel channel() {
+    return channel;
+  }
+
   /** {@return true if the connection stopped reading (backpressure); for tests} */
   boolean readingPaused() {
     return paused;
@@ -490,6 +534,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       return;
     }
     opened = true;
+    if (readIdleNanos != 0 || writeStallNanos != 0 || idleNanos != 0) armLiveness();
     if (state == CLOSING) { // Closed before it was registered: the close could not flush yet.
       closeOnLoop();
       return;
@@ -508,10 +553,12 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     if (!key.isValid()) return;
     int ops = key.readyOps();
     if ((ops & SelectionKey.OP_WRITE) != 0) {
+      if (writeStallNanos != 0) writeProgressNanos = System.nanoTime(); // The peer made room.
       out.takeFilled();
       writeNow();
     }
     if ((ops & SelectionKey.OP_READ) != 0 && state != CLOSED && !paused) {
+      if (readIdleNanos != 0) LAST_READ.setOpaque(this, System.nanoTime()); // Per wake-up, not packet.
       if (inbox != null && state == OPEN) {
         key.interestOps(key.interestOps() & ~SelectionKey.OP_READ); // Until the receiver re-arms.
         inbox.readable(); // The receiver reads and decodes on its own thread: see pull().
@@ -638,12 +685,14 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private void writeNow() {
     if (state == CLOSED) return;
     List<PacketConn> resumed;
+    if (idleNanos != 0 && out.hasWriting()) lastSendNanos = System.nanoTime();
     try {
       resumed = out.write(channel, config.writeBufferSize());
     } catch (IOException e) {
       finish(e, false);
       return;
     }
+    if (writeStallNanos != 0) noteStall();
     if (resumed != null) {
       for (PacketConn reader : resumed) reader.resumeFromAnyThread();
     }
@@ -697,8 +746,100 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       }
     }
     if (state == CLOSED) return 0;
+    long liveness = checkLiveness(now);
+    if (state == CLOSED) return 0;
+    if (liveness != 0) return earliest(liveness, earliest(flushDeadline, closeDeadline));
     if (flushDeadline == 0) return closeDeadline;
     return closeDeadline == 0 ? flushDeadline : Math.min(flushDeadline, closeDeadline);
+  }
+
+  // ---- timeouts and liveness: deadlines checked lazily, when the loop's timer comes round
+
+  /** Starts the read-idle, write-stall and idle clocks that the configuration turns on. */
+  private void armLiveness() {
+    long now = System.nanoTime();
+    LAST_READ.setOpaque(this, now);
+    lastSendNanos = now;
+    if (readIdleNanos != 0) readIdleDeadline = now + readIdleNanos;
+    if (writeStallNanos != 0) stallDeadline = now + writeStallNanos;
+    if (idleNanos != 0) idleDeadline = now + idleNanos;
+    loop.addTimer(this); // For the connection's life: each check returns the next deadline.
+  }
+
+  /** Starts the write-stall clock when queued bytes find the socket full. */
+  private void noteStall() {
+    boolean waiting = out.hasWriting();
+    if (waiting && !stalled) writeProgressNanos = System.nanoTime();
+    stalled = waiting;
+  }
+
+  /** {@return true if the connection waits for the peer's bytes, rather than not reading by choice} */
+  private boolean waitingForPeer() {
+    return !paused && !inputEnded && key.isValid() && (key.interestOps() & SelectionKey.OP_READ) != 0;
+  }
+
+  /**
+   * Closes the connection if a liveness deadline has passed with no activity since, calls {@link
+   * PacketHandler#onIdle} if due, and moves the deadlines that saw activity to last activity plus
+   * the timeout. {@return the next deadline, or 0 if none}
+   */
+  private long checkLiveness(long now) {
+    if (readIdleDeadline == 0 && stallDeadline == 0 && idleDeadline == 0) return 0;
+    if (state != OPEN) { // Closing: closeTimeout rules from now on.
+      readIdleDeadline = stallDeadline = idleDeadline = 0;
+      return 0;
+    }
+    if (readIdleDeadline != 0 && now - readIdleDeadline >= 0) {
+      long last = (long) LAST_READ.getOpaque(this);
+      if (!waitingForPeer()) {
+        LAST_READ.setOpaque(this, now); // The clock runs again from when the connection reads.
+        readIdleDeadline = now + readIdleNanos;
+      } else if (now - last >= readIdleNanos) {
+        finish(
+            new SocketTimeoutException(
+                "no packet received for " + config.readIdleTimeout().toMillis() + " ms (readIdleTimeout)"),
+            false);
+        return 0;
+      } else {
+        readIdleDeadline = last + readIdleNanos;
+      }
+    }
+    if (stallDeadline != 0 && now - stallDeadline >= 0) {
+      if (!stalled) {
+        stallDeadline = now + writeStallNanos; // A stall starting later is seen at the next look.
+      } else if (now - writeProgressNanos >= writeStallNanos) {
+        finish(
+            new SocketTimeoutException(
+                "no bytes written for " + config.writeStallTimeout().toMillis() + " ms with "
+                    + out.queuedBytes() + " bytes queued (writeStallTimeout); the peer stopped reading"),
+            false);
+        return 0;
+      } else {
+        stallDeadline = writeProgressNanos + writeStallNanos;
+      }
+    }
+    if (idleDeadline != 0 && now - idleDeadline >= 0) {
+      if (now - lastSendNanos >= idleNanos) {
+        idleDeadline = now + idleNanos; // Again after an interval, unless the handler sends.
+        try {
+          handler.onIdle(this);
+        } catch (Throwable t) {
+          finish(t, false);
+          return 0;
+        }
+        if (state != OPEN) return checkLiveness(now); // The handler closed it.
+      } else {
+        idleDeadline = lastSendNanos + idleNanos;
+      }
+    }
+    return earliest(readIdleDeadline, earliest(stallDeadline, idleDeadline));
+  }
+
+  /** {@return the earlier of two deadlines, where 0 means none} */
+  private static long earliest(long a, long b) {
+    if (a == 0) return b;
+    if (b == 0) return a;
+    return a - b < 0 ? a : b;
   }
 
   /**
@@ -766,6 +907,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         return;
       }
       if (n > 0) {
+        if (readIdleNanos != 0) LAST_READ.setOpaque(this, System.nanoTime());
         buffer.flip();
         decoder.decode(buffer, sink);
       }
