@@ -781,7 +781,9 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   /**
    * Closes the connection if a liveness deadline has passed with no activity since, calls {@link
    * PacketHandler#onIdle} if due, and moves the deadlines that saw activity to last activity plus
-   * the timeout. {@return the next deadline, or 0 if none}
+   * the timeout.
+   *
+   * @return the next deadline, or 0 if none
    */
   private long checkLiveness(long now) {
     if (readIdleDeadline == 0 && stallDeadline == 0 && idleDeadline == 0) return 0;
