@@ -6,6 +6,7 @@ import static io.github.packetconn.PacketConnTest.connect;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -122,6 +123,7 @@ class TimeoutTest {
           client.send(p);
         }
         try (Packet echo = client.receive(WAIT)) {
+          assertNotNull(echo, "the server closed: " + recorder.closed.getNow(null));
           assertEquals(sent++, echo.readInt());
         }
         Thread.sleep(20); // Pacing the traffic, not waiting for anything.
@@ -194,10 +196,12 @@ class TimeoutTest {
     PacketConfig config =
         PacketConfig.builder()
             .writeStallTimeout(Duration.ofMillis(300))
-            .sendQueueBytes(1 << 20)
+            .sendQueueBytes(8 << 20)
             .build();
-    int packets = 32;
-    int size = 512 << 10; // 16 MiB in all, read at about 25 MB/s: the writer stalls again and again.
+    // 24 MiB read at about 25 MB/s: for a second the queue never empties, and each time the socket
+    // has room it takes only part of it.
+    int packets = 24;
+    int size = 1 << 20;
     try (ServerSocketChannel raw = ServerSocketChannel.open().bind(LOOPBACK);
         PacketConn conn = PacketConn.connect(raw.getLocalAddress(), config, null);
         SocketChannel peer = raw.accept()) {
