@@ -123,9 +123,10 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private long lastReadNanos;
   private long readIdleDeadline; // When to look at lastReadNanos again; 0 when off.
   private boolean stalled; // Queued bytes wait for room in the socket; kept with writeStallTimeout.
-  private long writeProgressNanos; // When the stall began or the socket last had room.
+  private long writeProgressNanos; // When the stall began or the socket last took bytes.
+  private long writtenAtLastLook; // out.writtenBytes() when noteWrite() last looked.
   private long stallDeadline; // When to look at the stall again; 0 when off.
-  private long lastSendNanos; // When queued bytes were last handed to the socket; kept with onIdle.
+  private long lastSendNanos; // When the socket last took bytes; kept with onIdle.
   private long idleDeadline; // When to look at lastSendNanos again; 0 when off.
 
   private PacketConn(
@@ -553,7 +554,6 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     if (!key.isValid()) return;
     int ops = key.readyOps();
     if ((ops & SelectionKey.OP_WRITE) != 0) {
-      if (writeStallNanos != 0) writeProgressNanos = System.nanoTime(); // The peer made room.
       out.takeFilled();
       writeNow();
     }
@@ -685,14 +685,13 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private void writeNow() {
     if (state == CLOSED) return;
     List<PacketConn> resumed;
-    if (idleNanos != 0 && out.hasWriting()) lastSendNanos = System.nanoTime();
     try {
       resumed = out.write(channel, config.writeBufferSize());
     } catch (IOException e) {
       finish(e, false);
       return;
     }
-    if (writeStallNanos != 0) noteStall();
+    if (writeStallNanos != 0 || idleNanos != 0) noteWrite();
     if (resumed != null) {
       for (PacketConn reader : resumed) reader.resumeFromAnyThread();
     }
@@ -766,10 +765,16 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     loop.addTimer(this); // For the connection's life: each check returns the next deadline.
   }
 
-  /** Starts the write-stall clock when queued bytes find the socket full. */
-  private void noteStall() {
+  /** Stamps a write that made progress, and the start of a stall: queued bytes find the socket full. */
+  private void noteWrite() {
+    long written = out.writtenBytes();
     boolean waiting = out.hasWriting();
-    if (waiting && !stalled) writeProgressNanos = System.nanoTime();
+    if (written != writtenAtLastLook) {
+      writtenAtLastLook = written;
+      lastSendNanos = writeProgressNanos = System.nanoTime();
+    } else if (waiting && !stalled) {
+      writeProgressNanos = System.nanoTime();
+    }
     stalled = waiting;
   }
 

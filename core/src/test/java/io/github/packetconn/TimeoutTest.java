@@ -195,12 +195,13 @@ class TimeoutTest {
   void writeStallTimeoutSparesASlowReader() throws Exception {
     PacketConfig config =
         PacketConfig.builder()
-            .writeStallTimeout(Duration.ofMillis(300))
+            .writeStallTimeout(Duration.ofMillis(500))
             .sendQueueBytes(8 << 20)
             .build();
-    // 24 MiB read at about 25 MB/s: for a second the queue never empties, and each time the socket
+    // 24 MiB read at 20 MB/s: for over a second the queue never empties, and each time the socket
     // has room it takes only part of it.
     int packets = 24;
+    long bytesPerMilli = 20_000;
     int size = 1 << 20;
     try (ServerSocketChannel raw = ServerSocketChannel.open().bind(LOOPBACK);
         PacketConn conn = PacketConn.connect(raw.getLocalAddress(), config, null);
@@ -214,19 +215,16 @@ class TimeoutTest {
               });
       long expected = (long) packets * (size + 4);
       long read = 0;
-      long chunk = 0;
       long mostQueued = 0;
+      long start = System.nanoTime();
       ByteBuffer sink = ByteBuffer.allocate(64 << 10);
       while (read < expected) {
         int n = peer.read(sink.clear());
         assertTrue(n > 0, "the connection ended after " + read + " bytes: " + conn.closeCause());
         read += n;
-        chunk += n;
         mostQueued = Math.max(mostQueued, conn.queuedBytes());
-        if (chunk >= 128 << 10) {
-          chunk = 0;
-          Thread.sleep(5); // A slow reader, but a reader.
-        }
+        long ahead = read / bytesPerMilli - millisSince(start);
+        if (ahead > 0) Thread.sleep(ahead); // A slow reader, but a reader: pacing, behind never.
       }
       sender.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertTrue(mostQueued > 0, "the writer never had to wait");
