@@ -192,6 +192,38 @@ class TimeoutTest {
   }
 
   @Test
+  void writeStallTimeoutFiresWhileTheApplicationKeepsSending() throws Exception {
+    // New sends make the loop try to write again; writes that take no byte do not stop the clock.
+    PacketConfig config =
+        PacketConfig.builder()
+            .writeStallTimeout(Duration.ofMillis(150))
+            .sendQueueBytes(64 << 20)
+            .build();
+    try (ServerSocketChannel raw = ServerSocketChannel.open().bind(LOOPBACK);
+        PacketConn conn = PacketConn.connect(raw.getLocalAddress(), config, null);
+        SocketChannel peer = raw.accept();
+        Packet big = Packet.of(new byte[1 << 20]);
+        Packet small = Packet.allocate().writeInt(1)) {
+      assertTrue(peer.isConnected()); // And never read.
+      for (int i = 0; i < 16; i++) conn.send(big); // More than the kernel's buffers take.
+      long start = System.nanoTime();
+      try {
+        while (conn.isOpen() && millisSince(start) < 5_000) {
+          conn.send(small);
+          Thread.sleep(10); // Pacing.
+        }
+      } catch (IllegalStateException closed) {
+        // Closed between isOpen() and send().
+      }
+      ExecutionException e =
+          assertThrows(ExecutionException.class, () -> conn.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS));
+      SocketTimeoutException cause = assertInstanceOf(SocketTimeoutException.class, e.getCause());
+      assertTrue(STALL.matcher(cause.getMessage()).matches(), cause.getMessage());
+      assertTrue(millisSince(start) < 5_000, "closed only after " + millisSince(start) + " ms");
+    }
+  }
+
+  @Test
   void writeStallTimeoutSparesASlowReader() throws Exception {
     PacketConfig config =
         PacketConfig.builder()
