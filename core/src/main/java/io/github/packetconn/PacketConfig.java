@@ -44,7 +44,8 @@ import java.util.Objects;
  *     reading; zero (the default) never does
  * @param idleInterval calls {@link PacketHandler#onIdle} when nothing was sent for this long, and
  *     again every interval while that lasts, so the application can send a heartbeat; zero (the
- *     default) never does
+ *     default) never does. Connections without a handler have no callback: their receivers time
+ *     heartbeats with {@link PacketConn#receive(Duration)}
  * @param tcpKeepAlive whether to turn on SO_KEEPALIVE, the operating system's probes of a silent
  *     peer (default false; their timing is the system's, two hours by default on Linux)
  */
