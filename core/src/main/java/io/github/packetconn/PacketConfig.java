@@ -33,6 +33,21 @@ import java.util.Objects;
  *     before it gives up and aborts (default 10 s)
  * @param memoryBudget caps what all connections sharing it hold for their peers, queued and partly
  *     received frames (default {@link MemoryBudget#shared()}: a quarter of the maximum heap)
+ * @param connectTimeout how long {@link PacketConn#connect} waits for the peer to accept before it
+ *     fails with a {@link java.net.SocketTimeoutException} (default 10 s)
+ * @param readIdleTimeout closes the connection with a {@link java.net.SocketTimeoutException} when
+ *     nothing was received for this long while waiting for the peer; zero (the default) never does.
+ *     The clock stops while the connection is not reading by its own choice (backpressure, or a
+ *     receiver not calling {@code receive()})
+ * @param writeStallTimeout closes the connection with a {@link java.net.SocketTimeoutException} when
+ *     packets are queued and no byte of them could be written for this long: the peer stopped
+ *     reading; zero (the default) never does
+ * @param idleInterval calls {@link PacketHandler#onIdle} when nothing was sent for this long, and
+ *     again every interval while that lasts, so the application can send a heartbeat; zero (the
+ *     default) never does. Connections without a handler have no callback: their receivers time
+ *     heartbeats with {@link PacketConn#receive(Duration)}
+ * @param tcpKeepAlive whether to turn on SO_KEEPALIVE, the operating system's probes of a silent
+ *     peer (default false; their timing is the system's, two hours by default on Linux)
  * @param tls TLS settings, a client's or a server's; null (the default) for plain TCP
  */
 public record PacketConfig(
@@ -46,6 +61,11 @@ public record PacketConfig(
     boolean tcpNoDelay,
     Duration closeTimeout,
     MemoryBudget memoryBudget,
+    Duration connectTimeout,
+    Duration readIdleTimeout,
+    Duration writeStallTimeout,
+    Duration idleInterval,
+    boolean tcpKeepAlive,
     TlsConfig tls) {
 
   /** The defaults listed above. */
@@ -57,6 +77,10 @@ public record PacketConfig(
     Objects.requireNonNull(maxFlushDelay, "maxFlushDelay");
     Objects.requireNonNull(closeTimeout, "closeTimeout");
     Objects.requireNonNull(memoryBudget, "memoryBudget");
+    Objects.requireNonNull(connectTimeout, "connectTimeout");
+    Objects.requireNonNull(readIdleTimeout, "readIdleTimeout");
+    Objects.requireNonNull(writeStallTimeout, "writeStallTimeout");
+    Objects.requireNonNull(idleInterval, "idleInterval");
     if (maxPacketSize <= 0) throw new IllegalArgumentException("maxPacketSize <= 0: " + maxPacketSize);
     if (maxPacketSize > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException(
@@ -78,6 +102,16 @@ public record PacketConfig(
     if (closeTimeout.isNegative() || closeTimeout.isZero()) {
       throw new IllegalArgumentException("closeTimeout <= 0: " + closeTimeout);
     }
+    if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+      throw new IllegalArgumentException("connectTimeout <= 0: " + connectTimeout);
+    }
+    if (readIdleTimeout.isNegative()) {
+      throw new IllegalArgumentException("readIdleTimeout < 0: " + readIdleTimeout);
+    }
+    if (writeStallTimeout.isNegative()) {
+      throw new IllegalArgumentException("writeStallTimeout < 0: " + writeStallTimeout);
+    }
+    if (idleInterval.isNegative()) throw new IllegalArgumentException("idleInterval < 0: " + idleInterval);
   }
 
   /** {@return a builder holding the defaults} */
@@ -98,6 +132,11 @@ public record PacketConfig(
     b.tcpNoDelay = tcpNoDelay;
     b.closeTimeout = closeTimeout;
     b.memoryBudget = memoryBudget;
+    b.connectTimeout = connectTimeout;
+    b.readIdleTimeout = readIdleTimeout;
+    b.writeStallTimeout = writeStallTimeout;
+    b.idleInterval = idleInterval;
+    b.tcpKeepAlive = tcpKeepAlive;
     b.tls = tls;
     return b;
   }
@@ -119,6 +158,11 @@ public record PacketConfig(
     private boolean tcpNoDelay = true;
     private Duration closeTimeout = Duration.ofSeconds(10);
     private MemoryBudget memoryBudget = MemoryBudget.shared();
+    private Duration connectTimeout = Duration.ofSeconds(10);
+    private Duration readIdleTimeout = Duration.ZERO;
+    private Duration writeStallTimeout = Duration.ZERO;
+    private Duration idleInterval = Duration.ZERO;
+    private boolean tcpKeepAlive;
     private TlsConfig tls;
 
     private Builder() {}
@@ -183,6 +227,36 @@ public record PacketConfig(
       return this;
     }
 
+    /** Sets how long a connect waits for the peer. */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = timeout;
+      return this;
+    }
+
+    /** Sets how long nothing may be received before the connection closes; zero for never. */
+    public Builder readIdleTimeout(Duration timeout) {
+      this.readIdleTimeout = timeout;
+      return this;
+    }
+
+    /** Sets how long queued bytes may wait for the peer to read before the connection closes. */
+    public Builder writeStallTimeout(Duration timeout) {
+      this.writeStallTimeout = timeout;
+      return this;
+    }
+
+    /** Sets how long nothing may be sent before {@link PacketHandler#onIdle} is called. */
+    public Builder idleInterval(Duration interval) {
+      this.idleInterval = interval;
+      return this;
+    }
+
+    /** Turns SO_KEEPALIVE on or off. */
+    public Builder tcpKeepAlive(boolean enabled) {
+      this.tcpKeepAlive = enabled;
+      return this;
+    }
+
     /** Sets TLS ({@link TlsConfig#client} or {@link TlsConfig#server}), or null for plain TCP. */
     public Builder tls(TlsConfig tls) {
       this.tls = tls;
@@ -206,6 +280,11 @@ public record PacketConfig(
           tcpNoDelay,
           closeTimeout,
           memoryBudget,
+          connectTimeout,
+          readIdleTimeout,
+          writeStallTimeout,
+          idleInterval,
+          tcpKeepAlive,
           tls);
     }
   }

@@ -73,6 +73,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private static final VarHandle PACKETS_IN;
   private static final VarHandle BYTES_READ;
   private static final VarHandle BYTES_PULLED;
+  private static final VarHandle LAST_READ;
 
   static {
     try {
@@ -81,6 +82,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       PACKETS_IN = lookup.findVarHandle(PacketConn.class, "packetsIn", long.class);
       BYTES_READ = lookup.findVarHandle(PacketConn.class, "bytesRead", long.class);
       BYTES_PULLED = lookup.findVarHandle(PacketConn.class, "bytesPulled", long.class);
+      LAST_READ = lookup.findVarHandle(PacketConn.class, "lastReadNanos", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -113,6 +115,10 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private final boolean delayedFlush; // flushDelay is set.
   private final long flushDelayNanos;
   private final long maxFlushDelayNanos; // maxFlushDelay, or flushDelay when that is zero.
+  // Timeouts and liveness, zero when off: then the I/O path only tests these fields.
+  private final long readIdleNanos;
+  private final long writeStallNanos;
+  private final long idleNanos; // Zero also without a handler: onIdle is a handler's callback.
 
   private volatile int state;
   private volatile Object attachment;
@@ -144,6 +150,17 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private boolean handlerFailed; // The application's handler threw; same.
   private CloseKind closeKind; // Set when closed, on the loop.
 
+  // Stamped once per read wake-up, and by receivers that pull on their own threads: opaque access.
+  @SuppressWarnings("unused") // Through LAST_READ.
+  private long lastReadNanos;
+  private long readIdleDeadline; // When to look at lastReadNanos again; 0 when off.
+  private boolean stalled; // Queued bytes wait for room in the socket; kept with writeStallTimeout.
+  private long writeProgressNanos; // When the stall began or the socket last took bytes.
+  private long writtenAtLastLook; // out.writtenBytes() when noteWrite() last looked.
+  private long stallDeadline; // When to look at the stall again; 0 when off.
+  private long lastSendNanos; // When the socket last took bytes; kept with onIdle.
+  private long idleDeadline; // When to look at lastSendNanos again; 0 when off.
+
   private PacketConn(
       SocketChannel channel,
       PacketConfig config,
@@ -165,12 +182,16 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     this.flushDelayNanos = config.flushDelay().toNanos();
     this.maxFlushDelayNanos =
         (config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay()).toNanos();
+    this.readIdleNanos = config.readIdleTimeout().toNanos();
+    this.writeStallNanos = config.writeStallTimeout().toNanos();
+    this.idleNanos = handler == null ? 0 : config.idleInterval().toNanos();
     channel.configureBlocking(false);
     this.localAddress = channel.getLocalAddress();
     this.remoteAddress = channel.getRemoteAddress();
     if (remoteAddress == null) throw new IllegalArgumentException("channel is not connected");
     if (remoteAddress instanceof InetSocketAddress) { // Unix domain sockets have no Nagle to turn off.
       channel.setOption(StandardSocketOptions.TCP_NODELAY, config.tcpNoDelay());
+      if (config.tcpKeepAlive()) channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
     }
     TlsConfig tlsConfig = config.tls();
     this.tls =
@@ -234,7 +255,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         throw new IllegalArgumentException("a server's TlsConfig in a client's PacketConfig: " + config.tls());
       }
       if (unix == null) {
-        channel.connect(address);
+        connect(channel, address, config.connectTimeout());
       } else {
         SocketFile.connect(channel, unix);
       }
@@ -244,6 +265,26 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     } catch (IOException | RuntimeException e) {
       closeQuietly(channel, e);
       throw e;
+    }
+  }
+
+  /**
+   * Connects {@code channel}, in blocking mode, waiting at most {@code timeout}; the caller closes
+   * the channel if this throws.
+   */
+  private static void connect(SocketChannel channel, SocketAddress address, Duration timeout)
+      throws IOException {
+    // The socket adaptor's timed connect polls the connecting socket; 0 would mean no timeout.
+    int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+    try {
+      channel.socket().connect(address, millis);
+    } catch (SocketTimeoutException e) {
+      SocketTimeoutException timedOut =
+          new SocketTimeoutException(
+              "connect to " + (address instanceof InetSocketAddress a ? format(a) : address)
+                  + " timed out after " + millis + " ms (connectTimeout)");
+      timedOut.initCause(e);
+      throw timedOut;
     }
   }
 
@@ -551,6 +592,11 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     return previous;
   }
 
+  /** {@return the channel, for tests that check its options} */
+  SocketChannel channel() {
+    return channel;
+  }
+
   /** {@return true if the connection stopped reading (backpressure); for tests} */
   boolean readingPaused() {
     return paused;
@@ -622,6 +668,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
               this::stats,
               toString());
     }
+    if (readIdleNanos != 0 || writeStallNanos != 0 || idleNanos != 0) armLiveness();
     if (state == CLOSING) { // Closed before it was registered: the close could not flush yet.
       closeOnLoop();
       return;
@@ -693,6 +740,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       writeNow();
     }
     if ((ops & SelectionKey.OP_READ) != 0 && state != CLOSED && !paused) {
+      if (readIdleNanos != 0) LAST_READ.setOpaque(this, System.nanoTime()); // Per wake-up, not packet.
       if (inbox != null && state == OPEN) {
         key.interestOps(key.interestOps() & ~SelectionKey.OP_READ); // Until the receiver re-arms.
         inbox.readable(); // The receiver reads and decodes on its own thread: see pull().
@@ -846,6 +894,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       finish(e, false);
       return;
     }
+    if (writeStallNanos != 0 || idleNanos != 0) noteWrite();
     if (resumed != null) {
       for (PacketConn reader : resumed) reader.resumeFromAnyThread();
     }
@@ -917,8 +966,99 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
                   + config.tls().handshakeTimeout().toMillis() + " ms"),
           true);
     }
+    long liveness = checkLiveness(now);
     if (state == CLOSED) return 0;
-    return earliest(earliest(flushDeadline, closeDeadline), handshakeDeadline);
+    return earliest(liveness, earliest(earliest(flushDeadline, closeDeadline), handshakeDeadline));
+  }
+
+  // ---- timeouts and liveness: deadlines checked lazily, when the loop's timer comes round
+
+  /** Starts the read-idle, write-stall and idle clocks that the configuration turns on. */
+  private void armLiveness() {
+    long now = System.nanoTime();
+    LAST_READ.setOpaque(this, now);
+    lastSendNanos = now;
+    if (readIdleNanos != 0) readIdleDeadline = now + readIdleNanos;
+    if (writeStallNanos != 0) stallDeadline = now + writeStallNanos;
+    if (idleNanos != 0) idleDeadline = now + idleNanos;
+    loop.addTimer(this); // For the connection's life: each check returns the next deadline.
+  }
+
+  /** Stamps a write that made progress, and the start of a stall: queued bytes find the socket full. */
+  private void noteWrite() {
+    long written = out.writtenBytes();
+    boolean waiting = out.hasWriting();
+    if (written != writtenAtLastLook) {
+      writtenAtLastLook = written;
+      lastSendNanos = writeProgressNanos = System.nanoTime();
+    } else if (waiting && !stalled) {
+      writeProgressNanos = System.nanoTime();
+    }
+    stalled = waiting;
+  }
+
+  /** {@return true if the connection waits for the peer's bytes, rather than not reading by choice} */
+  private boolean waitingForPeer() {
+    return !paused && !inputEnded && key.isValid() && (key.interestOps() & SelectionKey.OP_READ) != 0;
+  }
+
+  /**
+   * Closes the connection if a liveness deadline has passed with no activity since, calls {@link
+   * PacketHandler#onIdle} if due, and moves the deadlines that saw activity to last activity plus
+   * the timeout.
+   *
+   * @return the next deadline, or 0 if none
+   */
+  private long checkLiveness(long now) {
+    if (readIdleDeadline == 0 && stallDeadline == 0 && idleDeadline == 0) return 0;
+    if (state != OPEN) { // Closing: closeTimeout rules from now on.
+      readIdleDeadline = stallDeadline = idleDeadline = 0;
+      return 0;
+    }
+    if (readIdleDeadline != 0 && now - readIdleDeadline >= 0) {
+      long last = (long) LAST_READ.getOpaque(this);
+      if (!waitingForPeer()) {
+        LAST_READ.setOpaque(this, now); // The clock runs again from when the connection reads.
+        readIdleDeadline = now + readIdleNanos;
+      } else if (now - last >= readIdleNanos) {
+        finish(
+            new SocketTimeoutException(
+                "no packet received for " + config.readIdleTimeout().toMillis() + " ms (readIdleTimeout)"),
+            false);
+        return 0;
+      } else {
+        readIdleDeadline = last + readIdleNanos;
+      }
+    }
+    if (stallDeadline != 0 && now - stallDeadline >= 0) {
+      if (!stalled) {
+        stallDeadline = now + writeStallNanos; // A stall starting later is seen at the next look.
+      } else if (now - writeProgressNanos >= writeStallNanos) {
+        finish(
+            new SocketTimeoutException(
+                "no bytes written for " + config.writeStallTimeout().toMillis() + " ms with "
+                    + out.queuedBytes() + " bytes queued (writeStallTimeout); the peer stopped reading"),
+            false);
+        return 0;
+      } else {
+        stallDeadline = writeProgressNanos + writeStallNanos;
+      }
+    }
+    if (idleDeadline != 0 && now - idleDeadline >= 0) {
+      if (now - lastSendNanos >= idleNanos) {
+        idleDeadline = now + idleNanos; // Again after an interval, unless the handler sends.
+        try {
+          handler.onIdle(this);
+        } catch (Throwable t) {
+          finish(t, false);
+          return 0;
+        }
+        if (state != OPEN) return checkLiveness(now); // The handler closed it.
+      } else {
+        idleDeadline = lastSendNanos + idleNanos;
+      }
+    }
+    return earliest(readIdleDeadline, earliest(stallDeadline, idleDeadline));
   }
 
   /** {@return the earlier of two deadlines, where 0 means none} */
@@ -996,6 +1136,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       }
       if (n > 0) {
         BYTES_PULLED.setOpaque(this, bytesPulled + n);
+        if (readIdleNanos != 0) LAST_READ.setOpaque(this, System.nanoTime());
         buffer.flip();
         decoder.decode(buffer, sink);
       }

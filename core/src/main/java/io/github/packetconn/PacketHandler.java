@@ -32,6 +32,14 @@ public interface PacketHandler {
   default void onOpen(PacketConn conn) throws Exception {}
 
   /**
+   * Called when nothing was sent for {@link PacketConfig#idleInterval()}, and again every interval
+   * while nothing is: send a heartbeat here so that the peer's {@link
+   * PacketConfig#readIdleTimeout()} does not close the connection. The library sends no packets of
+   * its own, since the wire format has no control frames; the heartbeat is an application packet.
+   */
+  default void onIdle(PacketConn conn) throws Exception {}
+
+  /**
    * Called once when the connection has closed.
    *
    * @param cause null for a clean end (either side closed, or the peer ended at a frame boundary),

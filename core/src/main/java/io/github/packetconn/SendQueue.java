@@ -34,6 +34,7 @@ final class SendQueue {
   private ByteBuffer[] filling = new ByteBuffer[4];
   private int fillingCount;
   private long queuedBytes; // Accepted and not yet written.
+  private long writtenBytes; // Written since the queue was made; event loop only.
   private boolean flushPending; // A flush has been requested since the last takeFilled().
   private String closedReason; // Non-null once sends are refused.
   private final java.util.ArrayDeque<Thread> waiting = new java.util.ArrayDeque<>(); // FIFO.
@@ -286,6 +287,11 @@ final class SendQueue {
     }
   }
 
+  /** {@return the bytes written since the queue was made} Event loop only. */
+  long writtenBytes() {
+    return writtenBytes;
+  }
+
   /** {@return true if taken chunks still wait to be written} Event loop only. */
   boolean hasWriting() {
     return writeHead < writeTail;
@@ -320,6 +326,7 @@ final class SendQueue {
     }
     if (writeHead == writeTail) writeHead = writeTail = 0;
     if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE);
+    writtenBytes += total;
     if (total == 0) return null;
     lock.lock();
     try {

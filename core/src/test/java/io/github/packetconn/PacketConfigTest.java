@@ -18,6 +18,11 @@ class PacketConfigTest {
     assertTrue(c.tcpNoDelay());
     assertEquals(Duration.ZERO, c.flushDelay());
     assertEquals(4 << 20, c.sendQueueBytes());
+    assertEquals(Duration.ofSeconds(10), c.connectTimeout());
+    assertEquals(Duration.ZERO, c.readIdleTimeout());
+    assertEquals(Duration.ZERO, c.writeStallTimeout());
+    assertEquals(Duration.ZERO, c.idleInterval());
+    assertFalse(c.tcpKeepAlive());
     assertEquals(c, c.toBuilder().build(), "toBuilder keeps every setting");
   }
 
@@ -33,6 +38,10 @@ class PacketConfigTest {
         "maxFlushDelay(PT0.001S) < flushDelay(PT0.002S)",
         b -> b.flushDelay(Duration.ofMillis(2)).maxFlushDelay(Duration.ofMillis(1)));
     expect("closeTimeout <= 0: PT0S", b -> b.closeTimeout(Duration.ZERO));
+    expect("connectTimeout <= 0: PT0S", b -> b.connectTimeout(Duration.ZERO));
+    expect("readIdleTimeout < 0: PT-0.001S", b -> b.readIdleTimeout(Duration.ofMillis(-1)));
+    expect("writeStallTimeout < 0: PT-1S", b -> b.writeStallTimeout(Duration.ofSeconds(-1)));
+    expect("idleInterval < 0: PT-0.05S", b -> b.idleInterval(Duration.ofMillis(-50)));
   }
 
   private static void expect(String message, UnaryOperator<PacketConfig.Builder> change) {
