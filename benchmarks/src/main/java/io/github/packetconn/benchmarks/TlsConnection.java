@@ -20,8 +20,9 @@ import javax.net.ssl.SSLException;
  * are needed and then reused; in steady state only the {@code SSLEngine} allocates (its results,
  * its cipher's internals).
  *
- * <p>{@code netIn} must be no larger than the plaintext buffer a read fills: a record never
- * decrypts to more bytes than it has, so every record read fits. Confined to the generator's thread.
+ * <p>A read takes no more ciphertext than fits in the plaintext buffer it fills with a whole
+ * record's plaintext to spare ({@link SSLEngine#unwrap} asks for that much room), so that buffer
+ * must hold two records at least. Confined to the generator's thread.
  */
 final class TlsConnection {
   private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
@@ -29,6 +30,7 @@ final class TlsConnection {
   private final SSLEngine engine;
   private final SocketChannel channel;
   private final int recordSize; // The engine's largest record, header included.
+  private final int plaintextSize; // The engine's largest record's plaintext.
   private ByteBuffer pendingIn; // A record's first bytes, read mode; null until one is split.
   private ByteBuffer pendingOut; // Ciphertext the socket has not taken, read mode; null until some.
   private boolean handshaken;
@@ -37,6 +39,7 @@ final class TlsConnection {
     this.engine = engine;
     this.channel = channel;
     this.recordSize = engine.getSession().getPacketBufferSize();
+    this.plaintextSize = engine.getSession().getApplicationBufferSize();
   }
 
   /** {@return the engine, e.g. for its negotiated session} */
@@ -111,7 +114,9 @@ final class TlsConnection {
 
   private int read(ByteBuffer netIn, ByteBuffer dst, ByteBuffer netOut, boolean handshaking)
       throws IOException {
-    netIn.clear();
+    // Read no more than fits in dst with a record's plaintext to spare: an unwrap asks for room
+    // for a whole record, whatever the record's size.
+    netIn.clear().limit(Math.min(netIn.capacity(), dst.remaining() - plaintextSize));
     if (pendingIn != null && pendingIn.hasRemaining()) netIn.put(pendingIn);
     int count = channel.read(netIn);
     if (count < 0) return -1;
