@@ -69,6 +69,33 @@ class TlsBenchTest {
   }
 
   @Test
+  void tableShowsTlsOnItsWorkloadsWithItsRatios() {
+    List<String> servers = List.of("packetconn-callback", "packetconn-callback-tls", "netty-tls");
+    List<BenchRun> runs =
+        List.of(
+            run("packetconn-callback", Workload.PIPELINED, 1_000_000),
+            run("packetconn-callback-tls", Workload.PIPELINED, 500_000),
+            run("netty-tls", Workload.PIPELINED, 400_000),
+            run("packetconn-callback", Workload.SMALL, 2_000_000));
+    String text =
+        new BenchTable(runs, servers, List.of(Workload.PIPELINED, Workload.SMALL)).text();
+    List<String> lines = text.lines().toList();
+    assertTrue(lines.get(1).endsWith("callback-tls/netty-tls  |  callback-tls/callback"), text);
+    assertTrue(lines.get(2).startsWith("pipelined 2000×100"), text);
+    assertTrue(lines.get(2).matches(".*\\|\\s+1\\.25×\\s+\\|\\s+0\\.50×$"), text);
+    assertTrue(lines.get(3).startsWith("small 100×100"), text);
+    assertTrue(lines.get(3).matches(".*\\|\\s+-\\s+\\|\\s+-$"), text); // TLS did not run small.
+  }
+
+  private static BenchRun run(String server, Workload workload, long packetsPerSecond) {
+    LoadResult load =
+        new LoadResult(
+            workload, 1.0, packetsPerSecond, packetsPerSecond * 1024, 40, 90, 200, 1500, 0,
+            List.of(), 0.0, 150);
+    return new BenchRun(server, load, new JvmStats(64 * packetsPerSecond, 3, 12, 1));
+  }
+
+  @Test
   void unknownTlsProtocolThrows() {
     IllegalArgumentException e =
         assertThrows(
