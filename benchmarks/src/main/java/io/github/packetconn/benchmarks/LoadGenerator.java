@@ -220,9 +220,17 @@ final class LoadGenerator {
                 return;
               }
             }
-            if (client.tls != null && !client.handshaken && handshake(client)) {
-              pending[0]--;
-              connected[0]++;
+            if (client.tls == null) return;
+            if (!client.handshaken) {
+              if (handshake(client)) {
+                pending[0]--;
+                connected[0]++;
+              }
+            } else if (key.isReadable()) { // TLS 1.3 session tickets: read them, or select spins.
+              readBuffer.clear();
+              if (client.tls.read(tlsNetIn, readBuffer, tlsNetOut) < 0) {
+                throw new IOException("closed by the server after the TLS handshake");
+              }
             }
           } catch (IOException e) {
             throw new UncheckedIOException(
