@@ -71,7 +71,21 @@ final class Bench {
     List<BenchRun> runs = new ArrayList<>();
     for (Workload standard : options.workloads()) {
       Workload workload = standard.scaled(options.scale());
-      for (String server : options.servers()) runs.add(run(workload, server, pinning));
+      for (String server : options.servers()) {
+        if (BenchOptions.runs(server, workload)) runs.add(run(workload, server, pinning));
+      }
+    }
+    List<String> skipped =
+        options.servers().stream()
+            .filter(server -> options.workloads().stream().anyMatch(w -> !BenchOptions.runs(server, w)))
+            .toList();
+    if (!skipped.isEmpty()) {
+      out.println(
+          "note: "
+              + String.join(", ", skipped)
+              + " ran only "
+              + String.join(
+                  ", ", BenchOptions.TLS_WORKLOADS.stream().map(Workload::name).toList()));
     }
     List<Workload> workloads =
         options.workloads().stream().map(w -> w.scaled(options.scale())).toList();
@@ -158,9 +172,11 @@ final class Bench {
               out.println(liveLine(server, interval));
             }
           };
-      LoadResult result =
-          new LoadGenerator(process.address(), workload, options.seed())
-              .run(options.warmup(), options.duration(), listener);
+      String tls = BenchOptions.tls(server) ? options.tlsProtocol() : null;
+      LoadGenerator generator =
+          new LoadGenerator(process.address(), workload, options.seed(), LoadGenerator.BUFFER_SIZE, tls);
+      LoadResult result = generator.run(options.warmup(), options.duration(), listener);
+      if (generator.negotiated() != null) out.println("[" + server + "] " + generator.negotiated());
       JvmStats serverStats =
           stats.size() == 2 ? difference(server, stats.get(0), stats.get(1)) : null;
       BenchRun run = new BenchRun(server, result, serverStats);
@@ -329,13 +345,16 @@ final class Bench {
     double warmup = options.warmup().toNanos() / 1e9;
     return String.format(
         Locale.ROOT,
-        "%s, %d CPUs, Java %s; %s s measured after %s s warm-up%s",
+        "%s, %d CPUs, Java %s; %s s measured after %s s warm-up%s%s",
         machine.cpuModel(),
         machine.cpus(),
         Runtime.version().feature(),
         seconds(duration, duration),
         seconds(warmup, warmup),
-        options.scale() == 1 ? "" : ", clients scaled by " + options.scale());
+        options.scale() == 1 ? "" : ", clients scaled by " + options.scale(),
+        options.servers().stream().anyMatch(BenchOptions::tls)
+            ? "; TLS: " + options.tlsProtocol() + " " + BenchTls.cipherSuite(options.tlsProtocol())
+            : "");
   }
 
   private String markdown(BenchTable table, Machine machine, List<BenchRun> runs) {

@@ -32,7 +32,9 @@ final class BenchJson {
                 "warmupSeconds", options.warmup().toNanos() / 1e9,
                 "durationSeconds", options.duration().toNanos() / 1e9,
                 "scale", options.scale(),
-                "seed", options.seed()),
+                "seed", options.seed(),
+                "tlsProtocol", options.tlsProtocol(),
+                "tlsCipherSuite", BenchTls.cipherSuite(options.tlsProtocol())),
             "units",
             Json.object(
                 "mibPerSecond", "echoed payload, one way, MiB (2^20 bytes) per second",

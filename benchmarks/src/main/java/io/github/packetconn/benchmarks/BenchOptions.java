@@ -17,6 +17,8 @@ import java.util.stream.Stream;
  *
  * @param scale factor applied to every workload's client count ({@link Workload#scaled})
  * @param out directory for {@code bench.json}, {@code bench.svg} and {@code bench.md}
+ * @param tlsProtocol the TLS version the generator speaks to the TLS servers: {@code TLSv1.3} or
+ *     {@code TLSv1.2}
  */
 record BenchOptions(
     List<String> servers,
@@ -25,17 +27,36 @@ record BenchOptions(
     Duration duration,
     double scale,
     long seed,
-    Path out) {
-  /** Every server: each kind over TCP, then each over a Unix domain socket ({@code netty-unix}). */
+    Path out,
+    String tlsProtocol) {
+  /**
+   * Every server: each kind over TCP, then each over a Unix domain socket ({@code netty-unix}),
+   * then the TLS kinds.
+   */
   static final List<String> ALL_SERVERS =
-      Stream.concat(
-              ServerMain.KINDS.stream(), ServerMain.KINDS.stream().map(k -> k + ServerMain.UNIX_SUFFIX))
+      Stream.of(
+              ServerMain.KINDS.stream(),
+              ServerMain.KINDS.stream().map(k -> k + ServerMain.UNIX_SUFFIX),
+              ServerMain.TLS_KINDS.stream())
+          .flatMap(s -> s)
           .toList();
 
-  /** What runs by default: every kind over TCP, and packetconn's callback style and Netty over UDS. */
+  /**
+   * The workloads the TLS kinds run: throughput with many packets per record, and one packet per
+   * record. The others would lengthen the default run by minutes for little news.
+   */
+  static final List<Workload> TLS_WORKLOADS = List.of(Workload.PIPELINED, Workload.PING_PONG);
+
+  /**
+   * What runs by default: every kind over TCP, packetconn's callback style and Netty over UDS, and
+   * the TLS kinds (on {@link #TLS_WORKLOADS} only).
+   */
   static final List<String> DEFAULT_SERVERS =
-      Stream.concat(
-              ServerMain.KINDS.stream(), Stream.of("packetconn-callback-unix", "netty-unix"))
+      Stream.of(
+              ServerMain.KINDS.stream(),
+              Stream.of("packetconn-callback-unix", "netty-unix"),
+              ServerMain.TLS_KINDS.stream())
+          .flatMap(s -> s)
           .toList();
   static final Duration DEFAULT_WARMUP = Duration.ofSeconds(5);
   static final Duration DEFAULT_DURATION = Duration.ofSeconds(10);
@@ -49,15 +70,19 @@ record BenchOptions(
       and bench.md. Exits with status 1 if any run had errors.
 
       Options:
-        --servers a,b,...    packetconn-callback, packetconn-blocking, netty, raw over TCP, and
-                             the same with -unix over a Unix domain socket (default: the four
-                             over TCP, packetconn-callback-unix and netty-unix)
+        --servers a,b,...    packetconn-callback, packetconn-blocking, netty, raw over TCP, the
+                             same with -unix over a Unix domain socket, and over TLS
+                             packetconn-callback-tls and netty-tls, which run pipelined and
+                             ping-pong only (default: the four over TCP,
+                             packetconn-callback-unix, netty-unix and the two TLS ones)
         --workloads a,b,...  pipelined, ping-pong, small, large, single (default: all)
         --warmup TIME        warm-up per run, results discarded: 500ms, 5s, 1m (default: 5s)
         --duration TIME      measured period per run (default: 10s)
         --scale FACTOR       multiply every workload's clients, at least 1 (default: 1.0)
         --seed N             seed of payload sizes and bytes (default: 1)
         --out DIR            where the reports go (default: target/bench)
+        --tls VERSION        what the generator speaks to the TLS servers, with AES-128-GCM:
+                             TLSv1.3 or TLSv1.2 (default: TLSv1.3)
         --help               prints this
       """;
 
@@ -70,7 +95,19 @@ record BenchOptions(
         DEFAULT_DURATION,
         1.0,
         1,
-        Path.of("target", "bench"));
+        Path.of("target", "bench"),
+        BenchTls.PROTOCOLS.get(0));
+  }
+
+  /** {@return whether {@code server} runs {@code workload}: the TLS kinds run only some} */
+  static boolean runs(String server, Workload workload) {
+    return !ServerMain.TLS_KINDS.contains(server)
+        || TLS_WORKLOADS.stream().anyMatch(w -> w.name().equals(workload.name()));
+  }
+
+  /** {@return whether {@code server} speaks TLS} */
+  static boolean tls(String server) {
+    return ServerMain.TLS_KINDS.contains(server);
   }
 
   /**
@@ -86,7 +123,14 @@ record BenchOptions(
       int equals = arg.indexOf('=');
       String name = equals < 0 ? arg : arg.substring(0, equals);
       if (!List.of(
-              "--servers", "--workloads", "--warmup", "--duration", "--scale", "--seed", "--out")
+              "--servers",
+              "--workloads",
+              "--warmup",
+              "--duration",
+              "--scale",
+              "--seed",
+              "--out",
+              "--tls")
           .contains(name)) {
         throw new UsageException("unknown option: " + name);
       }
@@ -115,7 +159,16 @@ record BenchOptions(
             : defaults.duration,
         values.containsKey("--scale") ? scale(values.get("--scale")) : defaults.scale,
         values.containsKey("--seed") ? seed(values.get("--seed")) : defaults.seed,
-        values.containsKey("--out") ? Path.of(values.get("--out")) : defaults.out);
+        values.containsKey("--out") ? Path.of(values.get("--out")) : defaults.out,
+        values.containsKey("--tls") ? tlsProtocol(values.get("--tls")) : defaults.tlsProtocol);
+  }
+
+  private static String tlsProtocol(String text) throws UsageException {
+    if (!BenchTls.PROTOCOLS.contains(text)) {
+      throw new UsageException(
+          "--tls: not one of " + String.join(", ", BenchTls.PROTOCOLS) + ": " + text);
+    }
+    return text;
   }
 
   private static List<String> servers(String text) throws UsageException {

@@ -18,7 +18,9 @@ final class BenchTable {
           List.of("packetconn-callback", "raw"),
           List.of("packetconn-blocking", "packetconn-callback"),
           List.of("packetconn-callback-unix", "netty-unix"),
-          List.of("packetconn-callback-unix", "packetconn-callback"));
+          List.of("packetconn-callback-unix", "packetconn-callback"),
+          List.of("packetconn-callback-tls", "netty-tls"),
+          List.of("packetconn-callback-tls", "packetconn-callback"));
 
   private static final List<String> METRICS =
       List.of("throughput", "latency", "B/packet", "GC (old)");

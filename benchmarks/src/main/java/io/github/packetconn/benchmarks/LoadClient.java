@@ -19,6 +19,8 @@ final class LoadClient {
   SelectionKey selectionKey;
   boolean open = true;
   boolean writeInterest; // OP_WRITE registered: the socket took only part of the last write.
+  TlsConnection tls; // Null over plain TCP; set once connected, when the generator speaks TLS.
+  boolean handshaken; // Over TLS: the handshake is finished.
 
   long writeSeq; // The next packet to write, or the one written in part.
   int writeOffset; // Bytes of frame writeSeq (header included) already written.

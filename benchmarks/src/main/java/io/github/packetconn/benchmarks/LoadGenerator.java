@@ -19,6 +19,9 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -47,6 +50,13 @@ import org.HdrHistogram.Histogram;
  * microseconds on a virtual machine, does not add to the round trips it measures; it then uses its
  * whole CPU, and its CPU time per packet means nothing.
  *
+ * <p><b>TLS</b> ({@code tlsProtocol} not null): each client runs an {@link SSLEngine} trusting
+ * the bench's certificate ({@link BenchTls}, host name checked), offering one protocol version and
+ * one cipher suite, handshaken as part of connecting ({@link TlsConnection}). The framing, checks
+ * and timing are the same; buffers are heap ones for every workload. The engine allocates as it
+ * wraps and unwraps, so over TLS the generator is not allocation-free; it still reports what it
+ * allocated per packet.
+ *
  * <p>A run connects at most {@link #MAX_PENDING_CONNECTS} clients at a time, warms up, measures,
  * then stops sending and waits up to {@link #DRAIN_TIMEOUT} for the echoes in flight, and closes
  * every socket. Not thread-safe: one run at a time, on the calling thread.
@@ -73,10 +83,17 @@ final class LoadGenerator {
   /** At most this many packets in flight in all, the generator busy-polls instead of blocking. */
   static final int BUSY_POLL_IN_FLIGHT = 8;
 
+  /** Over TLS, buffers are at least this large: two records. */
+  static final int MIN_TLS_BUFFER_SIZE = 40 * 1024;
+
   private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
   private static final long HIGHEST_LATENCY = TimeUnit.MINUTES.toNanos(1); // Longer is clamped.
 
   private final SocketAddress address;
+  private final String tlsProtocol; // TLSv1.3 or TLSv1.2; null for plain TCP.
+  private final SSLContext tlsContext; // Null for plain TCP.
+  private final ByteBuffer tlsNetIn; // Ciphertext read, shared by all clients; null for plain TCP.
+  private final ByteBuffer tlsNetOut; // Ciphertext to write, shared; null for plain TCP.
   private final boolean unix; // A Unix domain socket: no TCP_NODELAY, and connects never pend.
   private final Workload workload;
   private final Payloads payloads;
@@ -110,6 +127,7 @@ final class LoadGenerator {
   private long errors;
   private long reportingAllocated; // By the listener's interval calls: not the generator's own.
   private final List<String> errorMessages = new ArrayList<>();
+  private String negotiated; // Over TLS: the protocol and cipher suite, for the log.
 
   /** Creates a generator for {@code workload} against the echo server at {@code address}. */
   LoadGenerator(SocketAddress address, Workload workload, long seed) {
@@ -118,7 +136,25 @@ final class LoadGenerator {
 
   /** Creates a generator with buffers of {@code bufferSize} bytes (small ones for tests). */
   LoadGenerator(SocketAddress address, Workload workload, long seed, int bufferSize) {
+    this(address, workload, seed, bufferSize, null);
+  }
+
+  /**
+   * Creates a generator that speaks TLS {@code tlsProtocol} ({@code "TLSv1.3"} or {@code
+   * "TLSv1.2"}), or plain TCP if it is null.
+   */
+  LoadGenerator(
+      SocketAddress address, Workload workload, long seed, int bufferSize, String tlsProtocol) {
     if (bufferSize < 4) throw new IllegalArgumentException("bufferSize < 4: " + bufferSize);
+    if (tlsProtocol != null) {
+      BenchTls.cipherSuite(tlsProtocol); // Throws for an unknown protocol.
+      if (address instanceof UnixDomainSocketAddress) {
+        throw new IllegalArgumentException("TLS over a Unix domain socket: " + address);
+      }
+      bufferSize = Math.max(bufferSize, MIN_TLS_BUFFER_SIZE);
+    }
+    this.tlsProtocol = tlsProtocol;
+    this.tlsContext = tlsProtocol == null ? null : BenchTls.clientContext();
     this.address = Objects.requireNonNull(address, "address");
     this.unix = address instanceof UnixDomainSocketAddress;
     this.workload = Objects.requireNonNull(workload, "workload");
@@ -126,11 +162,14 @@ final class LoadGenerator {
     this.pattern = payloads.pattern;
     this.window = workload.inFlight();
     this.busyPoll = (long) workload.clients() * workload.inFlight() <= BUSY_POLL_IN_FLIGHT;
-    this.bulk = workload.minPayload() >= BULK_PAYLOAD;
+    this.bulk = tlsProtocol == null && workload.minPayload() >= BULK_PAYLOAD;
     this.writeBuffer = buffer(bufferSize).order(ByteOrder.LITTLE_ENDIAN);
     this.readBuffer = buffer(bufferSize).order(ByteOrder.LITTLE_ENDIAN);
     this.readArray = bulk ? null : readBuffer.array();
     this.patternBuffer = bulk ? ByteBuffer.allocateDirect(pattern.length).put(pattern) : null;
+    // netIn no larger than the plaintext buffer (see TlsConnection); netOut takes a whole batch.
+    this.tlsNetIn = tlsProtocol == null ? null : ByteBuffer.allocate(bufferSize);
+    this.tlsNetOut = tlsProtocol == null ? null : ByteBuffer.allocate(2 * bufferSize);
   }
 
   private ByteBuffer buffer(int size) {
@@ -170,10 +209,28 @@ final class LoadGenerator {
         key -> {
           LoadClient client = (LoadClient) key.attachment();
           try {
-            if (client.channel.finishConnect()) {
+            if ((key.readyOps() & SelectionKey.OP_CONNECT) != 0) {
+              if (!client.channel.finishConnect()) return;
               key.interestOps(SelectionKey.OP_READ);
-              pending[0]--;
-              connected[0]++;
+              if (tlsProtocol != null) {
+                startTls(client);
+              } else {
+                pending[0]--;
+                connected[0]++;
+                return;
+              }
+            }
+            if (client.tls == null) return;
+            if (!client.handshaken) {
+              if (handshake(client)) {
+                pending[0]--;
+                connected[0]++;
+              }
+            } else if (key.isReadable()) { // TLS 1.3 session tickets: read them, or select spins.
+              readBuffer.clear();
+              if (client.tls.read(tlsNetIn, readBuffer, tlsNetOut) < 0) {
+                throw new IOException("closed by the server after the TLS handshake");
+              }
             }
           } catch (IOException e) {
             throw new UncheckedIOException(
@@ -204,7 +261,15 @@ final class LoadGenerator {
         LoadClient client = new LoadClient(next, payloads.clientKey(next), window, channel);
         clients[next] = client;
         live++;
-        if (done) {
+        if (done && tlsProtocol != null) { // Connected, the handshake still to go.
+          client.selectionKey = channel.register(selector, SelectionKey.OP_READ, client);
+          pending[0]++;
+          startTls(client);
+          if (handshake(client)) {
+            pending[0]--;
+            connected[0]++;
+          }
+        } else if (done) {
           client.selectionKey = channel.register(selector, SelectionKey.OP_READ, client);
           connected[0]++;
         } else {
@@ -236,6 +301,46 @@ final class LoadGenerator {
                 + (refused != null ? "; last refused: " + refused.getMessage() : ""));
       }
     }
+  }
+
+  /** Creates the client's engine and starts its handshake. */
+  private void startTls(LoadClient client) throws IOException {
+    SSLEngine engine = tlsContext.createSSLEngine("127.0.0.1", client.channel.socket().getPort());
+    engine.setUseClientMode(true);
+    SSLParameters parameters = engine.getSSLParameters();
+    parameters.setProtocols(new String[] {tlsProtocol});
+    parameters.setCipherSuites(new String[] {BenchTls.cipherSuite(tlsProtocol)});
+    parameters.setEndpointIdentificationAlgorithm("HTTPS"); // The certificate names 127.0.0.1.
+    engine.setSSLParameters(parameters);
+    engine.beginHandshake();
+    client.tls = new TlsConnection(engine, client.channel);
+  }
+
+  /** Moves the client's handshake on; {@return whether it is finished} */
+  private boolean handshake(LoadClient client) throws IOException {
+    boolean finished;
+    try {
+      finished = client.tls.handshake(tlsNetIn, tlsNetOut, readBuffer);
+    } catch (IOException e) {
+      throw new IOException("TLS handshake failed: " + e.getMessage(), e);
+    }
+    if (finished) {
+      client.handshaken = true;
+      if (negotiated == null) {
+        negotiated =
+            client.tls.engine().getSession().getProtocol()
+                + " "
+                + client.tls.engine().getSession().getCipherSuite();
+      }
+    }
+    int ops = SelectionKey.OP_READ | (client.tls.hasPendingOutput() ? SelectionKey.OP_WRITE : 0);
+    if (client.selectionKey.interestOps() != ops) client.selectionKey.interestOps(ops);
+    return finished;
+  }
+
+  /** {@return the protocol and cipher suite the first TLS client negotiated, or null} */
+  String negotiated() {
+    return negotiated;
   }
 
   private LoadResult exchange(long warmupNanos, long durationNanos, LoadListener listener)
@@ -382,13 +487,21 @@ final class LoadGenerator {
       }
       if (buffer.position() == 0) break; // The window is full.
       buffer.flip();
-      int written = client.channel.write(buffer);
+      int written =
+          client.tls == null ? client.channel.write(buffer) : client.tls.write(buffer, tlsNetOut);
       if (!buffer.hasRemaining()) {
         client.writeSeq = seq;
         client.writeOffset = offset;
         continue; // The socket may take more.
       }
       advance(client, written);
+      if (!client.writeInterest) {
+        client.writeInterest = true;
+        client.selectionKey.interestOps(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
+      }
+      return;
+    }
+    if (client.tls != null && !client.tls.flush()) { // Ciphertext still to write.
       if (!client.writeInterest) {
         client.writeInterest = true;
         client.selectionKey.interestOps(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
@@ -436,7 +549,10 @@ final class LoadGenerator {
   private void read(LoadClient client) throws IOException {
     ByteBuffer buffer = readBuffer;
     buffer.clear();
-    int count = client.channel.read(buffer);
+    int count =
+        client.tls == null
+            ? client.channel.read(buffer)
+            : client.tls.read(tlsNetIn, buffer, tlsNetOut);
     if (count < 0) {
       fail(
           client,
@@ -614,6 +730,7 @@ final class LoadGenerator {
     if (!client.open) return;
     client.open = false;
     live--;
+    if (client.tls != null) client.tls.closeQuietly(tlsNetOut);
     try {
       client.channel.close();
     } catch (IOException ignored) {

@@ -17,6 +17,9 @@ import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import io.netty.util.ResourceLeakDetector;
 import io.netty.util.internal.PlatformDependent;
 import java.net.InetSocketAddress;
@@ -32,6 +35,10 @@ import java.util.concurrent.TimeUnit;
  * they come and flushed once per read. Given a {@link UnixDomainSocketAddress}, it listens on that
  * Unix domain socket with epoll's domain socket channels.
  *
+ * <p>{@link #tls} puts an {@link io.netty.handler.ssl.SslHandler} first in the pipeline, from
+ * {@link SslProvider#JDK} (the JDK's {@code SSLEngine}, as packetconn uses) with the bench's key
+ * ({@link BenchTls}), TLS 1.3 and 1.2; the rest of the pipeline is the same.
+ *
  * <p>The allocator is {@link PooledByteBufAllocator#DEFAULT}, unless {@code
  * -Dio.netty.allocator.type} is given; then Netty's default for that type. (Netty 4.2's own default
  * is the adaptive allocator.)
@@ -42,9 +49,24 @@ final class NettyEchoServer implements EchoServer {
 
   private final EventLoopGroup group;
   private final Channel channel;
-  private final FailureLog failures = new FailureLog("netty");
+  private final FailureLog failures;
 
   NettyEchoServer(SocketAddress address) throws InterruptedException {
+    this(address, null);
+  }
+
+  /** Starts the echo over TLS. */
+  static NettyEchoServer tls(SocketAddress address) throws Exception {
+    SslContext ssl =
+        SslContextBuilder.forServer(BenchTls.keyManagers())
+            .sslProvider(SslProvider.JDK)
+            .protocols(BenchTls.PROTOCOLS)
+            .build();
+    return new NettyEchoServer(address, ssl);
+  }
+
+  private NettyEchoServer(SocketAddress address, SslContext ssl) throws InterruptedException {
+    failures = new FailureLog(ssl == null ? "netty" : "netty-tls");
     ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
     if (!Epoll.isAvailable()) {
       throw new IllegalStateException("Netty native epoll is unavailable", Epoll.unavailabilityCause());
@@ -58,6 +80,7 @@ final class NettyEchoServer implements EchoServer {
         + " directBufferPreferred=" + PlatformDependent.directBufferPreferred()
         + " allocator=" + allocator.getClass().getName()
         + " leakDetection=" + ResourceLeakDetector.getLevel()
+        + (ssl == null ? "" : " ssl=" + ssl.getClass().getSimpleName() + " " + ssl.cipherSuites())
         + " java=" + PlatformDependent.javaVersion());
     if (!PlatformDependent.hasUnsafe()) {
       System.err.println("netty: WARNING running without Unsafe, on slower paths: "
@@ -84,6 +107,7 @@ final class NettyEchoServer implements EchoServer {
                   new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                      if (ssl != null) ch.pipeline().addLast(ssl.newHandler(ch.alloc()));
                       ch.pipeline()
                           .addLast(
                               new LengthFieldBasedFrameDecoder(

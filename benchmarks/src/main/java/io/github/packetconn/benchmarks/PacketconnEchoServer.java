@@ -6,6 +6,7 @@ import io.github.packetconn.PacketConfig;
 import io.github.packetconn.PacketConn;
 import io.github.packetconn.PacketHandler;
 import io.github.packetconn.PacketServer;
+import io.github.packetconn.TlsConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.SocketAddress;
@@ -13,7 +14,7 @@ import java.net.SocketAddress;
 /**
  * packetconn's echo, written the way the README teaches: a {@link PacketHandler} on the I/O thread,
  * or a {@link ConnectionHandler} looping on a virtual thread per connection. Default configuration:
- * 32 MiB maximum packet size, no CRC.
+ * 32 MiB maximum packet size, no CRC; the callback style also over TLS ({@link #callbackTls}).
  */
 final class PacketconnEchoServer implements EchoServer {
   private final PacketServer server;
@@ -30,9 +31,22 @@ final class PacketconnEchoServer implements EchoServer {
     }
   }
 
+  private PacketconnEchoServer(SocketAddress address, TlsConfig tls) throws IOException {
+    failures = new FailureLog("packetconn-callback-tls");
+    server = PacketServer.bind(address, PacketConfig.builder().tls(tls).build(), new Echo());
+  }
+
   /** Starts the callback style: echoes from a {@link PacketHandler} on the I/O thread. */
   static PacketconnEchoServer callback(SocketAddress address) throws IOException {
     return new PacketconnEchoServer(address, false);
+  }
+
+  /**
+   * Starts the callback style over TLS: the default configuration plus {@link TlsConfig#server}
+   * with the bench's key ({@link BenchTls}), TLS 1.3 and 1.2.
+   */
+  static PacketconnEchoServer callbackTls(SocketAddress address) throws IOException {
+    return new PacketconnEchoServer(address, TlsConfig.server(BenchTls.serverContext()));
   }
 
   /** Starts the blocking style: a {@link ConnectionHandler} on a virtual thread per connection. */

@@ -17,7 +17,8 @@ import java.util.List;
  *
  * <pre>
  * java -cp packetconn-benchmarks.jar io.github.packetconn.benchmarks.ServerMain \
- *     --kind packetconn-callback|packetconn-blocking|netty|raw [--port 0] [--host 127.0.0.1]
+ *     --kind packetconn-callback|packetconn-blocking|netty|raw|packetconn-callback-tls|netty-tls
+ *     [--port 0] [--host 127.0.0.1]
  *     [--unix /tmp/echo.sock]
  * </pre>
  *
@@ -35,6 +36,12 @@ public final class ServerMain {
   public static final List<String> KINDS =
       List.of("packetconn-callback", "packetconn-blocking", "netty", "raw");
 
+  /**
+   * The values of {@code --kind} that speak TLS ({@link BenchTls}'s key): packetconn's callback
+   * style and Netty with an {@code SslHandler}. No Unix socket twins.
+   */
+  public static final List<String> TLS_KINDS = List.of("packetconn-callback-tls", "netty-tls");
+
   /** Appended to a kind, names that server on a Unix domain socket in the bench: {@code netty-unix}. */
   static final String UNIX_SUFFIX = "-unix";
 
@@ -48,7 +55,7 @@ public final class ServerMain {
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       if (arg.equals("--help") || arg.equals("-h")) {
-        System.err.println("usage: ServerMain --kind " + String.join("|", KINDS)
+        System.err.println("usage: ServerMain --kind " + String.join("|", KINDS) + "|" + String.join("|", TLS_KINDS)
             + " [--port 0] [--host 127.0.0.1] [--unix PATH]");
         System.exit(0);
       }
@@ -63,7 +70,9 @@ public final class ServerMain {
       }
     }
     if (kind == null) fail("missing --kind, one of " + KINDS);
-    if (!KINDS.contains(kind)) fail("unknown --kind " + kind + ", expected one of " + KINDS);
+    if (!KINDS.contains(kind) && !TLS_KINDS.contains(kind)) {
+      fail("unknown --kind " + kind + ", expected one of " + KINDS + " or " + TLS_KINDS);
+    }
 
     SocketAddress address =
         unix != null ? UnixDomainSocketAddress.of(unix) : new InetSocketAddress(host, port);
@@ -103,6 +112,8 @@ public final class ServerMain {
       case "packetconn-blocking" -> PacketconnEchoServer.blocking(address);
       case "netty" -> new NettyEchoServer(address);
       case "raw" -> new RawEchoServer(address);
+      case "packetconn-callback-tls" -> PacketconnEchoServer.callbackTls(address);
+      case "netty-tls" -> NettyEchoServer.tls(address);
       default -> throw new IllegalArgumentException("unknown kind " + kind + ", expected one of " + KINDS);
     };
   }

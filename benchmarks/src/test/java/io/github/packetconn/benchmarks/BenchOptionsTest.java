@@ -19,8 +19,11 @@ class BenchOptionsTest {
             "netty",
             "raw",
             "packetconn-callback-unix",
-            "netty-unix"),
+            "netty-unix",
+            "packetconn-callback-tls",
+            "netty-tls"),
         options.servers());
+    assertEquals("TLSv1.3", options.tlsProtocol());
     assertEquals(Workload.STANDARD, options.workloads());
     assertEquals(Duration.ofSeconds(5), options.warmup());
     assertEquals(Duration.ofSeconds(10), options.duration());
@@ -67,8 +70,8 @@ class BenchOptionsTest {
     assertMessage("unknown option: --server", "--server", "raw");
     assertMessage(
         "--servers: unknown server (not one of packetconn-callback, packetconn-blocking, netty,"
-            + " raw, packetconn-callback-unix, packetconn-blocking-unix, netty-unix, raw-unix):"
-            + " grizzly",
+            + " raw, packetconn-callback-unix, packetconn-blocking-unix, netty-unix, raw-unix,"
+            + " packetconn-callback-tls, netty-tls): grizzly",
         "--servers",
         "raw,grizzly");
     assertMessage("--servers: given twice: raw", "--servers", "raw,raw");
@@ -87,6 +90,18 @@ class BenchOptionsTest {
     assertMessage("--duration needs a value", "--duration", "--seed", "1");
     assertMessage("--seed given twice", "--seed", "1", "--seed", "2");
     assertMessage("unexpected argument: raw", "raw");
+    assertMessage("--tls: not one of TLSv1.3, TLSv1.2: 1.3", "--tls", "1.3");
+  }
+
+  @Test
+  void tlsServersRunPipelinedAndPingPongOnly() throws UsageException {
+    assertEquals("TLSv1.2", BenchOptions.parse(List.of("--tls", "TLSv1.2")).tlsProtocol());
+    for (Workload workload : Workload.STANDARD) {
+      boolean tlsRuns = workload == Workload.PIPELINED || workload == Workload.PING_PONG;
+      assertEquals(tlsRuns, BenchOptions.runs("netty-tls", workload.scaled(0.5)), workload.name());
+      assertEquals(tlsRuns, BenchOptions.runs("packetconn-callback-tls", workload), workload.name());
+      assertEquals(true, BenchOptions.runs("netty", workload), workload.name());
+    }
   }
 
   @Test
