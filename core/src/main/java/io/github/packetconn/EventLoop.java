@@ -69,6 +69,7 @@ final class EventLoop implements Runnable {
   private final ArrayDeque<PacketConn> flushes = new ArrayDeque<>(); // Loop only.
   private final ArrayList<Timed> timers = new ArrayList<>(); // Loop only.
   private boolean timerAdded; // Since the select timeout was computed; loop only.
+  private boolean inTimers; // runTimers() is calling onTimer; loop only.
   private final Consumer<SelectionKey> onReady = EventLoop::ready;
   private ByteBuffer readBuffer = direct(256 << 10); // Loop only; shared by all its connections.
   private volatile boolean awake = true; // False while the loop may block in select().
@@ -122,8 +123,13 @@ final class EventLoop implements Runnable {
 
   /** Asks for {@link Timed#onTimer} calls until it returns 0. Loop only. */
   void addTimer(Timed timed) {
+    // Its deadline may now be earlier than the select timeout: compute that again. Not when timers
+    // run (a timer re-arming itself from onTimer would loop forever): runTimers() takes the deadline
+    // each returns.
     if (!timers.contains(timed)) {
       timers.add(timed);
+      timerAdded = true;
+    } else if (!inTimers) {
       timerAdded = true;
     }
   }
@@ -201,13 +207,18 @@ final class EventLoop implements Runnable {
     if (timers.isEmpty()) return 0;
     long now = System.nanoTime();
     long next = Long.MAX_VALUE;
-    for (int i = timers.size() - 1; i >= 0; i--) {
-      long deadline = timers.get(i).onTimer(now);
-      if (deadline == 0) {
-        timers.remove(i);
-      } else {
-        next = Math.min(next, deadline);
+    inTimers = true;
+    try {
+      for (int i = timers.size() - 1; i >= 0; i--) {
+        long deadline = timers.get(i).onTimer(now);
+        if (deadline == 0) {
+          timers.remove(i);
+        } else {
+          next = Math.min(next, deadline);
+        }
       }
+    } finally {
+      inTimers = false;
     }
     if (next == Long.MAX_VALUE) return 0;
     return Math.max(1, (next - now + 999_999) / 1_000_000);

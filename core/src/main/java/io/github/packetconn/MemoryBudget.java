@@ -105,6 +105,7 @@ public final class MemoryBudget {
 
   /** Takes {@code bytes} if they fit (or nothing is used, so one large frame always can); else false. */
   boolean tryAcquire(long bytes) {
+    if (bytes == 0) return true; // The frame fits in a chunk already counted: the usual case.
     for (long u = used.get(); ; u = used.get()) {
       if (u > 0 && u + bytes > limit) return false;
       if (used.compareAndSet(u, u + bytes)) return true;
@@ -163,13 +164,16 @@ public final class MemoryBudget {
    */
   boolean pauseUntilRoom(PacketConn reader, FrameDecoder decoder) {
     synchronized (waitingQueues) {
-      if (used.get() <= limit / 2) return false;
+      waiters = true; // Before reading used: a release after this sees it, one before is seen.
+      if (used.get() <= limit / 2) {
+        waiters = !pausedReaders.isEmpty() || !waitingQueues.isEmpty();
+        return false;
+      }
       if (decoder != null && (exempt == null || exempt == decoder)) {
         exempt = decoder;
         return false;
       }
       pausedReaders.put(reader, decoder);
-      waiters = true;
       return true;
     }
   }

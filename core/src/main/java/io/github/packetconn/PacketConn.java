@@ -669,8 +669,19 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
               toString());
     }
     if (readIdleNanos != 0 || writeStallNanos != 0 || idleNanos != 0) armLiveness();
+    if (tls != null) { // Before a close that came first: its packets go out once hands are shaken.
+      handshakeDeadline = System.nanoTime() + config.tls().handshakeTimeout().toNanos();
+      loop.addTimer(this);
+      try {
+        tls.begin();
+      } catch (IOException e) {
+        finish(e, true);
+        return;
+      }
+    }
     if (state == CLOSING) { // Closed before it was registered: the close could not flush yet.
       closeOnLoop();
+      if (tls != null) handshake();
       return;
     }
     if (handler != null) {
@@ -682,17 +693,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         return;
       }
     }
-    if (tls != null) {
-      handshakeDeadline = System.nanoTime() + config.tls().handshakeTimeout().toNanos();
-      loop.addTimer(this);
-      try {
-        tls.begin();
-      } catch (IOException e) {
-        finish(e, true);
-        return;
-      }
-      handshake();
-    }
+    if (tls != null) handshake();
   }
 
   /** Moves the TLS handshake on; once done, lets the packets queued meanwhile and those that came flow. */
@@ -718,7 +719,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
 
   /** Reads what TLS holds already decrypted or whole: the selector will not say it is there. */
   private void readBufferedTls() {
-    if (state == CLOSED || paused || !tls.hasBufferedInput()) return;
+    if (state == CLOSED || paused || inputEnded || !tls.hasBufferedInput()) return;
     if (inbox != null && state == OPEN) {
       inbox.readable();
     } else {
@@ -894,7 +895,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       finish(e, false);
       return;
     }
-    if (writeStallNanos != 0 || idleNanos != 0) noteWrite();
+    if (writeStallNanos != 0 || idleNanos != 0) noteWrite(tlsPending);
     if (resumed != null) {
       for (PacketConn reader : resumed) reader.resumeFromAnyThread();
     }
@@ -985,9 +986,9 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   }
 
   /** Stamps a write that made progress, and the start of a stall: queued bytes find the socket full. */
-  private void noteWrite() {
+  private void noteWrite(boolean tlsPending) {
     long written = out.writtenBytes();
-    boolean waiting = out.hasWriting();
+    boolean waiting = out.hasWriting() || tlsPending; // TLS records the socket did not take count too.
     if (written != writtenAtLastLook) {
       writtenAtLastLook = written;
       lastSendNanos = writeProgressNanos = System.nanoTime();
@@ -1050,6 +1051,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
         try {
           handler.onIdle(this);
         } catch (Throwable t) {
+          handlerFailed = true;
           finish(t, false);
           return 0;
         }
@@ -1073,21 +1075,21 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
    * MemoryBudget}): what it reads might be kept}
    */
   private boolean overBudget() {
-    return !config.memoryBudget().mayRead(decoder);
+    return state == OPEN && !config.memoryBudget().mayRead(decoder); // Closing: nothing is kept.
   }
 
   /** Stops reading until the budget has room, unless it lets this connection finish its frame. */
   private void pauseForBudget() {
     if (state == CLOSED) return;
     pause();
-    boolean inFrame;
+    boolean holding;
     decoderLock.lock(); // A receiver may be decoding.
     try {
-      inFrame = decoder.inFrame();
+      holding = decoder.held() > 0; // Only a frame that holds budget can finish and free it.
     } finally {
       decoderLock.unlock();
     }
-    if (!config.memoryBudget().pauseUntilRoom(this, inFrame ? decoder : null)) resume();
+    if (!config.memoryBudget().pauseUntilRoom(this, holding ? decoder : null)) resume();
   }
 
   private void pause() {

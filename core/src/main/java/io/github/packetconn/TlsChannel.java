@@ -36,6 +36,7 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
   private boolean underflow; // netIn holds only part of a record: the socket must give more.
   private volatile boolean established; // The first handshake finished.
   private boolean outboundClosed;
+  private boolean inboundDone; // The peer's closing alert came: reads return -1 once appIn is empty.
 
   TlsChannel(SocketChannel channel, SSLEngine engine, String peer) {
     this.channel = channel;
@@ -112,6 +113,7 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
     lock.lock();
     try {
       int n = drainAppIn(dst);
+      if (inboundDone) return n > 0 ? n : -1;
       while (dst.hasRemaining()) {
         if (!underflow && netIn.position() > 0) {
           int produced = unwrap(dst);
@@ -136,11 +138,14 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
     }
   }
 
-  /** {@return true if plaintext, or a whole record, waits in here: read again without the socket} */
+  /**
+   * {@return true if plaintext, a whole record or the peer's closing alert waits in here: read again
+   * without waiting for the socket}
+   */
   boolean hasBufferedInput() {
     lock.lock();
     try {
-      return appIn.hasRemaining() || (netIn.position() > 0 && !underflow);
+      return inboundDone || appIn.hasRemaining() || (netIn.position() > 0 && !underflow);
     } finally {
       lock.unlock();
     }
@@ -283,9 +288,8 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
         int size = Math.max(appIn.capacity() * 2, appIn.remaining() + engine.getSession().getApplicationBufferSize());
         appIn = ByteBuffer.allocate(size).put(appIn).flip();
       }
-      case CLOSED -> {
-        if (!engine.isOutboundDone()) closeOutbound(); // Answer the alert with ours.
-        flush();
+      case CLOSED -> { // Ours goes when this side closes: sending works until then, as over TCP.
+        inboundDone = true;
         return dst == null || direct ? -1 : drainOrEnd(dst);
       }
       case OK -> {}

@@ -174,7 +174,9 @@ class TimeoutTest {
       assertTrue(peer.isConnected()); // And never read.
       long start = System.nanoTime();
       try {
-        for (int i = 0; i < 256 && conn.trySend(p); i++) {} // Until the queue is full too.
+        // Until the queue stays full: trySend alone could stop at the queue's bound while the
+        // kernel's buffers (several MiB on loopback) still take it all, and nothing would stall.
+        for (int i = 0; i < 256 && conn.send(p, Duration.ofMillis(50)); i++) {}
       } catch (IllegalStateException alreadyClosed) {
         // The stall may fire before the queue is full: the kernel's buffers took the rest.
       }

@@ -306,6 +306,28 @@ class TlsTest {
   }
 
   @Test
+  void aHandlerThatSendsAndReturnsAtOnceIsHeardAfterTheHandshake() throws Exception {
+    // serve() closes the connection when the handler returns, maybe before the I/O thread has even
+    // registered it: the packet waits for the handshake, then goes, then the closing alert.
+    ConnectionHandler greet =
+        conn -> {
+          try (Packet p = Packet.of(new byte[] {42})) {
+            conn.send(p);
+          }
+        };
+    try (PacketServer server = PacketServer.bind(LOOPBACK, server(TlsConfig.server(SERVER)), greet)) {
+      for (int i = 0; i < 20; i++) {
+        try (PacketConn conn = PacketConn.connect(server.localAddress(), client(TlsConfig.client(ANONYMOUS)), null)) {
+          try (Packet p = conn.receive(WAIT)) {
+            assertArrayEquals(new byte[] {42}, p.toByteArray());
+          }
+          assertNull(conn.receive(WAIT), "then a clean end");
+        }
+      }
+    }
+  }
+
+  @Test
   void gracefulCloseOverTlsLosesNothing() throws Exception {
     int count = 20_000;
     CompletableFuture<Integer> received = new CompletableFuture<>();
