@@ -24,6 +24,7 @@ import javax.net.ssl.SSLHandshakeException;
  */
 final class TlsChannel implements ByteChannel, GatheringByteChannel {
   private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
+  private static final String PEER_CLOSED = "the peer closed the connection during the TLS handshake";
 
   private final SocketChannel channel;
   private final SSLEngine engine;
@@ -87,9 +88,7 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
             if (underflow || netIn.position() == 0) {
               int n = channel.read(netIn);
               if (n < 0) {
-                throw new SSLHandshakeException(
-                    "the peer closed the connection during the TLS handshake (" + peer
-                        + "; does it speak TLS, and accept our certificate?)");
+                throw peerClosed();
               }
               if (n == 0) return false;
               underflow = false;
@@ -349,9 +348,7 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
   /** The socket ended: a clean end after the closing alert; otherwise say what was cut. */
   private int endOfInput() throws IOException {
     if (!established) {
-      throw new SSLHandshakeException(
-          "the peer closed the connection during the TLS handshake (" + peer
-              + "; does it speak TLS, and accept our certificate?)");
+      throw peerClosed();
     }
     try {
       engine.closeInbound();
@@ -363,10 +360,15 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
     return -1;
   }
 
+  private SSLHandshakeException peerClosed() {
+    return new SSLHandshakeException(
+        PEER_CLOSED + " (" + peer + "; does it speak TLS, and accept our certificate?)");
+  }
+
   private SSLException handshakeFailed(SSLException e) {
     if (e instanceof SSLHandshakeException && e.getMessage() != null
-        && e.getMessage().startsWith("the peer closed")) {
-      return e;
+        && e.getMessage().startsWith(PEER_CLOSED)) {
+      return e; // Ours, already saying what happened.
     }
     // "Unsupported or unrecognized SSL message" (JDK 21), "Unrecognized SSL message" (JDK 25).
     String hint =

@@ -56,8 +56,8 @@ class ManyConnectionsTest {
     long start = System.nanoTime();
     PacketServer server =
         blocking
-            ? PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, (ConnectionHandler) ManyConnectionsTest::echo)
-            : PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, (PacketHandler) ManyConnectionsTest::echo);
+            ? PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, PacketConnTest.BLOCKING_ECHO)
+            : PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, PacketConnTest.ECHO);
     try (server) {
       closeAll(connect(server, 200)); // Warm-up: I/O threads, pools, classes.
       awaitNoConnections(server);
@@ -85,19 +85,6 @@ class ManyConnectionsTest {
     }
   }
 
-  private static void echo(PacketConn conn, Packet packet) {
-    try (packet) {
-      conn.send(packet);
-    }
-  }
-
-  private static void echo(PacketConn conn) {
-    for (Packet packet : conn) {
-      try (packet) {
-        conn.send(packet);
-      }
-    }
-  }
 
   /**
    * Connects {@code n} raw clients; each sends one packet (its number) and reads the echo, so every

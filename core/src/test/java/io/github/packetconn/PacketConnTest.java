@@ -45,6 +45,16 @@ class PacketConnTest {
         }
       };
 
+  /** An echo on a virtual thread per connection: receive, send back, until the end of stream. */
+  static final ConnectionHandler BLOCKING_ECHO =
+      conn -> {
+        for (Packet packet : conn) {
+          try (packet) {
+            conn.send(packet);
+          }
+        }
+      };
+
   /** An echo handler that completes {@code failure} with the cause of a failed connection. */
   static PacketHandler echoReportingFailure(CompletableFuture<Throwable> failure) {
     return new PacketHandler() {
@@ -174,15 +184,7 @@ class PacketConnTest {
   @Test
   void echoesSeededRandomPacketsWithVirtualThreadServer() throws Exception {
     PacketConfig config = PacketConfig.builder().maxPacketSize(256 << 10).crc(true).build();
-    ConnectionHandler echo =
-        conn -> {
-          for (Packet packet : conn) {
-            try (packet) {
-              conn.send(packet);
-            }
-          }
-        };
-    try (PacketServer server = PacketServer.bind(LOOPBACK, config, echo)) {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, config, BLOCKING_ECHO)) {
       echoRandomPackets(server, config, 3000);
     }
   }
@@ -349,6 +351,11 @@ class PacketConnTest {
 
   @Test
   void closeFlushesPendingPackets() throws Exception {
+    closeFlushesPendingPackets(LOOPBACK);
+  }
+
+  /** A client sends 100,000 packets and closes at once: the server receives every one, in order. */
+  static void closeFlushesPendingPackets(SocketAddress address) throws Exception {
     int count = 100_000;
     CompletableFuture<Integer> received = new CompletableFuture<>();
     ConnectionHandler counter =
@@ -361,7 +368,7 @@ class PacketConnTest {
           }
           received.complete(n);
         };
-    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, counter)) {
+    try (PacketServer server = PacketServer.bind(address, PacketConfig.DEFAULT, counter)) {
       PacketConn conn = connect(server, PacketConfig.DEFAULT);
       try (Packet p = Packet.allocate()) {
         for (int i = 0; i < count; i++) conn.send(p.clear().writeInt(i).writeBytes(new byte[20]));
@@ -376,6 +383,11 @@ class PacketConnTest {
 
   @Test
   void serverSideCloseFlushesPendingPackets() throws Exception {
+    serverSideCloseFlushesPendingPackets(LOOPBACK);
+  }
+
+  /** A server's handler sends 50,000 packets and returns: the client receives every one, in order. */
+  static void serverSideCloseFlushesPendingPackets(SocketAddress address) throws Exception {
     int count = 50_000;
     ConnectionHandler producer =
         conn -> {
@@ -384,7 +396,7 @@ class PacketConnTest {
           }
           // Returning closes the connection gracefully.
         };
-    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, producer);
+    try (PacketServer server = PacketServer.bind(address, PacketConfig.DEFAULT, producer);
         PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
       assertReceivesInOrder(conn, count);
     }

@@ -118,16 +118,8 @@ class TlsTest {
   void echoesOverTlsWithBothHandlerStyles(String protocol) throws Exception {
     PacketConfig serverConfig = server(TlsConfig.server(SERVER).protocols(protocol));
     PacketConfig clientConfig = client(TlsConfig.client(ANONYMOUS).protocols(protocol));
-    ConnectionHandler blockingEcho =
-        conn -> {
-          for (Packet packet : conn) {
-            try (packet) {
-              conn.send(packet);
-            }
-          }
-        };
     try (PacketServer callback = PacketServer.bind(LOOPBACK, serverConfig, ECHO);
-        PacketServer blocking = PacketServer.bind(LOOPBACK, serverConfig, blockingEcho)) {
+        PacketServer blocking = PacketServer.bind(LOOPBACK, serverConfig, PacketConnTest.BLOCKING_ECHO)) {
       echo(callback, clientConfig, 500);
       echo(blocking, clientConfig, 500);
       try (PacketConn conn = PacketConn.connect(callback.localAddress(), clientConfig, null)) {

@@ -74,15 +74,7 @@ class UnixSocketTest {
   @Test
   void echoesSeededRandomPacketsWithVirtualThreadServer() throws Exception {
     PacketConfig config = PacketConfig.builder().maxPacketSize(256 << 10).crc(true).build();
-    ConnectionHandler echo =
-        conn -> {
-          for (Packet packet : conn) {
-            try (packet) {
-              conn.send(packet);
-            }
-          }
-        };
-    try (PacketServer server = PacketServer.bind(address, config, echo)) {
+    try (PacketServer server = PacketServer.bind(address, config, PacketConnTest.BLOCKING_ECHO)) {
       echoRandomPackets(server, config, 3000);
     }
   }
@@ -102,43 +94,12 @@ class UnixSocketTest {
 
   @Test
   void closeFlushesPendingPackets() throws Exception {
-    int count = 100_000;
-    CompletableFuture<Integer> received = new CompletableFuture<>();
-    ConnectionHandler counter =
-        conn -> {
-          int n = 0;
-          for (Packet p; (p = conn.receive(WAIT)) != null; ) {
-            assertEquals(n, p.readInt(), "in order");
-            p.release();
-            n++;
-          }
-          received.complete(n);
-        };
-    try (PacketServer server = PacketServer.bind(address, PacketConfig.DEFAULT, counter)) {
-      PacketConn conn = connect(server, PacketConfig.DEFAULT);
-      try (Packet p = Packet.allocate()) {
-        for (int i = 0; i < count; i++) conn.send(p.clear().writeInt(i).writeBytes(new byte[20]));
-      }
-      conn.close();
-      assertEquals(count, received.get(20, TimeUnit.SECONDS), "every packet, then end of stream");
-      conn.closeFuture().get(20, TimeUnit.SECONDS);
-      assertNull(conn.closeCause());
-    }
+    PacketConnTest.closeFlushesPendingPackets(address);
   }
 
   @Test
   void serverSideCloseFlushesPendingPackets() throws Exception {
-    int count = 50_000;
-    ConnectionHandler producer =
-        conn -> {
-          try (Packet p = Packet.allocate()) {
-            for (int i = 0; i < count; i++) conn.send(p.clear().writeInt(i));
-          }
-        };
-    try (PacketServer server = PacketServer.bind(address, PacketConfig.DEFAULT, producer);
-        PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
-      assertReceivesInOrder(conn, count);
-    }
+    PacketConnTest.serverSideCloseFlushesPendingPackets(address);
   }
 
   @Test
