@@ -134,6 +134,16 @@ final class EventLoop implements Runnable {
     }
   }
 
+  /**
+   * Cancels {@code key} and removes it from the selector now, so that closing its channel closes
+   * the socket at once instead of at the next select. Loop only; other keys' readiness is handled
+   * as at any select.
+   */
+  void deregister(SelectionKey key) throws IOException {
+    key.cancel();
+    selector.selectNow(onReady); // Flushes the cancelled-key set.
+  }
+
   /** {@return the read buffer, at least {@code size} bytes, cleared and limited to size} */
   ByteBuffer readBuffer(int size) {
     if (readBuffer.capacity() < size) readBuffer = direct(size);

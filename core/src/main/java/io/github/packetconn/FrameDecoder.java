@@ -129,13 +129,13 @@ final class FrameDecoder {
   private void hold() {
     int capacity = current.capacity();
     if (capacity > held) {
-      budget.acquire(capacity - held);
+      budget.holdPartial(capacity - held);
       held = capacity;
     }
   }
 
   private void unhold() {
-    budget.release(held);
+    budget.releasePartial(held);
     held = 0;
     budget.frameDone(this);
   }

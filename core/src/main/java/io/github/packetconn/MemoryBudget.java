@@ -14,14 +14,27 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Each connection's send queue has its own bound ({@link PacketConfig#sendQueueBytes()}), but ten
  * thousand peers that stop reading would add those bounds up to an {@link OutOfMemoryError}; a
- * budget caps the sum. When it is spent, <b>senders wait</b> as if their own queue were full ({@link
- * PacketConn#trySend} fails, a timed send times out, a {@link PacketHandler}'s sends pause the
- * connection it is reading), and <b>connections stop reading</b> while they hold part of a frame,
- * so TCP pushes back on their peers. Everything resumes when written frames or completed, closed or
- * released ones bring the budget back under half its limit.
+ * budget caps the sum. It keeps <b>two accounts, each capped at the limit</b>, because they are
+ * different memory and because one must never wait for the other:
+ *
+ * <ul>
+ *   <li><b>Queued frames</b> (direct memory). When they reach the limit, <b>senders wait</b> as if
+ *       their own queue were full ({@link PacketConn#trySend} fails, a timed send times out, a
+ *       {@link PacketHandler}'s sends pause the connection it is reading) until written frames bring
+ *       the account back under half the limit.
+ *   <li><b>Partly received frames</b> (heap arrays). When they reach the limit, <b>connections stop
+ *       reading</b>, so TCP pushes back on their peers, all but one that finishes its frame; they
+ *       resume when completed or dropped frames bring the account back under half.
+ * </ul>
+ *
+ * <p><b>Reading never waits for room taken by send queues.</b> A server and its clients in one
+ * process share the {@link #shared()} budget; were reading held back by queued frames, the clients
+ * would stop reading the very bytes that drain the server's queues, and both would stall. Queued
+ * frames therefore hold back only senders, and a peer that never reads is left to the write-stall
+ * timeout ({@link PacketConfig#writeStallTimeout()}) or the sender's own policy.
  *
  * <p>All connections share {@link #shared()} unless their {@link PacketConfig} names another; give a
- * server its own budget to keep it from starving others in the same process:
+ * server its own budget to keep its peers' memory apart from the rest of the process:
  *
  * <pre>{@code
  * PacketConfig config = PacketConfig.builder()
@@ -30,7 +43,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * }</pre>
  *
  * <p>Memory is counted in 16 KiB chunks of queued frames and in the arrays of partly received
- * frames; packets handed to the application are the application's, and not counted. A budget may
+ * frames; packets handed to the application are the application's, and not counted. An account may
  * be exceeded by what one read or one send from an I/O thread adds before the connection is paused.
  * Thread-safe.
  */
@@ -38,13 +51,18 @@ public final class MemoryBudget {
   private static final MemoryBudget SHARED = new MemoryBudget(defaultLimit());
 
   private final long limit;
-  private final AtomicLong used = new AtomicLong();
+  private final AtomicLong queued = new AtomicLong(); // Chunks of send queues.
+  private final AtomicLong partial = new AtomicLong(); // Arrays of frames partly received.
   private volatile boolean waiters; // Someone waits for room: releases must look.
   private final Set<SendQueue> waitingQueues = new LinkedHashSet<>(); // Guarded by itself.
-  // Paused connections, with their decoder if they hold part of a frame. Guarded by waitingQueues.
+  // Connections that stopped reading because a handler's send went past the queued account; they
+  // resume when it is back under half. Guarded by waitingQueues.
+  private final Set<PacketConn> pausedSources = new LinkedHashSet<>();
+  // Connections that stopped reading because the partial account is spent, with their decoder if
+  // they hold part of a frame. Guarded by waitingQueues.
   private final Map<PacketConn, FrameDecoder> pausedReaders = new LinkedHashMap<>();
-  // The one connection that may go on reading while the budget is spent, to finish its frame: were
-  // all stopped, frames partly received could hold the whole budget and wait for each other forever.
+  // The one connection that may go on reading while the partial account is spent, to finish its
+  // frame: were all stopped, frames partly received could hold it all and wait for each other forever.
   private volatile FrameDecoder exempt; // Written under waitingQueues.
 
   private MemoryBudget(long limit) {
@@ -69,19 +87,20 @@ public final class MemoryBudget {
     return SHARED;
   }
 
-  /** {@return the limit in bytes} */
+  /** {@return the limit in bytes, of queued frames and, separately, of partly received frames} */
   public long limit() {
     return limit;
   }
 
-  /** {@return the bytes counted now} */
+  /** {@return the bytes counted now, queued and partly received together} */
   public long used() {
-    return used.get();
+    return queued.get() + partial.get();
   }
 
   @Override
   public String toString() {
-    return "MemoryBudget[" + used() + " of " + limit + " bytes used]";
+    return "MemoryBudget[" + queued.get() + " queued, " + partial.get() + " partly received, of "
+        + limit + " bytes each]";
   }
 
   private static long defaultLimit() {
@@ -103,45 +122,39 @@ public final class MemoryBudget {
     return new MemoryBudget(Long.MAX_VALUE / 2);
   }
 
-  /** Takes {@code bytes} if they fit (or nothing is used, so one large frame always can); else false. */
+  // Queued frames: the send queues' chunks.
+
+  /** Takes {@code bytes} if they fit (or nothing is queued, so one large frame always can); else false. */
   boolean tryAcquire(long bytes) {
     if (bytes == 0) return true; // The frame fits in a chunk already counted: the usual case.
-    for (long u = used.get(); ; u = used.get()) {
+    for (long u = queued.get(); ; u = queued.get()) {
       if (u > 0 && u + bytes > limit) return false;
-      if (used.compareAndSet(u, u + bytes)) return true;
+      if (queued.compareAndSet(u, u + bytes)) return true;
     }
   }
 
-  /** Takes {@code bytes} even past the limit: the caller cannot wait, and will pause its reader. */
+  /** Takes {@code bytes} even past the limit: the caller cannot wait, and will pause its source. */
   void acquire(long bytes) {
-    used.addAndGet(bytes);
+    queued.addAndGet(bytes);
   }
 
-  /**
-   * {@return true if {@code decoder}'s connection may read: the limit is not reached, or it is the
-   * one connection allowed to finish its partial frame}
-   */
-  boolean mayRead(FrameDecoder decoder) {
-    return used.get() < limit || exempt == decoder;
-  }
-
-  /** Gives {@code bytes} back and wakes whoever waits for room. */
+  /** Gives back queued {@code bytes} and wakes whoever waits for room. */
   void release(long bytes) {
-    long u = used.addAndGet(-bytes);
+    long u = queued.addAndGet(-bytes);
     if (!waiters) return;
     List<SendQueue> queues;
-    List<PacketConn> readers = null;
+    List<PacketConn> sources = null;
     synchronized (waitingQueues) {
       queues = waitingQueues.isEmpty() ? List.of() : List.copyOf(waitingQueues);
       waitingQueues.clear();
-      if (u <= limit / 2 && !pausedReaders.isEmpty()) {
-        readers = new ArrayList<>(pausedReaders.keySet());
-        pausedReaders.clear();
+      if (u <= limit / 2 && !pausedSources.isEmpty()) {
+        sources = new ArrayList<>(pausedSources);
+        pausedSources.clear();
       }
-      waiters = !pausedReaders.isEmpty();
+      updateWaiters();
     }
     for (SendQueue queue : queues) queue.budgetReleased(); // Outside our lock: they take theirs.
-    if (readers != null) for (PacketConn reader : readers) reader.resumeFromAnyThread();
+    if (sources != null) for (PacketConn source : sources) source.resumeFromAnyThread();
   }
 
   /**
@@ -156,21 +169,69 @@ public final class MemoryBudget {
   }
 
   /**
-   * Registers {@code reader}, which stopped reading, to resume when the budget is back under half
-   * its limit. A reader holding part of a frame passes its {@code decoder} (else null): if no other
-   * is exempt, it becomes the one allowed to read on and finish its frame.
+   * Registers {@code source}, which stopped reading because a send of its handler went past the
+   * queued account, to resume when that account is back under half its limit.
+   *
+   * @return false if the source should not stop after all (there is room)
+   */
+  boolean pauseSourceUntilRoom(PacketConn source) {
+    synchronized (waitingQueues) {
+      waiters = true; // Before reading the account: a release after this sees it, one before is seen.
+      if (queued.get() <= limit / 2) {
+        updateWaiters();
+        return false;
+      }
+      pausedSources.add(source);
+      return true;
+    }
+  }
+
+  // Partly received frames: the decoders' arrays. Never coupled to the queued account (see above).
+
+  /** Counts {@code bytes} of a partly received frame, even past the limit: the reader pauses next. */
+  void holdPartial(long bytes) {
+    partial.addAndGet(bytes);
+  }
+
+  /** Gives back {@code bytes} of a partly received frame and resumes paused readers if there is room. */
+  void releasePartial(long bytes) {
+    long u = partial.addAndGet(-bytes);
+    if (!waiters || u > limit / 2) return;
+    List<PacketConn> readers;
+    synchronized (waitingQueues) {
+      if (pausedReaders.isEmpty()) return;
+      readers = new ArrayList<>(pausedReaders.keySet());
+      pausedReaders.clear();
+      updateWaiters();
+    }
+    for (PacketConn reader : readers) reader.resumeFromAnyThread();
+  }
+
+  /**
+   * {@return true if {@code decoder}'s connection may read: the partial account is under its limit,
+   * or it is the one connection allowed to finish its partial frame}
+   */
+  boolean mayRead(FrameDecoder decoder) {
+    return partial.get() < limit || exempt == decoder;
+  }
+
+  /**
+   * Registers {@code reader}, which stopped reading, to resume when the partial account is back
+   * under half its limit. A reader holding part of a frame passes its {@code decoder} (else null):
+   * if no other is exempt, it becomes the one allowed to read on and finish its frame.
    *
    * @return false if the reader should not stop after all (room, or exempt)
    */
-  boolean pauseUntilRoom(PacketConn reader, FrameDecoder decoder) {
+  boolean pauseReaderUntilRoom(PacketConn reader, FrameDecoder decoder) {
     synchronized (waitingQueues) {
-      waiters = true; // Before reading used: a release after this sees it, one before is seen.
-      if (used.get() <= limit / 2) {
-        waiters = !pausedReaders.isEmpty() || !waitingQueues.isEmpty();
+      waiters = true; // Before reading the account: a release after this sees it, one before is seen.
+      if (partial.get() <= limit / 2) {
+        updateWaiters();
         return false;
       }
       if (decoder != null && (exempt == null || exempt == decoder)) {
         exempt = decoder;
+        updateWaiters();
         return false;
       }
       pausedReaders.put(reader, decoder);
@@ -197,7 +258,12 @@ public final class MemoryBudget {
           break;
         }
       }
+      updateWaiters();
     }
     if (next != null) next.resumeFromAnyThread();
+  }
+
+  private void updateWaiters() { // Lock held.
+    waiters = !waitingQueues.isEmpty() || !pausedSources.isEmpty() || !pausedReaders.isEmpty();
   }
 }

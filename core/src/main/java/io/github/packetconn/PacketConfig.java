@@ -32,7 +32,7 @@ import java.util.Objects;
  * @param closeTimeout how long {@link PacketConn#close()} waits for queued packets to be written
  *     before it gives up and aborts (default 10 s)
  * @param memoryBudget caps what all connections sharing it hold for their peers, queued and partly
- *     received frames (default {@link MemoryBudget#shared()}: a quarter of the maximum heap)
+ *     received frames (default {@link MemoryBudget#shared()}: a quarter of the maximum heap, for each)
  * @param connectTimeout how long {@link PacketConn#connect} waits for the peer to accept before it
  *     fails with a {@link java.net.SocketTimeoutException} (default 10 s)
  * @param readIdleTimeout closes the connection with a {@link java.net.SocketTimeoutException} when

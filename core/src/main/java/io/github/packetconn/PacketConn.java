@@ -376,7 +376,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     }
     if ((result & SendQueue.OVER_BUDGET) != 0 && source != null) {
       source.pause(); // Until this queue's budget has room again.
-      if (!out.budget().pauseUntilRoom(source, null)) source.resume(); // It has already.
+      if (!out.budget().pauseSourceUntilRoom(source)) source.resume(); // It has already.
     }
     if ((result & SendQueue.FLUSH_NEEDED) != 0) {
       if (current == loop) {
@@ -1089,7 +1089,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     } finally {
       decoderLock.unlock();
     }
-    if (!config.memoryBudget().pauseUntilRoom(this, holding ? decoder : null)) resume();
+    if (!config.memoryBudget().pauseReaderUntilRoom(this, holding ? decoder : null)) resume();
   }
 
   private void pause() {

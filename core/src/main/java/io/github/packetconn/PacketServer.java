@@ -187,8 +187,10 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
 
   /**
    * Stops accepting, then closes every connection gracefully, waiting up to {@link
-   * PacketConfig#closeTimeout()} for their queued packets before aborting the rest. Called on an I/O
-   * thread (in a handler), it starts all this and returns at once. Calling it again does nothing.
+   * PacketConfig#closeTimeout()} for their queued packets before aborting the rest. When it returns,
+   * the listening socket is closed: the port can be bound again at once (a Unix domain socket's
+   * file is deleted). Called on an I/O thread (in a handler), it starts all this and returns at
+   * once. Calling it again does nothing.
    *
    * @throws IOException if the listening socket failed to close
    */
@@ -213,10 +215,13 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
   }
 
   private void closeOnLoop() {
-    if (key != null) key.cancel();
     StatsMBean.unregister(mbean);
     IOException failure = null;
     try {
+      // A registered channel's socket is closed only when its key leaves the selector, at the
+      // loop's next select, which an idle loop may not reach for a long time: the port would stay
+      // bound after close() returned. Deregister first, so that close() releases the port now.
+      if (key != null) loop.deregister(key);
       server.close();
     } catch (IOException e) {
       failure = e;

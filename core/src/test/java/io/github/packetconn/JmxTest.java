@@ -36,7 +36,10 @@ class JmxTest {
       assertTrue(MBEANS.isRegistered(name), name.toString());
       try (PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
         assertEchoes(conn);
-        awaitTrue(() -> attribute(name, "packetsOut").equals(1L), WAIT, () -> "packetsOut");
+        // bytesOut and flushes are counted together after the write returns, which may trail the
+        // client's receipt of the echo; packetsOut (counted when queued) says nothing of the write.
+        awaitTrue(() -> attribute(name, "bytesOut").equals(14L), WAIT, () -> "bytesOut");
+        assertEquals(1L, MBEANS.getAttribute(name, "packetsOut"));
         assertEquals(1L, MBEANS.getAttribute(name, "connectionsOpen"));
         assertEquals(1L, MBEANS.getAttribute(name, "connectionsAccepted"));
         assertEquals(1L, MBEANS.getAttribute(name, "packetsIn"));
@@ -84,7 +87,8 @@ class JmxTest {
         assertEchoes(conn);
         awaitTrue(() -> MBEANS.queryNames(pattern, null).size() == 2, WAIT, () -> "both sides registered");
         assertEquals(1L, MBEANS.getAttribute(clientSide, "packetsIn"));
-        assertEquals(14L, MBEANS.getAttribute(clientSide, "bytesOut"));
+        // Counted after the client's write returns: that may trail the echo's arrival.
+        awaitTrue(() -> attribute(clientSide, "bytesOut").equals(14L), WAIT, () -> "client bytesOut");
       } finally {
         System.clearProperty("packetconn.jmx.connections");
       }

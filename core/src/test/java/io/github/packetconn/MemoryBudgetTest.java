@@ -44,7 +44,27 @@ class MemoryBudgetTest {
     assertFalse(budget.tryAcquire(1), "then nothing more");
     budget.release(5 * MIB);
     assertEquals(0, budget.used());
-    assertEquals("MemoryBudget[0 of 1048576 bytes used]", budget.toString());
+    assertEquals("MemoryBudget[0 queued, 0 partly received, of 1048576 bytes each]", budget.toString());
+  }
+
+  /**
+   * Queued frames hold back senders only: were reading held back by them, clients in the same
+   * process as their server would stop reading the bytes that drain the server's queues.
+   */
+  @Test
+  void queuedFramesNeverStopReaders() {
+    MemoryBudget budget = MemoryBudget.of(MIB);
+    FrameDecoder decoder = new FrameDecoder(8 * MIB, false, budget);
+    budget.acquire(4 * MIB); // A handler's sends, past the limit.
+    assertFalse(budget.tryAcquire(16 << 10), "senders wait");
+    assertTrue(budget.mayRead(decoder), "readers read on");
+    budget.holdPartial(MIB); // Partly received frames, up to the limit: now readers stop.
+    assertFalse(budget.mayRead(decoder));
+    budget.release(4 * MIB);
+    assertFalse(budget.mayRead(decoder), "room in the queued account does not let readers read");
+    budget.releasePartial(MIB);
+    assertTrue(budget.mayRead(decoder));
+    assertEquals(0, budget.used());
   }
 
   /**
