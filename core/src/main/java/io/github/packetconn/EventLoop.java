@@ -17,8 +17,10 @@ import java.util.function.Consumer;
 
 /**
  * One selector thread that owns a set of connections: it reads them, runs their callbacks, and
- * writes their queued frames. A connection lives on one loop for its whole life, so its read side
- * and its socket writes need no locks.
+ * writes their queued frames. A connection lives on one loop for its whole life; the loop alone
+ * touches its selection key and writes its socket. Two things are shared with other threads and
+ * locked: the send queue (senders append from any thread) and, for connections whose receivers
+ * pull, the decoder (a receiver reads and decodes on its own thread).
  *
  * <p>Why a selector loop and not a virtual thread per connection: see the measurements in {@code
  * docs/design.md}. In short, a loop splits and echoes every frame of a read without a thread

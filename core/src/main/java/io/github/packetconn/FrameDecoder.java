@@ -11,8 +11,10 @@ import java.util.zip.CRC32;
  * Splits a byte stream into packets: {@code u32le length | payload | [u32le CRC-32]}.
  *
  * <p>Bytes may arrive in chunks of any size, split anywhere. A frame's packet grows with the bytes
- * that actually arrived, never with the length its header claims, so a hostile 32 MiB header followed
- * by a trickle costs a trickle. One decoder per connection; not thread-safe.
+ * that actually arrived: its header's claim is trusted only once the bytes received reach 1/{@value
+ * Packet#TRUST} of it (until then the array is about twice what arrived), so a hostile 32 MiB header
+ * followed by a trickle costs at most {@value Packet#TRUST} times the trickle. One decoder per
+ * connection; not thread-safe.
  */
 final class FrameDecoder {
   /** Receives each decoded packet, which it then owns; returns false to stop decoding. */

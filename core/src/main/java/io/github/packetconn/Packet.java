@@ -507,8 +507,9 @@ public final class Packet implements AutoCloseable {
 
   private void checkReadable(int length) {
     PacketStorage s = storage;
-    if (length < 0 || length > s.size - s.readPosition) {
+    if (length <= 0 || length > s.size - s.readPosition) { // Zero too: a released packet must throw.
       checkLive(s);
+      if (length == 0) return;
       throw new IndexOutOfBoundsException(
           "readPosition(" + s.readPosition + ") + length(" + length + ") exceeds size(" + s.size + ")");
     }

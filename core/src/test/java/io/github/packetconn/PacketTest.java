@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.ReadOnlyBufferException;
+import java.util.List;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Random;
@@ -222,6 +223,19 @@ class PacketTest {
     assertEquals(
         "maxSize(5) < capacity(6)",
         assertThrows(IllegalArgumentException.class, () -> Packet.allocate(6, 5)).getMessage());
+  }
+
+  @Test
+  void zeroLengthReadsOfAReleasedPacketThrow() {
+    Packet p = Packet.allocate().writeInt(1);
+    p.release();
+    for (Runnable read : List.<Runnable>of(() -> p.skip(0), () -> p.readBytes(0), () -> p.readBytes(new byte[0]))) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, read::run);
+      assertTrue(e.getMessage().startsWith("refCount: 0"), e.getMessage());
+    }
+    try (Packet live = Packet.allocate().writeInt(1)) {
+      assertEquals(0, live.skip(0).readBytes(0).length, "a live packet reads nothing, without fuss");
+    }
   }
 
   @Test
