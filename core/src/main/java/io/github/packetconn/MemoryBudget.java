@@ -57,10 +57,10 @@ public final class MemoryBudget {
   private final Set<SendQueue> waitingQueues = new LinkedHashSet<>(); // Guarded by itself.
   // Connections that stopped reading because a handler's send went past the queued account; they
   // resume when it is back under half. Guarded by waitingQueues.
-  private final Set<PacketConn> pausedSources = new LinkedHashSet<>();
+  private final Set<Runnable> pausedSources = new LinkedHashSet<>(); // Their resume signals.
   // Connections that stopped reading because the partial account is spent, with their decoder if
   // they hold part of a frame. Guarded by waitingQueues.
-  private final Map<PacketConn, FrameDecoder> pausedReaders = new LinkedHashMap<>();
+  private final Map<Runnable, FrameDecoder> pausedReaders = new LinkedHashMap<>(); // By resume signal.
   // The one connection that may go on reading while the partial account is spent, to finish its
   // frame: were all stopped, frames partly received could hold it all and wait for each other forever.
   private volatile FrameDecoder exempt; // Written under waitingQueues.
@@ -143,7 +143,7 @@ public final class MemoryBudget {
     long u = queued.addAndGet(-bytes);
     if (!waiters) return;
     List<SendQueue> queues;
-    List<PacketConn> sources = null;
+    List<Runnable> sources = null;
     synchronized (waitingQueues) {
       queues = waitingQueues.isEmpty() ? List.of() : List.copyOf(waitingQueues);
       waitingQueues.clear();
@@ -154,7 +154,7 @@ public final class MemoryBudget {
       updateWaiters();
     }
     for (SendQueue queue : queues) queue.budgetReleased(); // Outside our lock: they take theirs.
-    if (sources != null) for (PacketConn source : sources) source.resumeFromAnyThread();
+    if (sources != null) for (Runnable source : sources) source.run();
   }
 
   /**
@@ -169,19 +169,19 @@ public final class MemoryBudget {
   }
 
   /**
-   * Registers {@code source}, which stopped reading because a send of its handler went past the
-   * queued account, to resume when that account is back under half its limit.
+   * Registers the {@code resume} signal of a connection that stopped reading because a send of its
+   * handler went past the queued account, to run when that account is back under half its limit.
    *
    * @return false if the source should not stop after all (there is room)
    */
-  boolean pauseSourceUntilRoom(PacketConn source) {
+  boolean pauseSourceUntilRoom(Runnable resume) {
     synchronized (waitingQueues) {
       waiters = true; // Before reading the account: a release after this sees it, one before is seen.
       if (queued.get() <= limit / 2) {
         updateWaiters();
         return false;
       }
-      pausedSources.add(source);
+      pausedSources.add(resume);
       return true;
     }
   }
@@ -197,14 +197,14 @@ public final class MemoryBudget {
   void releasePartial(long bytes) {
     long u = partial.addAndGet(-bytes);
     if (!waiters || u > limit / 2) return;
-    List<PacketConn> readers;
+    List<Runnable> readers;
     synchronized (waitingQueues) {
       if (pausedReaders.isEmpty()) return;
       readers = new ArrayList<>(pausedReaders.keySet());
       pausedReaders.clear();
       updateWaiters();
     }
-    for (PacketConn reader : readers) reader.resumeFromAnyThread();
+    for (Runnable reader : readers) reader.run();
   }
 
   /**
@@ -216,13 +216,13 @@ public final class MemoryBudget {
   }
 
   /**
-   * Registers {@code reader}, which stopped reading, to resume when the partial account is back
-   * under half its limit. A reader holding part of a frame passes its {@code decoder} (else null):
+   * Registers the {@code resume} signal of a connection that stopped reading, to run when the
+   * partial account is back under half its limit. A reader holding part of a frame passes its {@code decoder} (else null):
    * if no other is exempt, it becomes the one allowed to read on and finish its frame.
    *
    * @return false if the reader should not stop after all (room, or exempt)
    */
-  boolean pauseReaderUntilRoom(PacketConn reader, FrameDecoder decoder) {
+  boolean pauseReaderUntilRoom(Runnable resume, FrameDecoder decoder) {
     synchronized (waitingQueues) {
       waiters = true; // Before reading the account: a release after this sees it, one before is seen.
       if (partial.get() <= limit / 2) {
@@ -234,7 +234,7 @@ public final class MemoryBudget {
         updateWaiters();
         return false;
       }
-      pausedReaders.put(reader, decoder);
+      pausedReaders.put(resume, decoder);
       return true;
     }
   }
@@ -245,7 +245,7 @@ public final class MemoryBudget {
    */
   void frameDone(FrameDecoder decoder) {
     if (exempt != decoder) return;
-    PacketConn next = null;
+    Runnable next = null;
     synchronized (waitingQueues) {
       if (exempt != decoder) return;
       exempt = null;
@@ -260,7 +260,7 @@ public final class MemoryBudget {
       }
       updateWaiters();
     }
-    if (next != null) next.resumeFromAnyThread();
+    if (next != null) next.run();
   }
 
   private void updateWaiters() { // Lock held.

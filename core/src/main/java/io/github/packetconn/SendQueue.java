@@ -38,7 +38,7 @@ final class SendQueue {
   private String closedReason; // Non-null once sends are refused.
   private final java.util.ArrayDeque<Thread> waiting = new java.util.ArrayDeque<>(); // FIFO.
   private int fill; // The chunk being filled; later reserved chunks are empty.
-  private List<PacketConn> blockedReaders; // Connections paused until this queue drains.
+  private List<Runnable> drainSignals; // Run once when the queue drains below half its bound.
   private long firstQueuedNanos; // When the oldest unflushed frame was queued (flush delay only).
   private long lastQueuedNanos;
   private long appended; // Packets accepted, ever; for stats.
@@ -67,17 +67,17 @@ final class SendQueue {
   /**
    * Encodes {@code packet} as one frame, waiting up to {@code timeoutNanos} for room (forever when
    * negative). Waiting senders are admitted in arrival order, so a large frame is not starved by a
-   * stream of small ones. An I/O thread must not wait: it passes its {@code source} connection (the
-   * one whose packets it is handling, or null), and a blocking send from it ({@code timeoutNanos <
-   * 0}) is queued even past the bound, flagged {@link #OVER_BOUND}, with {@code source} remembered
-   * as blocked until the queue drains; a timed or try send from it fails at once when full. The
+   * stream of small ones. An I/O thread must not wait: it passes the {@code onDrained} signal of the
+   * connection whose packets it is handling (or null), and a blocking send from it ({@code timeoutNanos <
+   * 0}) is queued even past the bound, flagged {@link #OVER_BOUND}, with {@code onDrained} kept to
+   * run once the queue drains; a timed or try send from it fails at once when full. The
    * chunks a frame needs are taken from the {@link MemoryBudget} the same way: waited for, or taken
    * past the limit on an I/O thread and flagged {@link #OVER_BUDGET}.
    *
    * @return {@link #NOT_QUEUED}, or the flags {@link #FLUSH_NEEDED}, {@link #OVER_BOUND} and {@link
    *     #OVER_BUDGET}
    */
-  int append(Packet packet, long timeoutNanos, boolean onLoop, PacketConn source, boolean timed) {
+  int append(Packet packet, long timeoutNanos, boolean onLoop, Runnable onDrained, boolean timed) {
     int size = packet.size();
     int frame = 4 + size + (crc != null ? 4 : 0);
     int flags = 0;
@@ -91,7 +91,7 @@ final class SendQueue {
           if (timeoutNanos >= 0) return NOT_QUEUED; // trySend and timed sends: no room, no wait.
           if (full(frame)) {
             flags = OVER_BOUND;
-            if (source != null) addBlockedReader(source);
+            if (onDrained != null) whenDrained(onDrained);
           } // Else there is room and others wait in line, but an I/O thread cannot wait.
           if (!budget.tryAcquire(chunkBytes)) {
             budget.acquire(chunkBytes); // Past the budget: the caller pauses the source.
@@ -300,10 +300,10 @@ final class SendQueue {
    * Writes taken chunks, at most about {@code maxBytes} per system call, until they are all written
    * or the socket is full. Event loop only.
    *
-   * @return the connections to resume reading, if this write drained the queue below half its
+   * @return the drain signals to run, if this write drained the queue below half its
    *     bound; otherwise null
    */
-  List<PacketConn> write(GatheringByteChannel channel, int maxBytes) throws IOException {
+  List<Runnable> write(GatheringByteChannel channel, int maxBytes) throws IOException {
     long total = 0;
     int given = 0;
     int calls = 0;
@@ -332,9 +332,9 @@ final class SendQueue {
       written += total;
       writes += calls;
       if (!waiting.isEmpty()) notFull.signalAll();
-      if (blockedReaders != null && queuedBytes <= bound / 2) {
-        List<PacketConn> resumed = blockedReaders;
-        blockedReaders = null;
+      if (drainSignals != null && queuedBytes <= bound / 2) {
+        List<Runnable> resumed = drainSignals;
+        drainSignals = null;
         return resumed;
       }
       return null;
@@ -343,10 +343,10 @@ final class SendQueue {
     }
   }
 
-  /** Remembers that {@code reader} stopped reading until this queue drains. Lock held. */
-  private void addBlockedReader(PacketConn reader) {
-    if (blockedReaders == null) blockedReaders = new ArrayList<>(2);
-    if (!blockedReaders.contains(reader)) blockedReaders.add(reader);
+  /** Remembers {@code signal}, to run once this queue drains below half its bound. Lock held. */
+  private void whenDrained(Runnable signal) {
+    if (drainSignals == null) drainSignals = new ArrayList<>(2);
+    if (!drainSignals.contains(signal)) drainSignals.add(signal);
   }
 
   /** Refuses further sends with {@code reason}; frames already queued stay. */
@@ -363,9 +363,9 @@ final class SendQueue {
   /**
    * Refuses further sends and drops every queued frame, returning chunks to the pool.
    *
-   * @return the connections waiting for this queue to drain
+   * @return the drain signals waiting for this queue to drain
    */
-  List<PacketConn> discard(String reason) {
+  List<Runnable> discard(String reason) {
     int given = 0;
     lock.lock();
     try {
@@ -385,8 +385,8 @@ final class SendQueue {
       writeHead = writeTail = 0;
       queuedBytes = 0;
       notFull.signalAll();
-      List<PacketConn> resumed = blockedReaders;
-      blockedReaders = null;
+      List<Runnable> resumed = drainSignals;
+      drainSignals = null;
       return resumed;
     } finally {
       lock.unlock();

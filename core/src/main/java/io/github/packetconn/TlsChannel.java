@@ -3,8 +3,6 @@ package io.github.packetconn;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.ByteChannel;
-import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.net.ssl.SSLEngine;
@@ -22,7 +20,7 @@ import javax.net.ssl.SSLHandshakeException;
  * thread writes: one lock serialises them (the engine is used by one thread at a time). Heap buffers,
  * since the JDK's engine encrypts faster from heap arrays than from direct buffers.
  */
-final class TlsChannel implements ByteChannel, GatheringByteChannel {
+final class TlsChannel implements Wire {
   private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
   private static final String PEER_CLOSED = "the peer closed the connection during the TLS handshake";
 
@@ -141,7 +139,8 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
    * {@return true if plaintext, a whole record or the peer's closing alert waits in here: read again
    * without waiting for the socket}
    */
-  boolean hasBufferedInput() {
+  @Override
+  public boolean hasBufferedInput() {
     lock.lock();
     try {
       return inboundDone || appIn.hasRemaining() || (netIn.position() > 0 && !underflow);
@@ -197,7 +196,8 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
    *
    * @return true if none is left
    */
-  boolean flush() throws IOException {
+  @Override
+  public boolean flush() throws IOException {
     lock.lock();
     try {
       if (netOut.position() == 0) return true;
@@ -214,7 +214,8 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
   }
 
   /** {@return true if records wait for the socket to be writable} */
-  boolean wantsWrite() {
+  @Override
+  public boolean wantsWrite() {
     lock.lock();
     try {
       return netOut.position() > 0;
@@ -224,7 +225,8 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
   }
 
   /** Makes the closing alert (close_notify); {@link #flush()} writes it. Idempotent. */
-  void closeOutbound() throws IOException {
+  @Override
+  public void closeOutbound() throws IOException {
     lock.lock();
     try {
       if (outboundClosed) return;
