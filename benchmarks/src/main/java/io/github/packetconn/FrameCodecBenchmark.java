@@ -38,7 +38,7 @@ public class FrameCodecBenchmark {
   private Packet[] packets; // The payloads, for encoding.
   private ByteBuffer frames; // The same payloads framed, for decoding; direct, as a socket read.
   private final FrameDecoder decoder = new FrameDecoder(Packet.DEFAULT_MAX_SIZE, false);
-  private final SendQueue queue = new SendQueue(4 << 20, false);
+  private final SendQueue queue = new SendQueue(4 << 20, false, MemoryBudget.unlimited(), false, () -> {});
   private final Discard discard = new Discard();
   private long decodedBytes; // What the sink saw, returned so the work is not dead.
   private final FrameDecoder.Sink sink =
@@ -86,7 +86,7 @@ public class FrameCodecBenchmark {
   @Benchmark
   @OperationsPerInvocation(FRAMES)
   public long encode() throws Exception {
-    for (Packet p : packets) queue.append(p, -1, false, null, false);
+    for (Packet p : packets) queue.offer(p, -1);
     queue.takeFilled();
     while (queue.hasWriting()) queue.write(discard, Integer.MAX_VALUE);
     return discard.written;

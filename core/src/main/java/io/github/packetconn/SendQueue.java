@@ -18,16 +18,13 @@ import java.util.zip.CRC32;
  * without holding the lock: one gathering write per ready connection, however many senders.
  */
 final class SendQueue {
-  static final int NOT_QUEUED = -1; // append() timed out: the queue stayed full.
-  static final int FLUSH_NEEDED = 1; // append() flag: nobody has asked for a flush yet.
-  static final int OVER_BOUND = 2; // append() flag: queued past the bound; push back on the source.
-  static final int OVER_BUDGET = 4; // append() flag: queued past the memory budget; same.
-
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notFull = lock.newCondition();
   private final int bound;
   private final MemoryBudget budget; // Counts the chunks this queue holds.
   private final CRC32 crc; // Null without CRC; guarded by lock.
+  private final Runnable flushRequest; // Asks the loop to write; run when a frame lands unasked.
+  private final boolean timed; // flushDelay is on: frames are stamped when queued.
   private final byte[] scratch = new byte[4];
 
   // Guarded by lock.
@@ -50,14 +47,12 @@ final class SendQueue {
   private int writeHead;
   private int writeTail;
 
-  SendQueue(int bound, boolean crc) {
-    this(bound, crc, MemoryBudget.unlimited());
-  }
-
-  SendQueue(int bound, boolean crc, MemoryBudget budget) {
+  SendQueue(int bound, boolean crc, MemoryBudget budget, boolean timed, Runnable flushRequest) {
     this.bound = bound;
     this.budget = budget;
     this.crc = crc ? new CRC32() : null;
+    this.timed = timed;
+    this.flushRequest = flushRequest;
   }
 
   MemoryBudget budget() {
@@ -65,75 +60,138 @@ final class SendQueue {
   }
 
   /**
-   * Encodes {@code packet} as one frame, waiting up to {@code timeoutNanos} for room (forever when
-   * negative). Waiting senders are admitted in arrival order, so a large frame is not starved by a
-   * stream of small ones. An I/O thread must not wait: it passes the {@code onDrained} signal of the
-   * connection whose packets it is handling (or null), and a blocking send from it ({@code timeoutNanos <
-   * 0}) is queued even past the bound, flagged {@link #OVER_BOUND}, with {@code onDrained} kept to
-   * run once the queue drains; a timed or try send from it fails at once when full. The
-   * chunks a frame needs are taken from the {@link MemoryBudget} the same way: waited for, or taken
-   * past the limit on an I/O thread and flagged {@link #OVER_BUDGET}.
+   * Queues {@code packet} as one frame, waiting up to {@code timeoutNanos} for room in the queue and
+   * the budget (forever when negative, not at all when zero). Waiting senders are admitted in
+   * arrival order, so a large frame is not starved by a stream of small ones. Not on an I/O thread:
+   * see {@link #offerOnLoop}.
    *
-   * @return {@link #NOT_QUEUED}, or the flags {@link #FLUSH_NEEDED}, {@link #OVER_BOUND} and {@link
-   *     #OVER_BUDGET}
+   * @return false if nothing was queued: no room in time
    */
-  int append(Packet packet, long timeoutNanos, boolean onLoop, Runnable onDrained, boolean timed) {
-    int size = packet.size();
-    int frame = 4 + size + (crc != null ? 4 : 0);
-    int flags = 0;
+  boolean offer(Packet packet, long timeoutNanos) {
+    int frame = frameSize(packet);
+    boolean flush;
     long refund = 0;
     lock.lock();
     try {
       checkOpen();
-      long chunkBytes = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
-      if (full(frame) || !waiting.isEmpty() || !budget.tryAcquire(chunkBytes)) {
-        if (onLoop) {
-          if (timeoutNanos >= 0) return NOT_QUEUED; // trySend and timed sends: no room, no wait.
-          if (full(frame)) {
-            flags = OVER_BOUND;
-            if (onDrained != null) whenDrained(onDrained);
-          } // Else there is room and others wait in line, but an I/O thread cannot wait.
-          if (!budget.tryAcquire(chunkBytes)) {
-            budget.acquire(chunkBytes); // Past the budget: the caller pauses the source.
-            flags |= OVER_BUDGET;
-          }
-        } else if (timeoutNanos == 0 || !await(frame, timeoutNanos)) {
-          return NOT_QUEUED;
-        }
-      }
-      long taken = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE; // As acquired just now.
+      if (!admitted(frame) && (timeoutNanos == 0 || !await(frame, timeoutNanos))) return false;
+      long taken = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
       try {
-        reserve(frame); // Every chunk the frame needs, before a byte is written: failure-atomic.
+        flush = encode(packet, frame);
       } catch (Throwable t) {
         refund = taken; // Given back after unlocking: a release may take other queues' locks.
         throw t;
       }
-      byte[] payload = packet.array();
-      putInt(size);
-      put(payload, 0, size);
-      if (crc != null) {
-        crc.reset();
-        crc.update(littleEndian(size), 0, 4);
-        crc.update(payload, 0, size);
-        putInt((int) crc.getValue());
-      }
-      queuedBytes += frame;
-      appended++;
-      if (timed) {
-        lastQueuedNanos = System.nanoTime();
-        if (!flushPending) firstQueuedNanos = lastQueuedNanos;
-      }
-      int result = flags;
-      if (!flushPending) {
-        flushPending = true;
-        result |= FLUSH_NEEDED;
-      }
-      return result;
     } finally {
       if (!waiting.isEmpty()) notFull.signalAll(); // The next in line may fit now.
       lock.unlock();
       if (refund > 0) budget.release(refund);
     }
+    if (flush) flushRequest.run();
+    return true;
+  }
+
+  /**
+   * Queues {@code packet} from an I/O thread, which must never wait. Without room, a {@code
+   * mayOverflow} send (a blocking {@code send}) is queued anyway, past the bound or the budget, and
+   * the caller stops reading the connection whose packet it is handling; {@code onDrained}, that
+   * connection's signal, runs once this queue drains. Without room and {@code mayOverflow}, nothing
+   * is queued.
+   */
+  Overflow offerOnLoop(Packet packet, boolean mayOverflow, Runnable onDrained) {
+    int frame = frameSize(packet);
+    Overflow overflow = Overflow.NONE;
+    boolean flush;
+    long refund = 0;
+    lock.lock();
+    try {
+      checkOpen();
+      if (!admitted(frame)) {
+        if (!mayOverflow) return Overflow.REFUSED;
+        boolean pastBound = full(frame);
+        if (pastBound && onDrained != null) whenDrained(onDrained);
+        long chunkBytes = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
+        boolean pastBudget = !budget.tryAcquire(chunkBytes);
+        if (pastBudget) budget.acquire(chunkBytes); // The caller pauses its source until room.
+        overflow = pastBound && pastBudget ? Overflow.BOUND_AND_BUDGET : pastBound ? Overflow.BOUND
+            : pastBudget ? Overflow.BUDGET : Overflow.NONE; // None: room, but others wait in line.
+      }
+      long taken = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
+      try {
+        flush = encode(packet, frame);
+      } catch (Throwable t) {
+        refund = taken;
+        throw t;
+      }
+    } finally {
+      if (!waiting.isEmpty()) notFull.signalAll();
+      lock.unlock();
+      if (refund > 0) budget.release(refund);
+    }
+    if (flush) flushRequest.run();
+    return overflow;
+  }
+
+  /** What {@link #offerOnLoop} did beyond queueing. */
+  enum Overflow {
+    /** Queued within the bound and the budget. */
+    NONE,
+    /** Not queued: no room, and the caller may not overflow. */
+    REFUSED,
+    /** Queued past the queue's bound. */
+    BOUND,
+    /** Queued past the memory budget's queued account. */
+    BUDGET,
+    /** Queued past both. */
+    BOUND_AND_BUDGET;
+
+    boolean pastBound() {
+      return this == BOUND || this == BOUND_AND_BUDGET;
+    }
+
+    boolean pastBudget() {
+      return this == BUDGET || this == BOUND_AND_BUDGET;
+    }
+  }
+
+  private int frameSize(Packet packet) {
+    return 4 + packet.size() + (crc != null ? 4 : 0);
+  }
+
+  /**
+   * {@return true if {@code frame} may be queued at once: it fits the bound, nobody waits before
+   * it, and its chunks were taken from the budget} Lock held.
+   */
+  private boolean admitted(int frame) {
+    return !full(frame) && waiting.isEmpty() && budget.tryAcquire(chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE);
+  }
+
+  /**
+   * Encodes {@code packet} into the chunks, its {@code frame} bytes already admitted (and their new
+   * chunks taken from the budget); returns true if a flush must be asked for. Lock held; if it
+   * throws, nothing was queued and the caller gives the chunks' budget back.
+   */
+  private boolean encode(Packet packet, int frame) {
+    reserve(frame); // Every chunk the frame needs, before a byte is written: failure-atomic.
+    int size = packet.size();
+    byte[] payload = packet.array();
+    putInt(size);
+    put(payload, 0, size);
+    if (crc != null) {
+      crc.reset();
+      crc.update(littleEndian(size), 0, 4);
+      crc.update(payload, 0, size);
+      putInt((int) crc.getValue());
+    }
+    queuedBytes += frame;
+    appended++;
+    if (timed) {
+      lastQueuedNanos = System.nanoTime();
+      if (!flushPending) firstQueuedNanos = lastQueuedNanos;
+    }
+    if (flushPending) return false;
+    flushPending = true;
+    return true;
   }
 
   private boolean full(int frame) {

@@ -126,9 +126,10 @@ final class Transport implements EventLoop.Selectable, EventLoop.Timed, Liveness
     this.wire = tls != null ? tls : Wire.plain(channel);
     this.handshaking = tls != null;
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc(), config.memoryBudget());
-    this.out = new SendQueue(config.sendQueueBytes(), config.crc(), config.memoryBudget());
-    this.liveness = new Liveness(config, handler != null);
     this.delayedFlush = !config.flushDelay().isZero();
+    this.out =
+        new SendQueue(config.sendQueueBytes(), config.crc(), config.memoryBudget(), delayedFlush, this::requestFlush);
+    this.liveness = new Liveness(config, handler != null);
     this.flushDelayNanos = config.flushDelay().toNanos();
     this.maxFlushDelayNanos =
         (config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay()).toNanos();
@@ -198,27 +199,30 @@ final class Transport implements EventLoop.Selectable, EventLoop.Timed, Liveness
    */
   boolean send(Packet packet, long timeoutNanos) {
     EventLoop current = EventLoop.current();
-    Transport source = current == null ? null : current.dispatching;
-    Runnable onDrained = source == null ? null : source.resumeAfterQueueFull;
-    int result = out.append(packet, timeoutNanos, current != null, onDrained, delayedFlush);
-    if (result == SendQueue.NOT_QUEUED) return false;
-    if ((result & SendQueue.OVER_BOUND) != 0 && source != null) {
+    if (current == null) return out.offer(packet, timeoutNanos);
+    Transport source = current.dispatching; // Whose packet the handler is handling, if any.
+    SendQueue.Overflow overflow =
+        out.offerOnLoop(packet, timeoutNanos < 0, source == null ? null : source.resumeAfterQueueFull);
+    if (overflow == SendQueue.Overflow.REFUSED) return false;
+    if (source != null && overflow.pastBound()) {
       source.interest.pause(ReadInterest.Pause.QUEUE_FULL); // Stop reading the peer filling us up.
     }
-    if ((result & SendQueue.OVER_BUDGET) != 0 && source != null) {
+    if (source != null && overflow.pastBudget()) {
       source.interest.pause(ReadInterest.Pause.QUEUED_BUDGET); // Until the budget has room again.
       if (!out.budget().pauseSourceUntilRoom(source.resumeAfterQueuedBudget)) {
         source.resume(ReadInterest.Pause.QUEUED_BUDGET); // It has already.
       }
     }
-    if ((result & SendQueue.FLUSH_NEEDED) != 0) {
-      if (current == loop) {
-        loop.scheduleFlush(this); // Written after the current read: one write per read batch.
-      } else {
-        request(FLUSH);
-      }
-    }
     return true;
+  }
+
+  /** Asks for the queued frames to be written: after the current read on the loop, else soon. */
+  private void requestFlush() {
+    if (loop.inLoop()) {
+      loop.scheduleFlush(this); // Written after the current read: one write per read batch.
+    } else {
+      request(FLUSH);
+    }
   }
 
   /** Writes what is queued now, without waiting for flushDelay. */

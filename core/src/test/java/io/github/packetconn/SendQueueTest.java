@@ -13,6 +13,15 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class SendQueueTest {
+  /** A queue that counts the flushes it asks for, as a connection's loop would get them. */
+  private static SendQueue queue(int bound, boolean crc, int[] flushRequests) {
+    return new SendQueue(bound, crc, MemoryBudget.unlimited(), false, () -> flushRequests[0]++);
+  }
+
+  private static SendQueue queue(int bound, boolean crc) {
+    return queue(bound, crc, new int[1]);
+  }
+
   /** A channel that accepts at most {@code limit} bytes per write, like a socket with a small buffer. */
   static final class Sink implements GatheringByteChannel {
     final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -58,7 +67,7 @@ class SendQueueTest {
     long seed = System.nanoTime();
     Random random = new Random(seed);
     for (boolean crc : new boolean[] {false, true}) {
-      SendQueue queue = new SendQueue(Integer.MAX_VALUE, crc);
+      SendQueue queue = queue(Integer.MAX_VALUE, crc);
       ByteArrayOutputStream expected = new ByteArrayOutputStream();
       // Sizes around the chunk size put headers, payloads and CRCs across every kind of boundary.
       for (int i = 0; i < 300; i++) {
@@ -66,7 +75,7 @@ class SendQueueTest {
         byte[] payload = new byte[size];
         random.nextBytes(payload);
         try (Packet p = Packet.of(payload)) {
-          assertTrue(queue.append(p, -1, false, null, false) >= 0);
+          assertTrue(queue.offer(p, -1));
         }
         expected.writeBytes(Frames.encode(payload, crc));
       }
@@ -85,11 +94,11 @@ class SendQueueTest {
 
   @Test
   void goldenFramesFromTheQueue() throws Exception {
-    SendQueue queue = new SendQueue(1 << 20, true);
+    SendQueue queue = queue(1 << 20, true);
     try (Packet hi = PacketConnTest.goldenHi();
         Packet empty = Packet.allocate()) {
-      queue.append(hi, -1, false, null, false);
-      queue.append(empty, -1, false, null, false);
+      queue.offer(hi, -1);
+      queue.offer(empty, -1);
     }
     Sink sink = new Sink();
     queue.takeFilled();
@@ -100,29 +109,53 @@ class SendQueueTest {
 
   @Test
   void boundRefusesThenOverflowsOnlyWhenAsked() {
-    SendQueue queue = new SendQueue(100, false);
+    int[] flushes = new int[1];
+    SendQueue queue = queue(100, false, flushes);
+    Runnable drained = () -> {};
     try (Packet p = Packet.of(new byte[60])) {
-      assertEquals(SendQueue.FLUSH_NEEDED, queue.append(p, 0, false, null, false));
-      assertEquals(SendQueue.NOT_QUEUED, queue.append(p, 0, false, null, false), "64 + 64 > 100");
-      assertEquals(SendQueue.NOT_QUEUED, queue.append(p, 1_000_000, false, null, false), "timed out");
-      assertEquals(SendQueue.NOT_QUEUED, queue.append(p, 0, true, null, false), "trySend on an I/O thread");
-      assertEquals(SendQueue.OVER_BOUND, queue.append(p, -1, true, null, false), "an I/O thread never waits");
+      assertTrue(queue.offer(p, 0));
+      assertEquals(1, flushes[0], "the first frame asks for a flush");
+      assertFalse(queue.offer(p, 0), "64 + 64 > 100");
+      assertFalse(queue.offer(p, 1_000_000), "timed out");
+      assertEquals(SendQueue.Overflow.REFUSED, queue.offerOnLoop(p, false, drained), "trySend on an I/O thread");
+      assertEquals(SendQueue.Overflow.BOUND, queue.offerOnLoop(p, true, drained), "an I/O thread never waits");
+      assertEquals(1, flushes[0], "one flush asked for, however many frames");
       assertEquals(128, queue.queuedBytes());
+      queue.takeFilled();
+      java.util.List<Runnable> signals = null;
+      try {
+        signals = queue.write(new Sink(), 1 << 20);
+      } catch (java.io.IOException e) {
+        throw new AssertionError(e);
+      }
+      assertEquals(java.util.List.of(drained), signals, "the drained queue gives back the signal");
     }
     try (Packet big = Packet.of(new byte[1000])) {
-      SendQueue empty = new SendQueue(100, false);
-      assertEquals(SendQueue.FLUSH_NEEDED, empty.append(big, 0, false, null, false), "one large packet fits an empty queue");
+      SendQueue empty = queue(100, false);
+      assertTrue(empty.offer(big, 0), "one large packet fits an empty queue");
     }
   }
 
   @Test
+  void budgetOverflowIsToldApart() {
+    MemoryBudget budget = MemoryBudget.of(1 << 20);
+    SendQueue queue = new SendQueue(8 << 20, false, budget, false, () -> {});
+    try (Packet p = Packet.of(new byte[(1 << 20) + 100])) {
+      assertTrue(queue.offer(p, 0), "nothing queued: one large frame fits the budget");
+      assertEquals(SendQueue.Overflow.REFUSED, queue.offerOnLoop(p, false, null));
+      assertEquals(SendQueue.Overflow.BUDGET, queue.offerOnLoop(p, true, null));
+    }
+    queue.discard("closed");
+    assertEquals(0, budget.used());
+  }
+
+  @Test
   void refusedQueueThrowsAndDiscardFreesEverything() {
-    SendQueue queue = new SendQueue(1 << 20, false);
+    SendQueue queue = queue(1 << 20, false);
     try (Packet p = Packet.of(new byte[100])) {
-      queue.append(p, -1, false, null, false);
+      queue.offer(p, -1);
       queue.refuse("closed");
-      IllegalStateException e =
-          assertThrows(IllegalStateException.class, () -> queue.append(p, -1, false, null, false));
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> queue.offer(p, -1));
       assertEquals("closed", e.getMessage());
       assertFalse(queue.isEmpty(), "refuse keeps what was queued");
       queue.discard("closed");
@@ -132,17 +165,17 @@ class SendQueueTest {
 
   @Test
   void waitingSendersAreServedInOrder() throws Exception {
-    SendQueue queue = new SendQueue(100, false);
+    SendQueue queue = queue(100, false);
     try (Packet small = Packet.of(new byte[10]);
         Packet big = Packet.of(new byte[1000])) {
-      queue.append(small, -1, false, null, false);
-      java.util.concurrent.CompletableFuture<Integer> bigSend =
-          java.util.concurrent.CompletableFuture.supplyAsync(() -> queue.append(big, -1, false, null, false));
+      queue.offer(small, -1);
+      java.util.concurrent.CompletableFuture<Boolean> bigSend =
+          java.util.concurrent.CompletableFuture.supplyAsync(() -> queue.offer(big, -1));
       while (queue.waiting() == 0) Thread.onSpinWait(); // The big frame waits for an empty queue.
-      assertEquals(SendQueue.NOT_QUEUED, queue.append(small, 0, false, null, false), "no overtaking");
+      assertFalse(queue.offer(small, 0), "no overtaking");
       queue.takeFilled();
       queue.write(new Sink(), 1 << 20);
-      assertTrue(bigSend.get(20, java.util.concurrent.TimeUnit.SECONDS) >= 0);
+      assertTrue(bigSend.get(20, java.util.concurrent.TimeUnit.SECONDS));
       assertEquals(1004, queue.queuedBytes());
     }
   }
