@@ -68,14 +68,14 @@ final class EventLoop implements Runnable {
   private final ReentrantLock taskLock = new ReentrantLock();
   private ArrayDeque<Runnable> tasks = new ArrayDeque<>(); // Guarded by taskLock.
   private ArrayDeque<Runnable> running = new ArrayDeque<>(); // Loop only.
-  private final ArrayDeque<Transport> flushes = new ArrayDeque<>(); // Loop only.
+  private final ArrayDeque<LoopTransport> flushes = new ArrayDeque<>(); // Loop only.
   private final ArrayList<Timed> timers = new ArrayList<>(); // Loop only.
   private boolean timerAdded; // Since the select timeout was computed; loop only.
   private boolean inTimers; // runTimers() is calling onTimer; loop only.
   private final Consumer<SelectionKey> onReady = EventLoop::ready;
   private ByteBuffer readBuffer = direct(256 << 10); // Loop only; shared by all its connections.
   private volatile boolean awake = true; // False while the loop may block in select().
-  Transport dispatching; // The connection whose packets are being handed out; loop only.
+  LoopTransport dispatching; // The connection whose packets are being handed out; loop only.
   final BufferPool.Cache storageCache = new BufferPool.Cache(); // Loop only.
 
   private EventLoop(String name) {
@@ -119,7 +119,7 @@ final class EventLoop implements Runnable {
   }
 
   /** Queues a write of {@code conn}'s frames after the current read. Loop only. */
-  void scheduleFlush(Transport conn) {
+  void scheduleFlush(LoopTransport conn) {
     flushes.addLast(conn);
   }
 
@@ -180,7 +180,7 @@ final class EventLoop implements Runnable {
 
   /** Writes every connection that queued frames since the last call. Loop only. */
   void runFlushes() {
-    for (Transport conn; (conn = flushes.pollFirst()) != null; ) conn.flushOnLoop(false);
+    for (LoopTransport conn; (conn = flushes.pollFirst()) != null; ) conn.flushOnLoop(false);
   }
 
   private static void ready(SelectionKey key) {

@@ -75,7 +75,8 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
       SocketAddress target)
       throws IOException {
     this.config = config;
-    channel.configureBlocking(false);
+    boolean ownsSocket = handler == null && config.tls() == null && SocketTransport.ENABLED;
+    channel.configureBlocking(ownsSocket); // Blocking: its receivers and writer park in the JDK's poller.
     this.localAddress = channel.getLocalAddress();
     this.remoteAddress = channel.getRemoteAddress();
     if (remoteAddress == null) throw new IllegalArgumentException("channel is not connected");
@@ -89,8 +90,11 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
             ? null
             : new TlsChannel(
                 channel, tlsConfig.newEngine(target != null ? target : remoteAddress), format(remoteAddress));
-    this.inbox = handler == null ? new ReceiveQueue(this::pull) : null;
-    this.io = new Transport(this, channel, config, handler, inbox, onClosed, tls);
+    this.inbox = handler == null ? new ReceiveQueue(this::pull, ownsSocket) : null;
+    this.io =
+        ownsSocket
+            ? new SocketTransport(this, channel, config, inbox, onClosed)
+            : new LoopTransport(this, channel, config, handler, inbox, onClosed, tls);
   }
 
   /** Waits for the TLS handshake, so that connect() reports its failure. */
@@ -345,7 +349,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
     try {
       io.outputClosed().get(timeout, TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
-      long unwritten = io.out.queuedBytes();
+      long unwritten = io.queuedBytes();
       if (io.cause() instanceof SocketTimeoutException loopTimedOut) {
         throw loopTimedOut; // The I/O thread's own deadline came first, and counted the bytes.
       }
@@ -459,7 +463,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
 
   /** {@return the bytes queued and not yet written, for monitoring} */
   public long queuedBytes() {
-    return io.out.queuedBytes();
+    return io.queuedBytes();
   }
 
   /**
@@ -494,11 +498,6 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
       return path.isEmpty() ? "unnamed" : path;
     }
     return String.valueOf(address);
-  }
-
-  /** Writes what is queued; unless {@code forced}, not before flushDelay says so. Loop only; for tests. */
-  void flushOnLoop(boolean forced) {
-    io.flushOnLoop(forced);
   }
 
   private static IOException asIOException(Throwable t) {

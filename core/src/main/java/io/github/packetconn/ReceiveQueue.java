@@ -25,6 +25,10 @@ final class ReceiveQueue {
   }
 
   private final Source source;
+  // The source blocks in the socket until bytes come: a receiver with a timeout cannot pull itself,
+  // so a virtual thread pulls for it while it waits no longer than it may.
+  private final boolean blockingSource;
+  private final Runnable pullInBackground = this::pullInBackground;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();
   private ArrayDeque<Packet> packets = new ArrayDeque<>();
@@ -36,8 +40,9 @@ final class ReceiveQueue {
   private Throwable cause; // Why the stream ended abnormally; null for a clean end.
   private int waiting;
 
-  ReceiveQueue(Source source) {
+  ReceiveQueue(Source source, boolean blockingSource) {
     this.source = source;
+    this.blockingSource = blockingSource;
   }
 
   /**
@@ -80,6 +85,22 @@ final class ReceiveQueue {
     }
   }
 
+  /** Pulls for receivers that wait with a timeout, and hands them what came. */
+  private void pullInBackground() {
+    try {
+      source.pull();
+    } finally {
+      lock.lock();
+      try {
+        pulling = false;
+        publishPulled();
+        notEmpty.signalAll();
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
   private void publishPulled() {
     if (pulled.isEmpty()) return;
     if (discarded) { // A failure that ended the queue meanwhile still lets receivers have them.
@@ -107,7 +128,11 @@ final class ReceiveQueue {
       waiting++;
       try {
         while (packets.isEmpty() && !ended) {
-          if (readable && !pulling) {
+          if (readable && !pulling && blockingSource && timeoutNanos >= 0) {
+            readable = false;
+            pulling = true;
+            Thread.ofVirtual().name("packetconn-receive").start(pullInBackground);
+          } else if (readable && !pulling) {
             readable = false;
             pulling = true;
             lock.unlock();

@@ -365,40 +365,44 @@ final class SendQueue {
     long total = 0;
     int given = 0;
     int calls = 0;
-    while (writeHead < writeTail) {
-      int end = writeHead;
-      long batch = 0;
-      while (end < writeTail && (end == writeHead || batch < maxBytes)) {
-        batch += writing[end++].remaining();
-      }
-      long n = channel.write(writing, writeHead, end - writeHead);
-      total += n;
-      if (n > 0) calls++;
-      while (writeHead < writeTail && !writing[writeHead].hasRemaining()) {
-        ChunkPool.give(writing[writeHead]);
-        writing[writeHead++] = null;
-        given++;
-      }
-      if (n < batch) break; // The socket is full; the loop waits for OP_WRITE.
-    }
-    if (writeHead == writeTail) writeHead = writeTail = 0;
-    if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE);
-    if (total == 0) return null;
-    lock.lock();
+    List<Runnable> drained = null;
     try {
-      queuedBytes -= total;
-      written += total;
-      writes += calls;
-      if (!waiting.isEmpty()) notFull.signalAll();
-      if (drainSignals != null && queuedBytes <= bound / 2) {
-        List<Runnable> resumed = drainSignals;
-        drainSignals = null;
-        return resumed;
+      while (writeHead < writeTail) {
+        int end = writeHead;
+        long batch = 0;
+        while (end < writeTail && (end == writeHead || batch < maxBytes)) {
+          batch += writing[end++].remaining();
+        }
+        long n = channel.write(writing, writeHead, end - writeHead);
+        total += n;
+        if (n > 0) calls++;
+        while (writeHead < writeTail && !writing[writeHead].hasRemaining()) {
+          ChunkPool.give(writing[writeHead]);
+          writing[writeHead++] = null;
+          given++;
+        }
+        if (n < batch) break; // The socket is full; the loop waits for OP_WRITE.
       }
-      return null;
-    } finally {
-      lock.unlock();
+    } finally { // Also when a write fails: what was written is counted, its chunks' budget returned.
+      if (writeHead == writeTail) writeHead = writeTail = 0;
+      if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE);
+      if (total > 0) {
+        lock.lock();
+        try {
+          queuedBytes -= total;
+          written += total;
+          writes += calls;
+          if (!waiting.isEmpty()) notFull.signalAll();
+          if (drainSignals != null && queuedBytes <= bound / 2) {
+            drained = drainSignals;
+            drainSignals = null;
+          }
+        } finally {
+          lock.unlock();
+        }
+      }
     }
+    return drained;
   }
 
   /** Remembers {@code signal}, to run once this queue drains below half its bound. Lock held. */
