@@ -18,6 +18,12 @@ final class Format {
     return significant(micros / 1e6) + " s";
   }
 
+  /** {@return a duration in nanoseconds, to three significant digits: 650 ns, 1.23 µs, 213 µs} */
+  static String nanos(double nanos) {
+    if (nanos < 1000) return significant(nanos) + " ns";
+    return latency(nanos / 1e3);
+  }
+
   /** {@return {@code value} compactly: 812, 14.2k, 1.18M} */
   static String compact(double value) {
     if (value < 1000) return significant(value);

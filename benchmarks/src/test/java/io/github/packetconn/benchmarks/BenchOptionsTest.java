@@ -16,6 +16,7 @@ class BenchOptionsTest {
         List.of(
             "packetconn-callback",
             "packetconn-blocking",
+            "virtual-threads",
             "netty",
             "raw",
             "packetconn-callback-unix",
@@ -30,6 +31,14 @@ class BenchOptionsTest {
     assertEquals(1.0, options.scale());
     assertEquals(1, options.seed());
     assertEquals(Path.of("target", "bench"), options.out());
+    assertEquals(null, options.from());
+  }
+
+  @Test
+  void fromTakesAFileAndAnOutputDirectory() throws UsageException {
+    BenchOptions options = BenchOptions.parse(List.of("--from", "old/bench.json", "--out=docs"));
+    assertEquals(Path.of("old/bench.json"), options.from());
+    assertEquals(Path.of("docs"), options.out());
   }
 
   @Test
@@ -69,9 +78,10 @@ class BenchOptionsTest {
   void badValuesAreNamed() {
     assertMessage("unknown option: --server", "--server", "raw");
     assertMessage(
-        "--servers: unknown server (not one of packetconn-callback, packetconn-blocking, netty,"
-            + " raw, packetconn-callback-unix, packetconn-blocking-unix, netty-unix, raw-unix,"
-            + " packetconn-callback-tls, netty-tls): grizzly",
+        "--servers: unknown server (not one of packetconn-callback, packetconn-blocking,"
+            + " virtual-threads, netty, raw, packetconn-callback-unix, packetconn-blocking-unix,"
+            + " virtual-threads-unix, netty-unix, raw-unix, packetconn-callback-tls, netty-tls):"
+            + " grizzly",
         "--servers",
         "raw,grizzly");
     assertMessage("--servers: given twice: raw", "--servers", "raw,raw");
@@ -91,6 +101,8 @@ class BenchOptionsTest {
     assertMessage("--seed given twice", "--seed", "1", "--seed", "2");
     assertMessage("unexpected argument: raw", "raw");
     assertMessage("--tls: not one of TLSv1.3, TLSv1.2: 1.3", "--tls", "1.3");
+    assertMessage(
+        "--from takes no other option but --out: --servers", "--from", "a.json", "--servers", "raw");
   }
 
   @Test
