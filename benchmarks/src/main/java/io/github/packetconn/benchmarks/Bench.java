@@ -58,20 +58,16 @@ final class Bench {
     if (options.from() != null) return redraw();
     Machine machine = Machine.current();
     out.println(
-        "machine: "
-            + machine.cpuModel()
-            + ", "
-            + machine.cpus()
-            + " CPUs, "
-            + machine.java()
-            + ", "
-            + machine.kernel());
+        "machine: " + machine.cpuModel() + ", " + machine.cpus() + " CPUs, " + machine.kernel());
+    out.println("java: " + machine.java());
     List<String> pinning = pinning(machine);
     if (!boxCacheCoversDescriptors()) {
       out.println(
           "note: the JDK's epoll selector boxes each ready file descriptor above 127 (16 B on the"
-              + " generator's thread per ready socket); run with -XX:AutoBoxCacheMax=65536 to make"
-              + " the generator allocation-free");
+              + " generator's thread");
+      out.println(
+          "per ready socket); run with -XX:AutoBoxCacheMax=65536 to make the generator"
+              + " allocation-free");
     }
     List<BenchRun> runs = new ArrayList<>();
     for (Workload standard : options.workloads()) {
@@ -110,17 +106,10 @@ final class Bench {
       return 1;
     }
     Machine machine = results.machine();
+    out.println("bench of " + machine.date() + ", read from " + options.from());
     out.println(
-        "bench of "
-            + machine.date()
-            + " read from "
-            + options.from()
-            + ": "
-            + machine.cpuModel()
-            + ", "
-            + machine.cpus()
-            + " CPUs, "
-            + machine.java());
+        "machine: " + machine.cpuModel() + ", " + machine.cpus() + " CPUs, " + machine.kernel());
+    out.println("java: " + machine.java());
     Files.createDirectories(options.out());
     return report(machine, results.options(), results.runs(), List.of());
   }
@@ -182,7 +171,16 @@ final class Bench {
     out.println(
         files.isEmpty()
             ? "wrote nothing: no transport had two servers to chart"
-            : "wrote " + String.join(", ", files) + " to " + options.out());
+            : "wrote to " + options.out() + ":");
+    StringBuilder line = new StringBuilder(" ");
+    for (String file : files) { // Wrapped to fit 120 columns.
+      if (line.length() + file.length() + 2 > BenchTable.TEXT_WIDTH) {
+        out.println(line);
+        line = new StringBuilder(" ");
+      }
+      line.append(' ').append(file);
+    }
+    if (!files.isEmpty()) out.println(line);
     return status;
   }
 
@@ -272,6 +270,7 @@ final class Bench {
       return List.of();
     }
     String harness;
+    boolean unpinned = false;
     if (machine.allowedCpus().equals("1")) {
       harness = "load generator on CPU 1";
     } else if (pinSelf && pinSelfToCpu1()) {
@@ -280,12 +279,14 @@ final class Bench {
               + ProcessHandle.current().pid()
               + ")";
     } else {
+      unpinned = true;
       harness =
           "WARNING: the load generator is not pinned (CPUs "
               + machine.allowedCpus()
               + "); start the bench with taskset -c 1";
     }
-    out.println("pinning: servers on CPU 0 (taskset -c 0), " + harness);
+    out.println("pinning: servers on CPU 0 (taskset -c 0)" + (unpinned ? "" : ", " + harness));
+    if (unpinned) out.println(harness);
     return List.of("taskset", "-c", "0");
   }
 
@@ -343,10 +344,10 @@ final class Bench {
   private static String doneLine(BenchRun run) {
     LoadResult load = run.load();
     JvmStats stats = run.serverStats();
-    return String.format(
+    String text = String.format(
         Locale.ROOT,
-        "%-10s %-24s done     %,.0f packets/s, %,.0f MiB/s, p50 %s, p99 %s, p99.9 %s, max %s;"
-            + " server %s CPU/packet, %s B/packet, %s; generator %.2f B/packet, %.0f ns CPU/packet%s",
+        "%-10s %-24s done     %,.0f packets/s, %,.0f MiB/s, p50 %s, p99 %s, p99.9 %s, max %s;%s"
+            + " server %s CPU/packet, %s B/packet, %s; generator %.2f B/packet, %.0f ns CPU/packet",
         run.workload().name(),
         run.server(),
         load.packetsPerSecond(),
@@ -355,6 +356,7 @@ final class Bench {
         Format.latency(load.p99Micros()),
         Format.latency(load.p999Micros()),
         Format.latency(load.maxMicros()),
+        load.ok() ? "" : " !!! " + load.errors() + " ERRORS;",
         Double.isNaN(run.serverCpuNanosPerPacket())
             ? "n/a"
             : Format.nanos(run.serverCpuNanosPerPacket()),
@@ -371,8 +373,8 @@ final class Bench {
                 + stats.gcTimeMs()
                 + " ms)",
         load.allocatedBytesPerPacket(),
-        load.cpuNanosPerPacket(),
-        load.ok() ? "" : "  !!! " + load.errors() + " ERRORS");
+        load.cpuNanosPerPacket());
+    return Format.wrap(text, BenchTable.TEXT_WIDTH, "    ");
   }
 
   /** {@return {@code seconds} to a precision that suits a period of {@code period} seconds} */
@@ -397,13 +399,16 @@ final class Bench {
         cpu = Math.max(cpu, run.load().cpuNanosPerPacket());
       fastest = Math.max(fastest, run.load().packetsPerSecond());
     }
-    return String.format(
-        Locale.ROOT,
-        "load generator: at most %.3f B/packet allocated on its thread, at most %.0f ns CPU per"
-            + " packet%n(large and busy-polled runs aside), fastest run %s packets/s",
-        allocated,
-        cpu,
-        Format.grouped(fastest));
+    return Format.wrap(
+        String.format(
+            Locale.ROOT,
+            "load generator: at most %.3f B/packet allocated on its thread, at most %.0f ns CPU"
+                + " per packet (large and busy-polled runs aside), fastest run %s packets/s",
+            allocated,
+            cpu,
+            Format.grouped(fastest)),
+        BenchTable.TEXT_WIDTH,
+        "  ");
   }
 
   /** {@return where and how the bench ran, in one line} */

@@ -131,6 +131,13 @@ class BenchReportTest {
   }
 
   @Test
+  void wrapBreaksAfterCommasAndIndentsTheRest() {
+    assertEquals("a, b", Format.wrap("a, b", 10, "  "));
+    assertEquals("aaaa, bbb;\n  cc, dd", Format.wrap("aaaa, bbb; cc, dd", 10, "  "));
+    assertEquals("one two\n  three", Format.wrap("one two three", 9, "  ")); // No comma to break at.
+  }
+
+  @Test
   void markdownTableHasAHeaderRuleAndOneLinePerWorkload() {
     List<String> lines = new BenchTable(runs(), SERVERS, WORKLOADS).markdown().lines().toList();
     assertEquals(5, lines.size());

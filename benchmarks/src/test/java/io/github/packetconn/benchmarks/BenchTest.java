@@ -40,6 +40,9 @@ class BenchTest {
             false);
     String output = out.toString(StandardCharsets.UTF_8);
     assertEquals(0, status, output + err);
+    for (String line : output.lines().toList()) {
+      assertTrue(line.length() <= BenchTable.TEXT_WIDTH, line.length() + " columns: " + line);
+    }
     assertTrue(output.lines().anyMatch(line -> line.matches("small +raw +measure .*")), output);
     assertTrue(
         output.lines().anyMatch(line -> line.matches("single 1×1 +virtual-threads +[0-9,]+/s .*")),
@@ -60,8 +63,8 @@ class BenchTest {
     }
     assertTrue(
         output.contains(
-            "wrote bench.json, bench.md, throughput-tcp.png, throughput-tcp.svg, cpu-tcp.png,"
-                + " cpu-tcp.svg to " + dir),
+            "wrote to " + dir + ":\n  bench.json bench.md throughput-tcp.png throughput-tcp.svg"
+                + " cpu-tcp.png cpu-tcp.svg\n"),
         output);
 
     ByteArrayOutputStream again = new ByteArrayOutputStream();
