@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -101,7 +102,10 @@ final class Bench {
     BenchJson.Results results;
     try {
       results = BenchJson.read(Files.readString(options.from()), options.out());
-    } catch (IllegalArgumentException e) {
+    } catch (NoSuchFileException e) {
+      err.println("bench: --from: no such file: " + options.from());
+      return 1;
+    } catch (IllegalArgumentException | ClassCastException e) {
       err.println("bench: " + options.from() + " is not a bench.json: " + e.getMessage());
       return 1;
     }
@@ -120,8 +124,8 @@ final class Bench {
    *
    * @return the exit status: 1 if a run had errors or the charts could not be drawn
    */
-  private int report(Machine machine, BenchOptions options, List<BenchRun> runs, List<String> written)
-      throws IOException {
+  private int report(
+      Machine machine, BenchOptions options, List<BenchRun> runs, List<String> written) {
     List<Workload> workloads =
         options.workloads().stream().map(w -> w.scaled(options.scale())).toList();
     BenchTable table = new BenchTable(runs, options.servers(), workloads);
@@ -160,6 +164,9 @@ final class Bench {
       for (Path chart : BenchChart.write(charts, options.out())) {
         files.add(chart.getFileName().toString());
       }
+    } catch (IOException e) {
+      err.println("bench: cannot write the charts: " + e);
+      status = 1;
     } catch (RuntimeException | LinkageError | java.awt.AWTError e) {
       err.println(
           "bench: cannot draw the charts: "

@@ -67,13 +67,18 @@ final class BenchChart {
       List<String> mine = transport.select(servers);
       if (mine.size() < 2) continue; // Nothing to compare.
       List<Workload> ran =
-          workloads.stream().filter(w -> mine.stream().anyMatch(s -> BenchOptions.runs(s, w))).toList();
+          workloads.stream()
+              .filter(w -> mine.stream().anyMatch(s -> BenchOptions.runs(s, w)))
+              .toList();
       String baseline = transport.baseline(servers);
       charts.add(
           new Named(
               "throughput-" + transport.fileName(),
               chart(
-                  transport.label() + ": throughput relative to " + baseline + " (higher is better)",
+                  transport.label()
+                      + ": throughput relative to "
+                      + baseline
+                      + " (higher is better)",
                   runs,
                   mine,
                   ran,

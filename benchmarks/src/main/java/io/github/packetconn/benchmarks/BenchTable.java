@@ -11,7 +11,7 @@ import java.util.function.ToDoubleFunction;
  * servers, of throughput and of CPU time per packet.
  *
  * <p>{@link #text()} is for a terminal, at most {@link #TEXT_WIDTH} columns: one table per
- * transport with a row per workload and server, then one table of ratios with a column per workload.
+ * transport with a row per workload and server, then one table of ratios, a column per workload.
  * {@link #markdown()} is everything in one wide table, a row per workload, for {@code bench.md}.
  */
 final class BenchTable {
@@ -196,7 +196,10 @@ final class BenchTable {
             load.packets() == 0
                 ? "-"
                 : workload.inFlight() == 1 && workload.clients() == 1
-                    ? "p50 " + Format.latency(load.p50Micros()) + " p99 " + Format.latency(load.p99Micros())
+                    ? "p50 "
+                        + Format.latency(load.p50Micros())
+                        + " p99 "
+                        + Format.latency(load.p99Micros())
                     : "p99 " + Format.latency(load.p99Micros()));
         row.addAll(serverCells(run));
       }

@@ -55,7 +55,8 @@ public record JvmStats(
       timeMs += Math.max(0, gc.getCollectionTime());
       if (OLD_COLLECTORS.contains(gc.getName())) oldCount += n;
     }
-    var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    var os =
+        (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     long cpu = os.getProcessCpuTime(); // -1 where unsupported.
     return new JvmStats(allocated, count, timeMs, oldCount, cpu < 0 ? -1 : cpu);
   }

@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * What carries a server's bytes, read from its name: {@code netty-unix} runs over a Unix domain
- * socket, {@code netty-tls} over TLS, anything else over plain TCP. The console table and the charts
- * have one part per transport, each compared with its own Netty.
+ * socket, {@code netty-tls} over TLS, anything else over plain TCP. The console tables and the
+ * charts have one part per transport, each compared with its own Netty.
  */
 enum Transport {
   TCP("TCP", "tcp", "netty"),
@@ -43,7 +43,7 @@ enum Transport {
     return servers.stream().filter(server -> of(server) == this).toList();
   }
 
-  /** {@return what the others are compared with: Netty over this transport if it ran, else the first} */
+  /** {@return what the others are compared with: this transport's Netty if it ran, else the first} */
   String baseline(List<String> servers) {
     List<String> mine = select(servers);
     return mine.contains(netty) ? netty : mine.get(0);

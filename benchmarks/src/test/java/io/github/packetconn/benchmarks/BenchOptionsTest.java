@@ -3,10 +3,13 @@ package io.github.packetconn.benchmarks;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class BenchOptionsTest {
   @Test
@@ -32,6 +35,22 @@ class BenchOptionsTest {
     assertEquals(1, options.seed());
     assertEquals(Path.of("target", "bench"), options.out());
     assertEquals(null, options.from());
+  }
+
+  @Test
+  void fromAMissingOrWrongFileSaysSo(@TempDir Path dir) throws Exception {
+    var err = new java.io.ByteArrayOutputStream();
+    Path missing = dir.resolve("missing.json");
+    assertEquals(
+        1, Main.bench(List.of("--from", missing.toString()), System.out, new PrintStream(err), false));
+    assertEquals("bench: --from: no such file: " + missing + "\n", err.toString());
+    err.reset();
+    Path wrong = Files.writeString(dir.resolve("wrong.json"), "[1, 2]");
+    assertEquals(
+        1, Main.bench(List.of("--from", wrong.toString()), System.out, new PrintStream(err), false));
+    assertEquals(
+        "bench: " + wrong + " is not a bench.json: the file is not an object: [1.0, 2.0]\n",
+        err.toString());
   }
 
   @Test

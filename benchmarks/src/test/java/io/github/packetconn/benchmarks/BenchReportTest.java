@@ -89,7 +89,8 @@ class BenchReportTest {
     List<String> ratios = TlsBenchTest.section(text, "ratio a / b ");
     assertEquals(5, ratios.size(), text);
     assertTrue(ratios.get(0).matches("ratio a / b +small +large +single"), text);
-    assertTrue(ratios.get(1).matches("callback / netty +throughput +2\\.00× +1\\.25× +0\\.80×"), text);
+    assertTrue(
+        ratios.get(1).matches("callback / netty +throughput +2\\.00× +1\\.25× +0\\.80×"), text);
     assertTrue(ratios.get(2).matches(" +CPU/packet +1\\.00× +1\\.00× +1\\.00×"), text);
     assertTrue(ratios.get(3).matches("callback / raw +throughput +0\\.50× +- +-"), text);
   }
@@ -134,7 +135,7 @@ class BenchReportTest {
   void wrapBreaksAfterCommasAndIndentsTheRest() {
     assertEquals("a, b", Format.wrap("a, b", 10, "  "));
     assertEquals("aaaa, bbb;\n  cc, dd", Format.wrap("aaaa, bbb; cc, dd", 10, "  "));
-    assertEquals("one two\n  three", Format.wrap("one two three", 9, "  ")); // No comma to break at.
+    assertEquals("one two\n  three", Format.wrap("one two three", 9, "  ")); // No comma: spaces.
   }
 
   @Test
@@ -226,10 +227,11 @@ class BenchReportTest {
 
   @Test
   void jsonThatIsNoBenchThrows() {
+    Path out = Path.of("x");
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> BenchJson.read("{\"runs\": []}", Path.of("x")));
+        assertThrows(IllegalArgumentException.class, () -> BenchJson.read("{\"runs\": []}", out));
     assertEquals("machine is not an object: null", e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> BenchJson.read("{\"runs\": [", Path.of("x")));
+    e = assertThrows(IllegalArgumentException.class, () -> BenchJson.read("{\"runs\": [", out));
     assertEquals("unexpected end at 10", e.getMessage());
   }
 
@@ -247,7 +249,8 @@ class BenchReportTest {
     }
     runs.set(3, run("packetconn-callback", Workload.LARGE, 1000, 2)); // Failed: no bar.
     List<BenchChart.Named> charts =
-        BenchChart.charts(runs, servers, Workload.STANDARD, Bench.note(MACHINE, BenchOptions.defaults()));
+        BenchChart.charts(
+            runs, servers, Workload.STANDARD, Bench.note(MACHINE, BenchOptions.defaults()));
     assertEquals(
         List.of("throughput-tcp", "throughput-unix", "cpu-tcp", "cpu-unix"),
         charts.stream().map(BenchChart.Named::name).toList());
@@ -270,14 +273,17 @@ class BenchReportTest {
     }
   }
 
-  /** Asserts that a frame {@code margin} pixels wide is all background: nothing runs off the edge. */
+  /** Asserts that a {@code margin}-pixel frame is all background: nothing runs off an edge. */
   private static void assertBlankEdges(BufferedImage image, int margin, Path file) {
     int background = image.getRGB(0, 0);
     assertEquals(0xffffffff, background, file + ": background");
     for (int y = 0; y < image.getHeight(); y++) {
       for (int x = 0; x < image.getWidth(); x++) {
         boolean edge =
-            x < margin || y < margin || x >= image.getWidth() - margin || y >= image.getHeight() - margin;
+            x < margin
+                || y < margin
+                || x >= image.getWidth() - margin
+                || y >= image.getHeight() - margin;
         if (edge && image.getRGB(x, y) != background) {
           throw new AssertionError(
               file + ": pixel (" + x + ", " + y + ") in the " + margin + "-pixel margin is "

@@ -15,7 +15,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** The hand-written echo in this JVM: frames split anywhere, frames beyond its buffer, bad lengths. */
+/** The hand-written echo in one JVM: frames split anywhere, one past its buffer, a bad length. */
 @Timeout(30)
 class VirtualThreadEchoServerTest {
   private static final InetSocketAddress ANY_PORT = new InetSocketAddress("127.0.0.1", 0);
