@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,16 +18,17 @@ import java.util.concurrent.TimeoutException;
 /**
  * The bench: every workload against every server, each server in a fresh JVM of its own ({@link
  * ServerMain}, pinned to CPU 0 with {@code taskset} when there are two CPUs or more) and the {@link
- * LoadGenerator} in this JVM, which should run on CPU 1. Prints a live line a second and a summary
- * table, writes {@code bench.json}, {@code bench.svg} and {@code bench.md}.
+ * LoadGenerator} in this JVM, which should run on CPU 1. Prints a live line a second and summary
+ * tables ({@link BenchTable}), writes {@code bench.json}, {@code bench.md} and the charts ({@link
+ * BenchChart}).
  *
  * <pre>{@code
  * int status = new Bench(BenchOptions.parse(args), System.out, System.err, true).run();
  * }</pre>
  *
- * <p>Every server gets the same JVM: {@link #SERVER_JVM_FLAGS}. Its allocation and GC counters are
- * read at the start and the end of the measured period, so they cover exactly what the generator
- * measured.
+ * <p>Every server gets the same JVM: {@link #SERVER_JVM_FLAGS}. Its allocation, GC and CPU time
+ * counters ({@link JvmStats}) are read at the start and the end of the measured period, so they
+ * cover exactly what the generator measured.
  */
 final class Bench {
   /** JVM flags of every server: the same heap and collector for all. */
@@ -49,24 +51,24 @@ final class Bench {
     this.pinSelf = pinSelf;
   }
 
-  /** Runs the bench; returns the exit status, 1 if any run had errors. */
+  /**
+   * Runs the bench, or draws the reports of {@code options.from()} again; returns the exit status,
+   * 1 if any run had errors.
+   */
   int run() throws IOException {
+    if (options.from() != null) return redraw();
     Machine machine = Machine.current();
     out.println(
-        "machine: "
-            + machine.cpuModel()
-            + ", "
-            + machine.cpus()
-            + " CPUs, "
-            + machine.java()
-            + ", "
-            + machine.kernel());
+        "machine: " + machine.cpuModel() + ", " + machine.cpus() + " CPUs, " + machine.kernel());
+    out.println("java: " + machine.java());
     List<String> pinning = pinning(machine);
     if (!boxCacheCoversDescriptors()) {
       out.println(
           "note: the JDK's epoll selector boxes each ready file descriptor above 127 (16 B on the"
-              + " generator's thread per ready socket); run with -XX:AutoBoxCacheMax=65536 to make"
-              + " the generator allocation-free");
+              + " generator's thread");
+      out.println(
+          "per ready socket); run with -XX:AutoBoxCacheMax=65536 to make the generator"
+              + " allocation-free");
     }
     List<BenchRun> runs = new ArrayList<>();
     for (Workload standard : options.workloads()) {
@@ -87,15 +89,59 @@ final class Bench {
               + String.join(
                   ", ", BenchOptions.TLS_WORKLOADS.stream().map(Workload::name).toList()));
     }
+    Path dir = options.out();
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("bench.json"), BenchJson.write(machine, options, runs));
+    Files.writeString(
+        dir.resolve("bench.md"), markdown(machine, options, runs), StandardCharsets.UTF_8);
+    return report(machine, options, runs, List.of("bench.json", "bench.md"));
+  }
+
+  /** Prints the tables of the bench.json {@code options.from()} and draws its charts. */
+  private int redraw() throws IOException {
+    BenchJson.Results results;
+    try {
+      results = BenchJson.read(Files.readString(options.from()), options.out());
+    } catch (NoSuchFileException e) {
+      err.println("bench: --from: no such file: " + options.from());
+      return 1;
+    } catch (IllegalArgumentException | ClassCastException e) {
+      err.println("bench: " + options.from() + " is not a bench.json: " + e.getMessage());
+      return 1;
+    }
+    Machine machine = results.machine();
+    out.println("bench of " + machine.date() + ", read from " + options.from());
+    out.println(
+        "machine: " + machine.cpuModel() + ", " + machine.cpus() + " CPUs, " + machine.kernel());
+    out.println("java: " + machine.java());
+    Files.createDirectories(options.out());
+    return report(machine, results.options(), results.runs(), List.of());
+  }
+
+  /**
+   * Prints the tables, the generator's summary and the errors, and draws the charts into {@code
+   * options.out()}; {@code written} names the files written there already.
+   *
+   * @return the exit status: 1 if a run had errors or the charts could not be drawn
+   */
+  private int report(
+      Machine machine, BenchOptions options, List<BenchRun> runs, List<String> written) {
     List<Workload> workloads =
         options.workloads().stream().map(w -> w.scaled(options.scale())).toList();
     BenchTable table = new BenchTable(runs, options.servers(), workloads);
     out.println();
     out.println(
-        "Throughput: packets echoed per second; for large, MiB/s of payload echoed (one way).");
+        "Throughput: packets echoed per second (large: MiB/s of payload echoed, one way)."
+            + " Latency: round trip.");
     out.println(
-        "Latency: round trip. B/packet: bytes the server allocated per packet. GC: "
-            + "collections during the measured period (old-generation ones in parentheses).");
+        "CPU/packet: CPU time of the server's process (all its threads) per echoed packet."
+            + " B/packet: bytes");
+    out.println(
+        "the server allocated per packet. GC (old): collections in the measured period"
+            + " (old-generation ones).");
+    out.println(
+        "Ratios a / b: of throughput (above 1: a is faster) and of CPU/packet (below 1: a is"
+            + " cheaper).");
     out.println();
     out.print(table.text());
     out.println();
@@ -110,17 +156,39 @@ final class Bench {
         }
       }
     }
-    Path dir = options.out();
-    Files.createDirectories(dir);
-    Files.writeString(dir.resolve("bench.json"), BenchJson.write(machine, options, runs));
-    Files.writeString(
-        dir.resolve("bench.svg"),
-        BenchChart.svg(runs, options.servers(), workloads, note(machine)));
-    Files.writeString(
-        dir.resolve("bench.md"), markdown(table, machine, runs), StandardCharsets.UTF_8);
+    List<String> files = new ArrayList<>(written);
+    int status = failed > 0 ? 1 : 0;
+    try {
+      List<BenchChart.Named> charts =
+          BenchChart.charts(runs, options.servers(), workloads, note(machine, options));
+      for (Path chart : BenchChart.write(charts, options.out())) {
+        files.add(chart.getFileName().toString());
+      }
+    } catch (IOException e) {
+      err.println("bench: cannot write the charts: " + e);
+      status = 1;
+    } catch (RuntimeException | LinkageError | java.awt.AWTError e) {
+      err.println(
+          "bench: cannot draw the charts: "
+              + e
+              + " (the JDK's AWT needs fontconfig and a font, e.g. Debian's fonts-dejavu-core)");
+      status = 1;
+    }
     out.println();
-    out.println("wrote " + dir.resolve("bench.json") + ", bench.svg, bench.md");
-    return failed > 0 ? 1 : 0;
+    out.println(
+        files.isEmpty()
+            ? "wrote nothing: no transport had two servers to chart"
+            : "wrote to " + options.out() + ":");
+    StringBuilder line = new StringBuilder(" ");
+    for (String file : files) { // Wrapped to fit 120 columns.
+      if (line.length() + file.length() + 2 > BenchTable.TEXT_WIDTH) {
+        out.println(line);
+        line = new StringBuilder(" ");
+      }
+      line.append(' ').append(file);
+    }
+    if (!files.isEmpty()) out.println(line);
+    return status;
   }
 
   private BenchRun run(Workload workload, String server, List<String> pinning) {
@@ -209,6 +277,7 @@ final class Bench {
       return List.of();
     }
     String harness;
+    boolean unpinned = false;
     if (machine.allowedCpus().equals("1")) {
       harness = "load generator on CPU 1";
     } else if (pinSelf && pinSelfToCpu1()) {
@@ -217,12 +286,14 @@ final class Bench {
               + ProcessHandle.current().pid()
               + ")";
     } else {
+      unpinned = true;
       harness =
           "WARNING: the load generator is not pinned (CPUs "
               + machine.allowedCpus()
               + "); start the bench with taskset -c 1";
     }
-    out.println("pinning: servers on CPU 0 (taskset -c 0), " + harness);
+    out.println("pinning: servers on CPU 0 (taskset -c 0)" + (unpinned ? "" : ", " + harness));
+    if (unpinned) out.println(harness);
     return List.of("taskset", "-c", "0");
   }
 
@@ -280,10 +351,10 @@ final class Bench {
   private static String doneLine(BenchRun run) {
     LoadResult load = run.load();
     JvmStats stats = run.serverStats();
-    return String.format(
+    String text = String.format(
         Locale.ROOT,
-        "%-10s %-24s done     %,.0f packets/s, %,.0f MiB/s, p50 %s, p99 %s, p99.9 %s, max %s;"
-            + " server %s B/packet, %s; generator %.2f B/packet, %.0f ns CPU/packet%s",
+        "%-10s %-24s done     %,.0f packets/s, %,.0f MiB/s, p50 %s, p99 %s, p99.9 %s, max %s;%s"
+            + " server %s CPU/packet, %s B/packet, %s; generator %.2f B/packet, %.0f ns CPU/packet",
         run.workload().name(),
         run.server(),
         load.packetsPerSecond(),
@@ -292,6 +363,10 @@ final class Bench {
         Format.latency(load.p99Micros()),
         Format.latency(load.p999Micros()),
         Format.latency(load.maxMicros()),
+        load.ok() ? "" : " !!! " + load.errors() + " ERRORS;",
+        Double.isNaN(run.serverCpuNanosPerPacket())
+            ? "n/a"
+            : Format.nanos(run.serverCpuNanosPerPacket()),
         Double.isNaN(run.serverAllocatedPerPacket())
             ? "n/a"
             : Format.bytes(run.serverAllocatedPerPacket()),
@@ -305,8 +380,8 @@ final class Bench {
                 + stats.gcTimeMs()
                 + " ms)",
         load.allocatedBytesPerPacket(),
-        load.cpuNanosPerPacket(),
-        load.ok() ? "" : "  !!! " + load.errors() + " ERRORS");
+        load.cpuNanosPerPacket());
+    return Format.wrap(text, BenchTable.TEXT_WIDTH, "    ");
   }
 
   /** {@return {@code seconds} to a precision that suits a period of {@code period} seconds} */
@@ -331,16 +406,20 @@ final class Bench {
         cpu = Math.max(cpu, run.load().cpuNanosPerPacket());
       fastest = Math.max(fastest, run.load().packetsPerSecond());
     }
-    return String.format(
-        Locale.ROOT,
-        "load generator: at most %.3f B/packet allocated on its thread, at most %.0f ns CPU per"
-            + " packet (large and busy-polled runs aside), fastest run %s packets/s",
-        allocated,
-        cpu,
-        Format.grouped(fastest));
+    return Format.wrap(
+        String.format(
+            Locale.ROOT,
+            "load generator: at most %.3f B/packet allocated on its thread, at most %.0f ns CPU"
+                + " per packet (large and busy-polled runs aside), fastest run %s packets/s",
+            allocated,
+            cpu,
+            Format.grouped(fastest)),
+        BenchTable.TEXT_WIDTH,
+        "  ");
   }
 
-  private String note(Machine machine) {
+  /** {@return where and how the bench ran, in one line} */
+  static String note(Machine machine, BenchOptions options) {
     double duration = options.duration().toNanos() / 1e9;
     double warmup = options.warmup().toNanos() / 1e9;
     return String.format(
@@ -357,15 +436,19 @@ final class Bench {
             : "");
   }
 
-  private String markdown(BenchTable table, Machine machine, List<BenchRun> runs) {
+  private static String markdown(Machine machine, BenchOptions options, List<BenchRun> runs) {
+    List<Workload> workloads =
+        options.workloads().stream().map(w -> w.scaled(options.scale())).toList();
     StringBuilder text = new StringBuilder();
-    text.append(table.markdown()).append('\n');
+    text.append(new BenchTable(runs, options.servers(), workloads).markdown()).append('\n');
     text.append(
             "Throughput: packets echoed per second (for large: MiB/s of payload echoed, one way). ")
-        .append("Latency: round trip. B/packet: bytes the server allocated per echoed packet. ")
-        .append("GC (old): collections in the measured period, old-generation ones in parentheses.")
+        .append("Latency: round trip. CPU/packet: CPU time of the server's process per echoed packet")
+        .append(" (every thread: I/O, JIT, GC). B/packet: bytes the server allocated per echoed packet. ")
+        .append("GC (old): collections in the measured period, old-generation ones in parentheses. ")
+        .append("Ratios a / b: of throughput, and of CPU/packet.")
         .append("\n\n");
-    text.append(note(machine))
+    text.append(note(machine, options))
         .append("; ")
         .append(machine.kernel())
         .append(", ")

@@ -1,236 +1,205 @@
 package io.github.packetconn.benchmarks;
 
+import java.awt.Color;
+import java.awt.Font;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategorySeries;
+import org.knowm.xchart.VectorGraphicsEncoder;
+import org.knowm.xchart.style.CategoryStyler;
+import org.knowm.xchart.style.Styler;
 
 /**
- * Draws {@code bench.svg}: one group of bars per workload, one bar per server, each as tall as its
- * throughput relative to the baseline server's (netty when it ran), with a dashed line at 1.0, the
- * ratio above each bar and the absolute throughput above that. 800 px wide, to read at README
- * width; hand-written SVG, no dependency.
+ * The bench's charts, drawn with XChart: for each transport with two servers or more, a bar chart
+ * of every server's throughput relative to that transport's Netty ({@code throughput-tcp}), and one
+ * of the server's CPU time per echoed packet, relative the same way ({@code cpu-tcp}), when the
+ * runs measured it. One group of bars per workload, one bar per server with its ratio written
+ * inside it; the legend under the plot. Written as PNG and SVG.
+ *
+ * <pre>{@code
+ * List<Path> written = BenchChart.write(BenchChart.charts(runs, servers, workloads, note), dir);
+ * }</pre>
+ *
+ * <p>Rendering needs no display ({@code java.awt.headless} is set), but fonts: any the JDK finds
+ * through fontconfig.
  */
 final class BenchChart {
-  private static final int WIDTH = 800;
-  private static final int HEIGHT = 420;
-  private static final int LEFT = 56;
-  private static final int RIGHT = 16;
-  private static final int TOP = 84;
-  private static final int BOTTOM = 56;
-  private static final List<String> COLORS =
-      List.of("#1f77b4", "#6baed6", "#ff7f0e", "#8c8c8c", "#2ca02c", "#d62728", "#9467bd");
+  static final int WIDTH = 880;
+  static final int HEIGHT = 500;
+
+  /** One color per kind of server, whatever its transport, so a kind looks alike in every chart. */
+  private static final Map<String, Color> COLORS =
+      Map.of(
+          "packetconn-callback", new Color(0x1f77b4),
+          "packetconn-blocking", new Color(0x6baed6),
+          "virtual-threads", new Color(0x9467bd),
+          "netty", new Color(0xff7f0e),
+          "raw", new Color(0x8c8c8c));
+
+  private static final Color OTHER = new Color(0x2ca02c);
+
+  /** A chart and the file name it is written under, without extension. */
+  record Named(String name, CategoryChart chart) {}
 
   private BenchChart() {}
 
-  /** {@return the baseline: netty if it is among {@code servers}, else the first} */
-  static String baseline(List<String> servers) {
-    return servers.contains("netty") ? "netty" : servers.get(0);
-  }
-
-  /** {@return the chart as an SVG document} */
-  static String svg(
+  /**
+   * {@return the charts of a bench: throughput per transport, then CPU time per packet per
+   * transport where it is known}
+   *
+   * @param note a line on where and how the bench ran, printed under each chart
+   */
+  static List<Named> charts(
       List<BenchRun> runs, List<String> servers, List<Workload> workloads, String note) {
-    String baseline = baseline(servers);
-    double top = 1.25;
-    for (BenchRun run : runs) {
-      double ratio = ratio(runs, run, baseline);
-      if (!Double.isNaN(ratio)) top = Math.max(top, ratio * 1.18); // Room for the labels.
-    }
-    double step = top <= 2 ? 0.25 : top <= 4 ? 0.5 : top <= 10 ? 1 : Math.ceil(top / 10);
-    top = Math.ceil(top / step) * step;
-    int plotWidth = WIDTH - LEFT - RIGHT;
-    int plotHeight = HEIGHT - TOP - BOTTOM;
-
-    StringBuilder svg = new StringBuilder();
-    svg.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    svg.append(
-        String.format(
-            Locale.ROOT,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d"
-                + " %d\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n",
-            WIDTH,
-            HEIGHT,
-            WIDTH,
-            HEIGHT));
-    svg.append("  <rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
-    text(
-        svg,
-        LEFT,
-        24,
-        "start",
-        16,
-        "bold",
-        "#222",
-        "Echo throughput relative to " + baseline + " (higher is better)");
-    text(svg, LEFT, 44, "start", 11, "normal", "#555", note);
-
-    int x = LEFT; // Legend.
-    for (int i = 0; i < servers.size(); i++) {
-      svg.append(
-          String.format(
-              Locale.ROOT,
-              "  <rect x=\"%d\" y=\"56\" width=\"12\" height=\"12\" fill=\"%s\"/>\n",
-              x,
-              color(i)));
-      text(svg, x + 17, 66, "start", 12, "normal", "#222", servers.get(i));
-      x += 30 + servers.get(i).length() * 7;
-    }
-
-    for (double tick = 0; tick <= top + 1e-9; tick += step) { // Grid and axis labels.
-      double y = y(tick, top, plotHeight);
-      svg.append(
-          String.format(
-              Locale.ROOT,
-              "  <line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n",
-              LEFT,
-              y,
-              LEFT + plotWidth,
-              y));
-      text(
-          svg,
-          LEFT - 6,
-          y + 4,
-          "end",
-          11,
-          "normal",
-          "#555",
-          String.format(Locale.ROOT, step < 1 ? "%.2f×" : "%.0f×", tick));
-    }
-
-    double groupWidth = (double) plotWidth / workloads.size();
-    double barWidth = Math.min(44, (groupWidth - 16) / servers.size());
-    for (int g = 0; g < workloads.size(); g++) {
-      Workload workload = workloads.get(g);
-      double groupLeft = LEFT + g * groupWidth + (groupWidth - barWidth * servers.size()) / 2;
-      for (int s = 0; s < servers.size(); s++) {
-        BenchRun run = BenchTable.find(runs, workload, servers.get(s));
-        if (run == null) continue;
-        double ratio = ratio(runs, run, baseline);
-        boolean failed = !run.load().ok();
-        double height = failed || Double.isNaN(ratio) ? 0 : ratio / top * plotHeight;
-        double left = groupLeft + s * barWidth;
-        double barTop = TOP + plotHeight - height;
-        svg.append(
-            String.format(
-                Locale.ROOT,
-                "  <rect class=\"bar\" data-server=\"%s\" data-workload=\"%s\" x=\"%.1f\""
-                    + " y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
-                escape(run.server()),
-                escape(workload.name()),
-                left + 1,
-                barTop,
-                barWidth - 2,
-                height,
-                color(s)));
-        double middle = left + barWidth / 2;
-        if (failed) {
-          text(svg, middle, barTop - 6, "middle", 11, "bold", "#d62728", "failed");
-        } else {
-          text(
-              svg,
-              middle,
-              barTop - 19,
-              "middle",
-              9,
-              "normal",
-              "#666",
-              workload.reportsBytes()
-                  ? Format.compact(run.load().mibPerSecond())
-                  : Format.compact(run.load().packetsPerSecond()));
-          text(
-              svg,
-              middle,
-              barTop - 6,
-              "middle",
-              11,
-              "bold",
-              "#222",
-              Double.isNaN(ratio) ? "?" : String.format(Locale.ROOT, "%.2f", ratio));
-        }
+    System.setProperty("java.awt.headless", "true");
+    List<Named> charts = new ArrayList<>();
+    List<Named> cpu = new ArrayList<>();
+    for (Transport transport : Transport.values()) {
+      List<String> mine = transport.select(servers);
+      if (mine.size() < 2) continue; // Nothing to compare.
+      List<Workload> ran =
+          workloads.stream()
+              .filter(w -> mine.stream().anyMatch(s -> BenchOptions.runs(s, w)))
+              .toList();
+      String baseline = transport.baseline(servers);
+      charts.add(
+          new Named(
+              "throughput-" + transport.fileName(),
+              chart(
+                  transport.label()
+                      + ": throughput relative to "
+                      + baseline
+                      + " (higher is better)",
+                  runs,
+                  mine,
+                  ran,
+                  baseline,
+                  BenchRun::throughput,
+                  note)));
+      boolean cpuKnown =
+          runs.stream()
+              .anyMatch(
+                  run ->
+                      mine.contains(run.server()) && !Double.isNaN(run.serverCpuNanosPerPacket()));
+      if (cpuKnown) {
+        cpu.add(
+            new Named(
+                "cpu-" + transport.fileName(),
+                chart(
+                    transport.label()
+                        + ": server CPU time per packet relative to "
+                        + baseline
+                        + " (lower is better)",
+                    runs,
+                    mine,
+                    ran,
+                    baseline,
+                    BenchRun::serverCpuNanosPerPacket,
+                    note)));
       }
-      double center = LEFT + g * groupWidth + groupWidth / 2;
-      text(svg, center, TOP + plotHeight + 18, "middle", 13, "bold", "#222", workload.name());
-      text(
-          svg,
-          center,
-          TOP + plotHeight + 34,
-          "middle",
-          10,
-          "normal",
-          "#666",
-          workload.clients()
-              + "×"
-              + workload.inFlight()
-              + ", "
-              + (workload.reportsBytes() ? "MiB/s" : "packets/s"));
     }
-
-    double one = y(1, top, plotHeight); // The baseline, drawn over the bars.
-    svg.append(
-        String.format(
-            Locale.ROOT,
-            "  <line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#222\""
-                + " stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n",
-            LEFT,
-            one,
-            LEFT + plotWidth,
-            one));
-    text(svg, LEFT + plotWidth, one - 5, "end", 11, "normal", "#222", baseline + " = 1.0");
-    svg.append(
-        String.format(
-            Locale.ROOT,
-            "  <line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#222\"/>\n",
-            LEFT,
-            TOP + plotHeight,
-            LEFT + plotWidth,
-            TOP + plotHeight));
-    svg.append("</svg>\n");
-    return svg.toString();
+    charts.addAll(cpu);
+    return charts;
   }
 
-  /** {@return the run's throughput over the baseline's in the same workload, or NaN} */
-  private static double ratio(List<BenchRun> runs, BenchRun run, String baseline) {
-    BenchRun base = BenchTable.find(runs, run.workload(), baseline);
-    if (base == null || !base.load().ok() || base.throughput() <= 0 || !run.load().ok()) {
-      return Double.NaN;
+  /**
+   * Writes each chart as {@code <name>.png} and {@code <name>.svg} into {@code dir}.
+   *
+   * @return the files written, PNG then SVG for each chart
+   */
+  static List<Path> write(List<Named> charts, Path dir) throws IOException {
+    Files.createDirectories(dir);
+    List<Path> written = new ArrayList<>();
+    for (Named named : charts) {
+      Path png = dir.resolve(named.name() + ".png");
+      try (OutputStream out = Files.newOutputStream(png)) {
+        BitmapEncoder.saveBitmap(named.chart(), out, BitmapEncoder.BitmapFormat.PNG);
+      }
+      Path svg = dir.resolve(named.name() + ".svg");
+      try (OutputStream out = Files.newOutputStream(svg)) {
+        VectorGraphicsEncoder.saveVectorGraphic(
+            named.chart(), out, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
+      }
+      written.add(png);
+      written.add(svg);
     }
-    return run.throughput() / base.throughput();
+    return written;
   }
 
-  private static double y(double value, double top, int plotHeight) {
-    return TOP + plotHeight - value / top * plotHeight;
+  /** {@return a chart of {@code metric} of each server over the baseline's, per workload} */
+  private static CategoryChart chart(
+      String title,
+      List<BenchRun> runs,
+      List<String> servers,
+      List<Workload> workloads,
+      String baseline,
+      ToDoubleFunction<BenchRun> metric,
+      String note) {
+    CategoryChart chart = new CategoryChart(WIDTH, HEIGHT);
+    chart.setTitle(title);
+    chart.setXAxisTitle(note);
+    chart.setYAxisTitle("× " + baseline);
+    style(chart.getStyler(), workloads.size(), servers.size());
+    List<String> categories =
+        workloads.stream().map(w -> w.name() + " " + w.clients() + "×" + w.inFlight()).toList();
+    for (String server : servers) {
+      List<Double> ratios = new ArrayList<>();
+      for (Workload workload : workloads) {
+        ratios.add(BenchTable.ratio(runs, workload, server, baseline, metric));
+      }
+      CategorySeries series = chart.addSeries(server, categories, ratios);
+      series.setFillColor(color(server));
+    }
+    return chart;
   }
 
-  private static String color(int index) {
-    return COLORS.get(index % COLORS.size());
+  /** Styles a chart of {@code groups} groups of {@code bars} bars. */
+  private static void style(CategoryStyler styler, int groups, int bars) {
+    Font base = new Font(Font.SANS_SERIF, Font.PLAIN, 13);
+    styler.setBaseFont(base);
+    styler.setChartTitleFont(base.deriveFont(Font.BOLD, 16f));
+    styler.setAxisTitleFont(base.deriveFont(12f));
+    styler.setAxisTickLabelsFont(base.deriveFont(13f));
+    styler.setLegendFont(base.deriveFont(13f));
+    styler.setChartBackgroundColor(Color.WHITE);
+    styler.setPlotBackgroundColor(Color.WHITE);
+    styler.setPlotBorderVisible(false);
+    styler.setPlotGridVerticalLinesVisible(false);
+    styler.setPlotGridLinesColor(new Color(0xe4e4e4));
+    styler.setLegendPosition(Styler.LegendPosition.OutsideS);
+    styler.setLegendLayout(Styler.LegendLayout.Horizontal);
+    styler.setLegendBorderColor(Color.WHITE);
+    styler.setYAxisMin(0.0);
+    styler.setYAxisDecimalPattern("0.00"); // Also the bars' labels.
+    styler.setAvailableSpaceFill(Math.min(0.85, 0.2 * bars)); // Two bars need not fill a group.
+    styler.setLabelsVisible(true);
+    // Upright where a bar is wide enough for "0.00" (about 32 px), else along the bar.
+    double barPixels = (WIDTH - 80.0) / groups * Math.min(0.85, 0.2 * bars) / bars;
+    styler.setLabelsRotation(barPixels >= 36 ? 0 : 90);
+    styler.setLabelsPosition(0.5);
+    styler.setLabelsFont(base.deriveFont(12f));
+    // Dark on every bar color, and still legible where a short bar's label runs past its end.
+    styler.setLabelsFontColorAutomaticEnabled(false);
+    styler.setLabelsFontColor(new Color(0x111111));
+    styler.setLocale(Locale.ROOT);
   }
 
-  private static void text(
-      StringBuilder svg,
-      double x,
-      double y,
-      String anchor,
-      int size,
-      String weight,
-      String fill,
-      String text) {
-    svg.append(
-        String.format(
-            Locale.ROOT,
-            "  <text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%d\" font-weight=\"%s\""
-                + " fill=\"%s\">%s</text>\n",
-            x,
-            y,
-            anchor,
-            size,
-            weight,
-            fill,
-            escape(text)));
-  }
-
-  static String escape(String text) {
-    return text.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("\"", "&quot;");
+  private static Color color(String server) {
+    String kind = server;
+    if (Transport.of(server) == Transport.UNIX) {
+      kind = server.substring(0, server.length() - ServerMain.UNIX_SUFFIX.length());
+    } else if (Transport.of(server) == Transport.TLS) {
+      kind = server.substring(0, server.length() - "-tls".length());
+    }
+    return COLORS.getOrDefault(kind, OTHER);
   }
 }

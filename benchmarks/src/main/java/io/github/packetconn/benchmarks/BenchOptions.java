@@ -16,9 +16,11 @@ import java.util.stream.Stream;
  * }</pre>
  *
  * @param scale factor applied to every workload's client count ({@link Workload#scaled})
- * @param out directory for {@code bench.json}, {@code bench.svg} and {@code bench.md}
+ * @param out directory for {@code bench.json}, {@code bench.md} and the charts
  * @param tlsProtocol the TLS version the generator speaks to the TLS servers: {@code TLSv1.3} or
  *     {@code TLSv1.2}
+ * @param from a {@code bench.json} whose tables and charts to draw again instead of running, or
+ *     null
  */
 record BenchOptions(
     List<String> servers,
@@ -28,7 +30,8 @@ record BenchOptions(
     double scale,
     long seed,
     Path out,
-    String tlsProtocol) {
+    String tlsProtocol,
+    Path from) {
   /**
    * Every server: each kind over TCP, then each over a Unix domain socket ({@code netty-unix}),
    * then the TLS kinds.
@@ -66,15 +69,17 @@ record BenchOptions(
       Usage: bench [options]
 
       Runs every workload against every echo server, each server in its own JVM on CPU 0 and the
-      load generator on CPU 1, and prints live lines and a table; writes bench.json, bench.svg
-      and bench.md. Exits with status 1 if any run had errors.
+      load generator on CPU 1, and prints live lines and tables; writes bench.json, bench.md and
+      charts (throughput-tcp.png, cpu-tcp.png, ... and .svg). Exits with status 1 if any run had
+      errors.
 
       Options:
-        --servers a,b,...    packetconn-callback, packetconn-blocking, netty, raw over TCP, the
-                             same with -unix over a Unix domain socket, and over TLS
-                             packetconn-callback-tls and netty-tls, which run pipelined and
-                             ping-pong only (default: the four over TCP,
-                             packetconn-callback-unix, netty-unix and the two TLS ones)
+        --servers a,b,...    packetconn-callback, packetconn-blocking, virtual-threads (a
+                             hand-written JDK echo), netty, raw over TCP, the same with -unix
+                             over a Unix domain socket, and over TLS packetconn-callback-tls and
+                             netty-tls, which run pipelined and ping-pong only (default: the
+                             five over TCP, packetconn-callback-unix, netty-unix and the two TLS
+                             ones)
         --workloads a,b,...  pipelined, ping-pong, small, large, single (default: all)
         --warmup TIME        warm-up per run, results discarded: 500ms, 5s, 1m (default: 5s)
         --duration TIME      measured period per run (default: 10s)
@@ -83,6 +88,8 @@ record BenchOptions(
         --out DIR            where the reports go (default: target/bench)
         --tls VERSION        what the generator speaks to the TLS servers, with AES-128-GCM:
                              TLSv1.3 or TLSv1.2 (default: TLSv1.3)
+        --from FILE          runs nothing: prints the tables of the bench.json FILE and draws
+                             its charts into --out (takes no other option)
         --help               prints this
       """;
 
@@ -96,7 +103,8 @@ record BenchOptions(
         1.0,
         1,
         Path.of("target", "bench"),
-        BenchTls.PROTOCOLS.get(0));
+        BenchTls.PROTOCOLS.get(0),
+        null);
   }
 
   /** {@return whether {@code server} runs {@code workload}: the TLS kinds run only some} */
@@ -130,7 +138,8 @@ record BenchOptions(
               "--scale",
               "--seed",
               "--out",
-              "--tls")
+              "--tls",
+              "--from")
           .contains(name)) {
         throw new UsageException("unknown option: " + name);
       }
@@ -144,6 +153,13 @@ record BenchOptions(
       }
       if (value.isEmpty()) throw new UsageException(name + " needs a value");
       if (values.put(name, value) != null) throw new UsageException(name + " given twice");
+    }
+    if (values.containsKey("--from")) {
+      for (String name : values.keySet()) {
+        if (!name.equals("--from") && !name.equals("--out")) {
+          throw new UsageException("--from takes no other option but --out: " + name);
+        }
+      }
     }
     BenchOptions defaults = defaults();
     return new BenchOptions(
@@ -160,7 +176,8 @@ record BenchOptions(
         values.containsKey("--scale") ? scale(values.get("--scale")) : defaults.scale,
         values.containsKey("--seed") ? seed(values.get("--seed")) : defaults.seed,
         values.containsKey("--out") ? Path.of(values.get("--out")) : defaults.out,
-        values.containsKey("--tls") ? tlsProtocol(values.get("--tls")) : defaults.tlsProtocol);
+        values.containsKey("--tls") ? tlsProtocol(values.get("--tls")) : defaults.tlsProtocol,
+        values.containsKey("--from") ? Path.of(values.get("--from")) : null);
   }
 
   private static String tlsProtocol(String text) throws UsageException {

@@ -3,8 +3,8 @@ package io.github.packetconn.benchmarks;
 import java.util.Objects;
 
 /**
- * One server under one workload: the load generator's result and what the server's JVM allocated
- * and collected over the measured period.
+ * One server under one workload: the load generator's result and what the server's JVM allocated,
+ * collected and spent in CPU time over the measured period.
  *
  * @param serverStats the server's counters over the measured period, or null if it did not answer
  */
@@ -23,6 +23,15 @@ record BenchRun(String server, LoadResult load, JvmStats serverStats) {
   double serverAllocatedPerPacket() {
     if (serverStats == null || load.packets() == 0) return Double.NaN;
     return (double) serverStats.allocatedBytes() / load.packets();
+  }
+
+  /**
+   * {@return CPU time the server's process used per echoed packet, in nanoseconds, or NaN if
+   * unknown}
+   */
+  double serverCpuNanosPerPacket() {
+    if (serverStats == null || serverStats.cpuNanos() < 0 || load.packets() == 0) return Double.NaN;
+    return (double) serverStats.cpuNanos() / load.packets();
   }
 
   /** {@return packets/s, or MiB/s for workloads reported in bytes} */

@@ -18,6 +18,12 @@ final class Format {
     return significant(micros / 1e6) + " s";
   }
 
+  /** {@return a duration in nanoseconds, to three significant digits: 650 ns, 1.23 µs, 213 µs} */
+  static String nanos(double nanos) {
+    if (nanos < 1000) return significant(nanos) + " ns";
+    return latency(nanos / 1e3);
+  }
+
   /** {@return {@code value} compactly: 812, 14.2k, 1.18M} */
   static String compact(double value) {
     if (value < 1000) return significant(value);
@@ -33,6 +39,33 @@ final class Format {
   /** {@return {@code value} with one decimal below 100 and none above} */
   static String bytes(double value) {
     return value < 100 ? String.format(Locale.ROOT, "%.1f", value) : grouped(value);
+  }
+
+  /**
+   * {@return {@code text} in lines of at most {@code width} characters, broken after a comma or
+   * semicolon (or, for a longer stretch, a space), the lines after the first indented by {@code
+   * indent}; no trailing newline}
+   */
+  static String wrap(String text, int width, String indent) {
+    StringBuilder lines = new StringBuilder();
+    StringBuilder line = new StringBuilder();
+    for (String part : text.split("(?<=[,;]) ")) {
+      for (String piece : pieces(part, width - indent.length())) {
+        if (line.length() > 0 && line.length() + 1 + piece.length() > width) {
+          lines.append(line).append('\n');
+          line = new StringBuilder(indent);
+        } else if (line.length() > 0 && !line.toString().equals(indent)) {
+          line.append(' ');
+        }
+        line.append(piece);
+      }
+    }
+    return lines.append(line).toString();
+  }
+
+  /** {@return {@code part} whole, or broken at spaces if it is longer than {@code width}} */
+  private static String[] pieces(String part, int width) {
+    return part.length() <= width ? new String[] {part} : part.split(" ");
   }
 
   private static String significant(double value) {

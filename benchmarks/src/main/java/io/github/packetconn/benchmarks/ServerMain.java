@@ -17,7 +17,8 @@ import java.util.List;
  *
  * <pre>
  * java -cp packetconn-benchmarks.jar io.github.packetconn.benchmarks.ServerMain \
- *     --kind packetconn-callback|packetconn-blocking|netty|raw|packetconn-callback-tls|netty-tls
+ *     --kind packetconn-callback|packetconn-blocking|virtual-threads|netty|raw
+ *            |packetconn-callback-tls|netty-tls
  *     [--port 0] [--host 127.0.0.1]
  *     [--unix /tmp/echo.sock]
  * </pre>
@@ -27,14 +28,18 @@ import java.util.List;
  * <p>Protocol: once listening, prints {@code READY <port>} (or {@code READY <path>} with {@code
  * --unix}). Then reads commands from stdin, one a
  * line: {@code stats} prints a {@link JvmStats} line ({@code STATS allocatedBytes=.. gcCount=..
- * gcTimeMs=.. oldGcCount=..}, cumulative since the JVM started); {@code quit}, or the end of stdin,
+ * gcTimeMs=.. oldGcCount=.. cpuNanos=..}, cumulative since the JVM started); {@code quit}, or the end of stdin,
  * closes the server and exits with status 0. Nothing else is written to stdout; diagnostics go to
  * stderr.
  */
 public final class ServerMain {
-  /** The values of {@code --kind}. */
+  /**
+   * The values of {@code --kind} over TCP or a Unix domain socket. {@code virtual-threads} is the
+   * echo a developer writes by hand with the JDK ({@link VirtualThreadEchoServer}), the yardstick
+   * for {@code packetconn-blocking}.
+   */
   public static final List<String> KINDS =
-      List.of("packetconn-callback", "packetconn-blocking", "netty", "raw");
+      List.of("packetconn-callback", "packetconn-blocking", "virtual-threads", "netty", "raw");
 
   /**
    * The values of {@code --kind} that speak TLS ({@link BenchTls}'s key): packetconn's callback
@@ -110,6 +115,7 @@ public final class ServerMain {
     return switch (kind) {
       case "packetconn-callback" -> PacketconnEchoServer.callback(address);
       case "packetconn-blocking" -> PacketconnEchoServer.blocking(address);
+      case "virtual-threads" -> new VirtualThreadEchoServer(address);
       case "netty" -> new NettyEchoServer(address);
       case "raw" -> new RawEchoServer(address);
       case "packetconn-callback-tls" -> PacketconnEchoServer.callbackTls(address);

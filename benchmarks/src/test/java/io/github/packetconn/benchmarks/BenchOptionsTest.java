@@ -3,10 +3,13 @@ package io.github.packetconn.benchmarks;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class BenchOptionsTest {
   @Test
@@ -16,6 +19,7 @@ class BenchOptionsTest {
         List.of(
             "packetconn-callback",
             "packetconn-blocking",
+            "virtual-threads",
             "netty",
             "raw",
             "packetconn-callback-unix",
@@ -30,6 +34,30 @@ class BenchOptionsTest {
     assertEquals(1.0, options.scale());
     assertEquals(1, options.seed());
     assertEquals(Path.of("target", "bench"), options.out());
+    assertEquals(null, options.from());
+  }
+
+  @Test
+  void fromAMissingOrWrongFileSaysSo(@TempDir Path dir) throws Exception {
+    var err = new java.io.ByteArrayOutputStream();
+    Path missing = dir.resolve("missing.json");
+    assertEquals(
+        1, Main.bench(List.of("--from", missing.toString()), System.out, new PrintStream(err), false));
+    assertEquals("bench: --from: no such file: " + missing + "\n", err.toString());
+    err.reset();
+    Path wrong = Files.writeString(dir.resolve("wrong.json"), "[1, 2]");
+    assertEquals(
+        1, Main.bench(List.of("--from", wrong.toString()), System.out, new PrintStream(err), false));
+    assertEquals(
+        "bench: " + wrong + " is not a bench.json: the file is not an object: [1.0, 2.0]\n",
+        err.toString());
+  }
+
+  @Test
+  void fromTakesAFileAndAnOutputDirectory() throws UsageException {
+    BenchOptions options = BenchOptions.parse(List.of("--from", "old/bench.json", "--out=docs"));
+    assertEquals(Path.of("old/bench.json"), options.from());
+    assertEquals(Path.of("docs"), options.out());
   }
 
   @Test
@@ -69,9 +97,10 @@ class BenchOptionsTest {
   void badValuesAreNamed() {
     assertMessage("unknown option: --server", "--server", "raw");
     assertMessage(
-        "--servers: unknown server (not one of packetconn-callback, packetconn-blocking, netty,"
-            + " raw, packetconn-callback-unix, packetconn-blocking-unix, netty-unix, raw-unix,"
-            + " packetconn-callback-tls, netty-tls): grizzly",
+        "--servers: unknown server (not one of packetconn-callback, packetconn-blocking,"
+            + " virtual-threads, netty, raw, packetconn-callback-unix, packetconn-blocking-unix,"
+            + " virtual-threads-unix, netty-unix, raw-unix, packetconn-callback-tls, netty-tls):"
+            + " grizzly",
         "--servers",
         "raw,grizzly");
     assertMessage("--servers: given twice: raw", "--servers", "raw,raw");
@@ -91,6 +120,8 @@ class BenchOptionsTest {
     assertMessage("--seed given twice", "--seed", "1", "--seed", "2");
     assertMessage("unexpected argument: raw", "raw");
     assertMessage("--tls: not one of TLSv1.3, TLSv1.2: 1.3", "--tls", "1.3");
+    assertMessage(
+        "--from takes no other option but --out: --servers", "--from", "a.json", "--servers", "raw");
   }
 
   @Test

@@ -24,7 +24,7 @@ class BenchTest {
         Main.bench(
             List.of(
                 "--servers",
-                "raw",
+                "virtual-threads,raw",
                 "--workloads",
                 "small,single",
                 "--scale",
@@ -40,17 +40,47 @@ class BenchTest {
             false);
     String output = out.toString(StandardCharsets.UTF_8);
     assertEquals(0, status, output + err);
+    for (String line : output.lines().toList()) {
+      assertTrue(line.length() <= BenchTable.TEXT_WIDTH, line.length() + " columns: " + line);
+    }
     assertTrue(output.lines().anyMatch(line -> line.matches("small +raw +measure .*")), output);
-    assertTrue(output.lines().anyMatch(line -> line.startsWith("single 1×1 ")), output);
+    assertTrue(
+        output.lines().anyMatch(line -> line.matches("single 1×1 +virtual-threads +[0-9,]+/s .*")),
+        output);
     assertTrue(err.toString(StandardCharsets.UTF_8).contains("[raw] "), err::toString);
-    Map<?, ?> json = (Map<?, ?>) MiniJson.parse(Files.readString(dir.resolve("bench.json")));
+    Map<?, ?> json = (Map<?, ?>) JsonReader.parse(Files.readString(dir.resolve("bench.json")));
     List<?> runs = (List<?>) json.get("runs");
-    assertEquals(2, runs.size());
+    assertEquals(4, runs.size());
     for (Object run : runs) {
       assertEquals(0.0, ((Map<?, ?>) run).get("errors"), run::toString);
-      assertTrue(((Map<?, ?>) run).get("serverStats") instanceof Map, run::toString);
+      Map<?, ?> stats = (Map<?, ?>) ((Map<?, ?>) run).get("serverStats");
+      assertTrue(stats.get("cpuNanos") instanceof Double cpu && cpu >= 0, run::toString);
     }
     assertTrue(Files.readString(dir.resolve("bench.md")).startsWith("| workload |"));
-    assertTrue(Files.readString(dir.resolve("bench.svg")).contains("class=\"bar\""));
+    for (String chart : List.of("throughput-tcp", "cpu-tcp")) {
+      assertTrue(Files.size(dir.resolve(chart + ".png")) > 0, chart);
+      assertTrue(Files.readString(dir.resolve(chart + ".svg")).contains("<svg "), chart);
+    }
+    assertTrue(
+        output.contains(
+            "wrote to " + dir + ":\n  bench.json bench.md throughput-tcp.png throughput-tcp.svg"
+                + " cpu-tcp.png cpu-tcp.svg\n"),
+        output);
+
+    ByteArrayOutputStream again = new ByteArrayOutputStream();
+    Path redrawn = dir.resolve("redrawn");
+    status =
+        Main.bench(
+            List.of("--from", dir.resolve("bench.json").toString(), "--out", redrawn.toString()),
+            new PrintStream(again, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            false);
+    String redrawOutput = again.toString(StandardCharsets.UTF_8);
+    assertEquals(0, status, redrawOutput + err);
+    assertTrue(
+        redrawOutput.contains(output.substring(output.indexOf("Throughput: packets echoed"),
+            output.indexOf("load generator: at most"))),
+        "the same tables:\n" + output + "\nthen:\n" + redrawOutput);
+    assertTrue(Files.exists(redrawn.resolve("cpu-tcp.png")), redrawOutput);
   }
 }

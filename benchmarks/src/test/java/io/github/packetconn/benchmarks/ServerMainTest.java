@@ -144,6 +144,7 @@ class ServerMainTest {
       assertTrue(first.allocatedBytes() > 0, first.toString());
       assertTrue(second.allocatedBytes() >= first.allocatedBytes(), first + " then " + second);
       assertTrue(second.gcCount() >= second.oldGcCount(), second.toString());
+      assertTrue(first.cpuNanos() > 0 && second.cpuNanos() >= first.cpuNanos(), first + " then " + second);
 
       in.write("quit\n");
       in.flush();
@@ -157,8 +158,10 @@ class ServerMainTest {
 
   @Test
   void statsLineRoundTrips() {
-    JvmStats stats = new JvmStats(123456789012L, 42, 7, 1);
-    assertEquals("STATS allocatedBytes=123456789012 gcCount=42 gcTimeMs=7 oldGcCount=1", stats.toLine());
+    JvmStats stats = new JvmStats(123456789012L, 42, 7, 1, 98765432100L);
+    assertEquals(
+        "STATS allocatedBytes=123456789012 gcCount=42 gcTimeMs=7 oldGcCount=1 cpuNanos=98765432100",
+        stats.toLine());
     assertEquals(stats, JvmStats.parse(stats.toLine()));
   }
 
@@ -167,8 +170,25 @@ class ServerMainTest {
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,
-            () -> JvmStats.parse("STATS allocatedBytes=1 gcCount=2 gcTimeMs=3"));
-    assertEquals("no oldGcCount in: STATS allocatedBytes=1 gcCount=2 gcTimeMs=3", e.getMessage());
+            () -> JvmStats.parse("STATS allocatedBytes=1 gcCount=2 gcTimeMs=3 oldGcCount=4"));
+    assertEquals(
+        "no cpuNanos in: STATS allocatedBytes=1 gcCount=2 gcTimeMs=3 oldGcCount=4", e.getMessage());
+  }
+
+  @Test
+  void captureMeasuresProcessCpuTime() {
+    long before = JvmStats.capture().cpuNanos();
+    assertTrue(before > 0, "cpuNanos " + before);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    long after = before;
+    long sum = 0;
+    while (after == before && System.nanoTime() < deadline) { // The clock ticks every 10 ms.
+      for (int i = 0; i < 1_000_000; i++) sum += (long) i * i;
+      after = JvmStats.capture().cpuNanos();
+    }
+    sink = sum;
+    assertTrue(after > before, "cpuNanos " + before + " then " + after);
+    assertEquals(-1, new JvmStats(0, 0, 0, 0, after).minus(new JvmStats(0, 0, 0, 0, -1)).cpuNanos());
   }
 
   @Test

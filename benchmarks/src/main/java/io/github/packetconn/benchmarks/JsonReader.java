@@ -6,18 +6,25 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A strict JSON reader for tests: objects, arrays, strings, numbers (as Double), true/false/null.
+ * A strict JSON reader, the other half of {@link Json}: objects (as {@code Map}s in their order),
+ * arrays ({@code List}s), strings, numbers (as {@code Double}), true, false and null. Reads back a
+ * {@code bench.json} ({@link BenchJson#read}) and checks the writer in tests.
  */
-final class MiniJson {
+final class JsonReader {
   private final String text;
   private int at;
 
-  private MiniJson(String text) {
+  private JsonReader(String text) {
     this.text = text;
   }
 
+  /**
+   * {@return the value {@code text} holds}
+   *
+   * @throws IllegalArgumentException if it is not one JSON value, naming the offset
+   */
   static Object parse(String text) {
-    MiniJson reader = new MiniJson(text);
+    JsonReader reader = new JsonReader(text);
     Object value = reader.value();
     reader.space();
     if (reader.at != text.length()) throw reader.error("trailing text");
@@ -43,7 +50,7 @@ final class MiniJson {
     Map<String, Object> map = new LinkedHashMap<>();
     at++;
     space();
-    if (text.charAt(at) == '}') {
+    if (peek() == '}') {
       at++;
       return map;
     }
@@ -55,7 +62,7 @@ final class MiniJson {
       if (map.containsKey(key)) throw error("duplicate key " + key);
       map.put(key, value());
       space();
-      if (text.charAt(at) == '}') {
+      if (peek() == '}') {
         at++;
         return map;
       }
@@ -67,14 +74,14 @@ final class MiniJson {
     List<Object> list = new ArrayList<>();
     at++;
     space();
-    if (text.charAt(at) == ']') {
+    if (peek() == ']') {
       at++;
       return list;
     }
     while (true) {
       list.add(value());
       space();
-      if (text.charAt(at) == ']') {
+      if (peek() == ']') {
         at++;
         return list;
       }
@@ -86,14 +93,14 @@ final class MiniJson {
     expect('"');
     StringBuilder out = new StringBuilder();
     while (true) {
-      char c = text.charAt(at++);
+      char c = next();
       if (c == '"') return out.toString();
       if (c < 0x20) throw error("control character in string");
       if (c != '\\') {
         out.append(c);
         continue;
       }
-      char e = text.charAt(at++);
+      char e = next();
       switch (e) {
         case '"', '\\', '/' -> out.append(e);
         case 'n' -> out.append('\n');
@@ -102,7 +109,12 @@ final class MiniJson {
         case 'b' -> out.append('\b');
         case 'f' -> out.append('\f');
         case 'u' -> {
-          out.append((char) Integer.parseInt(text.substring(at, at + 4), 16));
+          if (at + 4 > text.length()) throw error("unexpected end");
+          try {
+            out.append((char) Integer.parseInt(text.substring(at, at + 4), 16));
+          } catch (NumberFormatException bad) {
+            throw error("bad escape \\u" + text.substring(at, at + 4));
+          }
           at += 4;
         }
         default -> throw error("bad escape \\" + e);
@@ -129,6 +141,17 @@ final class MiniJson {
   private void expect(char c) {
     if (at >= text.length() || text.charAt(at) != c) throw error("expected " + c);
     at++;
+  }
+
+  private char peek() {
+    if (at >= text.length()) throw error("unexpected end");
+    return text.charAt(at);
+  }
+
+  private char next() {
+    char c = peek();
+    at++;
+    return c;
   }
 
   private void space() {
