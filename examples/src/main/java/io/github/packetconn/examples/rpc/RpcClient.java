@@ -136,6 +136,9 @@ public final class RpcClient implements Closeable {
         conn.send(request); // Copies the frame: the try block releases our request.
       } catch (IllegalStateException closed) {
         reply.completeExceptionally(new IOException("connection closed", closed));
+      } catch (RuntimeException e) { // Nothing was sent (a request above maxPacketSize, say).
+        reply.completeExceptionally(e);
+        throw e;
       }
       if (!conn.isOpen()) { // Closed while we registered: failAll() may have missed this call.
         reply.completeExceptionally(new IOException("connection closed"));
@@ -171,7 +174,7 @@ public final class RpcClient implements Closeable {
   /** Runs on the connection's I/O thread: hands each reply to its call. */
   private final class Replies implements PacketHandler {
     @Override
-    public void onPacket(PacketConn conn, Packet reply) throws IOException {
+    public void onPacket(PacketConn conn, Packet reply) {
       long id = reply.readLong();
       CompletableFuture<Packet> call = pending.remove(id);
       if (reply.readByte() != RpcServer.OK) {
