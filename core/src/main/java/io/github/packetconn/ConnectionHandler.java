@@ -19,6 +19,12 @@ package io.github.packetconn;
  */
 @FunctionalInterface
 public interface ConnectionHandler {
-  /** Serves {@code conn} until done. */
+  /**
+   * Serves {@code conn} until done.
+   *
+   * @param conn the accepted connection, receiving through {@link PacketConn#receive()}
+   * @throws Exception anything; it aborts the connection and is logged as a {@code WARNING} with
+   *     its stack trace, unless it only reports that the connection had failed already
+   */
   void handle(PacketConn conn) throws Exception;
 }

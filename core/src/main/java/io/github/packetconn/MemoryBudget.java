@@ -72,6 +72,7 @@ public final class MemoryBudget {
   /**
    * {@return a new budget of {@code bytes}}
    *
+   * @param bytes the limit of each account (queued frames, partly received frames), 1 MiB or more
    * @throws IllegalArgumentException if {@code bytes} is below 1 MiB
    */
   public static MemoryBudget of(long bytes) {

@@ -15,7 +15,9 @@ import java.util.HexFormat;
  * consume from the <b>read position</b>, which starts at 0 and never passes {@link #size()}. Every
  * multi-byte value is <b>little-endian</b>, as on the wire of go-packetconn; strings are
  * <b>UTF-8</b>. Length-prefixed bytes and strings carry a 16-bit ({@code writeShortPrefixed*}) or a
- * 32-bit ({@code writeIntPrefixed*}) unsigned length before the bytes.
+ * 32-bit ({@code writeIntPrefixed*}) unsigned length before the bytes. A write that would take the
+ * payload past {@link #maxSize()}, or a read past {@link #size()}, throws {@link
+ * IndexOutOfBoundsException} naming the positions, and changes nothing.
  *
  * <p>A new packet has a <b>reference count</b> of 1. {@link #retain()} adds one, {@link #release()}
  * takes one away, and the last release returns the storage to the pool; any later use throws {@link
@@ -30,8 +32,15 @@ import java.util.HexFormat;
  * }
  * }</pre>
  *
- * <p>A packet is not safe for concurrent use, except {@link #retain()} and {@link #release()}, which
- * are atomic.
+ * <p><b>Threads.</b> A packet has one owner at a time, and the owner may be any thread: a packet
+ * received on an I/O thread may be handed to a worker (through an executor, a queue or a future,
+ * which make the payload visible to it), and from then on the worker owns it and must release it,
+ * once, when done; the I/O thread must not touch it again. {@link #retain()} and {@link #release()}
+ * are atomic, so holders of separate references may release them on different threads in any
+ * order, and the last release returns the storage to the pool from whichever thread it runs on.
+ * Everything else (writes, reads and the read position) is not thread-safe: one thread at a time.
+ * To let two threads read the same packet at once, give each a copy ({@code
+ * Packet.of(p.toByteArray())}). See the package documentation for who releases what.
  */
 public final class Packet implements AutoCloseable {
   /** The default and go-packetconn's maximum payload size, 32 MiB. */
@@ -52,12 +61,23 @@ public final class Packet implements AutoCloseable {
     this.storage = storage;
   }
 
-  /** Returns an empty packet with room for 128 bytes and a maximum size of 32 MiB. */
+  /**
+   * Returns an empty packet with room for 128 bytes and a maximum size of 32 MiB.
+   *
+   * @return a new packet whose one reference is the caller's to release
+   */
   public static Packet allocate() {
     return allocate(BufferPool.MIN_CAPACITY, DEFAULT_MAX_SIZE);
   }
 
-  /** Returns an empty packet with room for {@code capacity} bytes and a maximum size of 32 MiB. */
+  /**
+   * Returns an empty packet with room for {@code capacity} bytes and a maximum size of 32 MiB, or
+   * of {@code capacity} if that is more.
+   *
+   * @param capacity bytes the payload holds before it first grows; 0 or more
+   * @return a new packet whose one reference is the caller's to release
+   * @throws IllegalArgumentException if {@code capacity} is negative
+   */
   public static Packet allocate(int capacity) {
     return allocate(capacity, Math.max(capacity, DEFAULT_MAX_SIZE));
   }
@@ -65,6 +85,11 @@ public final class Packet implements AutoCloseable {
   /**
    * Returns an empty packet with room for {@code capacity} bytes that may grow up to {@code
    * maxSize} bytes.
+   *
+   * @param capacity bytes the payload holds before it first grows; 0 or more
+   * @param maxSize the size past which writes throw, at least {@code capacity}
+   * @return a new packet whose one reference is the caller's to release
+   * @throws IllegalArgumentException if {@code capacity} is negative or above {@code maxSize}
    */
   public static Packet allocate(int capacity, int maxSize) {
     if (capacity < 0) throw new IllegalArgumentException("capacity < 0: " + capacity);
@@ -76,7 +101,12 @@ public final class Packet implements AutoCloseable {
     return new Packet(storage);
   }
 
-  /** Returns a new packet whose payload is a copy of {@code bytes}. */
+  /**
+   * Returns a new packet whose payload is a copy of {@code bytes}.
+   *
+   * @param bytes the payload; later changes to the array do not reach the packet
+   * @return a new packet whose one reference is the caller's to release
+   */
   public static Packet of(byte[] bytes) {
     return allocate(bytes.length).writeBytes(bytes);
   }
@@ -111,7 +141,13 @@ public final class Packet implements AutoCloseable {
     return s.readPosition;
   }
 
-  /** Moves the read position to {@code position}, between 0 and {@link #size()}. */
+  /**
+   * Moves the read position to {@code position}, to read again or skip ahead.
+   *
+   * @param position the index of the next byte to read, from 0 to {@link #size()}
+   * @return this packet
+   * @throws IndexOutOfBoundsException if {@code position} is negative or past the size
+   */
   public Packet readPosition(int position) {
     PacketStorage s = storage;
     checkLive(s);
@@ -134,7 +170,11 @@ public final class Packet implements AutoCloseable {
     return remaining() > 0;
   }
 
-  /** Empties the payload and rewinds the read position; the capacity is kept. */
+  /**
+   * Empties the payload and rewinds the read position; the capacity is kept.
+   *
+   * @return this packet
+   */
   public Packet clear() {
     PacketStorage s = storage;
     checkLive(s);
@@ -143,7 +183,12 @@ public final class Packet implements AutoCloseable {
     return this;
   }
 
-  /** Skips {@code length} unread bytes. */
+  /**
+   * Skips {@code length} unread bytes.
+   *
+   * @param length bytes to skip, from 0 to {@link #remaining()}
+   * @return this packet
+   */
   public Packet skip(int length) {
     PacketStorage s = storage;
     checkReadable(length);
@@ -153,7 +198,12 @@ public final class Packet implements AutoCloseable {
 
   // ---- writes
 
-  /** Writes the low 8 bits of {@code value}. */
+  /**
+   * Writes the low 8 bits of {@code value}.
+   *
+   * @param value a byte, signed or unsigned (Go's int8 or uint8); higher bits are ignored
+   * @return this packet
+   */
   public Packet writeByte(int value) {
     PacketStorage s = storage;
     ensureWritable(1);
@@ -161,12 +211,22 @@ public final class Packet implements AutoCloseable {
     return this;
   }
 
-  /** Writes one byte: 1 for true, 0 for false. */
+  /**
+   * Writes one byte: 1 for true, 0 for false.
+   *
+   * @param value the flag (Go's bool)
+   * @return this packet
+   */
   public Packet writeBoolean(boolean value) {
     return writeByte(value ? 1 : 0);
   }
 
-  /** Writes the low 16 bits of {@code value}, little-endian. */
+  /**
+   * Writes the low 16 bits of {@code value}, little-endian.
+   *
+   * @param value a short, or 0 to 65535 (Go's int16 or uint16); higher bits are ignored
+   * @return this packet
+   */
   public Packet writeShort(int value) {
     PacketStorage s = storage;
     ensureWritable(2);
@@ -175,7 +235,12 @@ public final class Packet implements AutoCloseable {
     return this;
   }
 
-  /** Writes four bytes, little-endian. */
+  /**
+   * Writes four bytes, little-endian.
+   *
+   * @param value Go's int32, or the bits of a uint32 ({@code (int) unsigned})
+   * @return this packet
+   */
   public Packet writeInt(int value) {
     PacketStorage s = storage;
     ensureWritable(4);
@@ -184,7 +249,12 @@ public final class Packet implements AutoCloseable {
     return this;
   }
 
-  /** Writes eight bytes, little-endian. */
+  /**
+   * Writes eight bytes, little-endian.
+   *
+   * @param value Go's int64, or the bits of a uint64
+   * @return this packet
+   */
   public Packet writeLong(long value) {
     PacketStorage s = storage;
     ensureWritable(8);
@@ -193,22 +263,46 @@ public final class Packet implements AutoCloseable {
     return this;
   }
 
-  /** Writes the IEEE 754 bits of {@code value} (Go's float32), little-endian. */
+  /**
+   * Writes the IEEE 754 bits of {@code value} (Go's float32), little-endian.
+   *
+   * @param value any float; a NaN keeps its exact bits
+   * @return this packet
+   */
   public Packet writeFloat(float value) {
     return writeInt(Float.floatToRawIntBits(value));
   }
 
-  /** Writes the IEEE 754 bits of {@code value} (Go's float64), little-endian. */
+  /**
+   * Writes the IEEE 754 bits of {@code value} (Go's float64), little-endian.
+   *
+   * @param value any double; a NaN keeps its exact bits
+   * @return this packet
+   */
   public Packet writeDouble(double value) {
     return writeLong(Double.doubleToRawLongBits(value));
   }
 
-  /** Writes all of {@code bytes}. */
+  /**
+   * Writes all of {@code bytes}, without a length: the reader must know how many to read.
+   *
+   * @param bytes copied into the payload
+   * @return this packet
+   */
   public Packet writeBytes(byte[] bytes) {
     return writeBytes(bytes, 0, bytes.length);
   }
 
-  /** Writes {@code length} bytes of {@code bytes} starting at {@code offset}. */
+  /**
+   * Writes {@code length} bytes of {@code bytes} starting at {@code offset}.
+   *
+   * @param bytes the array to copy from
+   * @param offset where in {@code bytes} the copy starts
+   * @param length how many bytes to copy
+   * @return this packet
+   * @throws IndexOutOfBoundsException if the range lies outside {@code bytes}, or the payload would
+   *     exceed {@link #maxSize()}
+   */
   public Packet writeBytes(byte[] bytes, int offset, int length) {
     PacketStorage s = storage;
     checkLive(s);
@@ -219,7 +313,12 @@ public final class Packet implements AutoCloseable {
     return this;
   }
 
-  /** Writes the remaining bytes of {@code source}, advancing its position to its limit. */
+  /**
+   * Writes the remaining bytes of {@code source}, advancing its position to its limit.
+   *
+   * @param source copied from its position to its limit; its byte order does not matter
+   * @return this packet
+   */
   public Packet writeBytes(ByteBuffer source) {
     PacketStorage s = storage;
     checkLive(s);
@@ -230,20 +329,37 @@ public final class Packet implements AutoCloseable {
     return this;
   }
 
-  /** Writes {@code bytes} after a 16-bit length (Go's {@code WriteVarBytesH}). */
+  /**
+   * Writes {@code bytes} after a 16-bit length (Go's {@code WriteVarBytesH}).
+   *
+   * @param bytes at most 65535 of them
+   * @return this packet
+   * @throws IllegalArgumentException if there are more than 65535 bytes
+   */
   public Packet writeShortPrefixedBytes(byte[] bytes) {
     checkShortPrefix(bytes.length, "bytes");
     ensureWritable(2L + bytes.length); // All or nothing: never a length without its bytes.
     return writeShort(bytes.length).writeBytes(bytes);
   }
 
-  /** Writes {@code bytes} after a 32-bit length (Go's {@code WriteVarBytesI}). */
+  /**
+   * Writes {@code bytes} after a 32-bit length (Go's {@code WriteVarBytesI}).
+   *
+   * @param bytes as many as fit within {@link #maxSize()} after the 4 length bytes
+   * @return this packet
+   */
   public Packet writeIntPrefixedBytes(byte[] bytes) {
     ensureWritable(4L + bytes.length); // All or nothing: never a length without its bytes.
     return writeInt(bytes.length).writeBytes(bytes);
   }
 
-  /** Writes {@code value} as UTF-8 after a 16-bit byte count (Go's {@code WriteVarStrH}). */
+  /**
+   * Writes {@code value} as UTF-8 after a 16-bit byte count (Go's {@code WriteVarStrH}).
+   *
+   * @param value a string of at most 65535 bytes in UTF-8
+   * @return this packet
+   * @throws IllegalArgumentException if the string takes more than 65535 bytes in UTF-8
+   */
   public Packet writeShortPrefixedString(String value) {
     byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
     checkShortPrefix(utf8.length, "string");
@@ -251,31 +367,52 @@ public final class Packet implements AutoCloseable {
     return writeShort(utf8.length).writeBytes(utf8);
   }
 
-  /** Writes {@code value} as UTF-8 after a 32-bit byte count (Go's {@code WriteVarStrI}). */
+  /**
+   * Writes {@code value} as UTF-8 after a 32-bit byte count (Go's {@code WriteVarStrI}).
+   *
+   * @param value a string whose UTF-8 bytes fit within {@link #maxSize()} after the 4 length bytes
+   * @return this packet
+   */
   public Packet writeIntPrefixedString(String value) {
     return writeIntPrefixedBytes(value.getBytes(StandardCharsets.UTF_8));
   }
 
   // ---- reads
 
-  /** Reads one byte. */
+  /**
+   * Reads one byte.
+   *
+   * @return the byte, from -128 to 127 (Go's int8)
+   */
   public byte readByte() {
     PacketStorage s = storage;
     checkReadable(1);
     return s.array[s.readPosition++];
   }
 
-  /** Reads one byte as a value from 0 to 255. */
+  /**
+   * Reads one byte, unsigned.
+   *
+   * @return the byte, from 0 to 255 (Go's uint8)
+   */
   public int readUnsignedByte() {
     return readByte() & 0xff;
   }
 
-  /** Reads one byte; any value but 0 is true, as in Go. */
+  /**
+   * Reads one byte as a flag.
+   *
+   * @return false for 0, true for any other byte, as in Go
+   */
   public boolean readBoolean() {
     return readByte() != 0;
   }
 
-  /** Reads two bytes, little-endian. */
+  /**
+   * Reads two bytes, little-endian.
+   *
+   * @return the value, from -32768 to 32767 (Go's int16)
+   */
   public short readShort() {
     PacketStorage s = storage;
     checkReadable(2);
@@ -284,12 +421,20 @@ public final class Packet implements AutoCloseable {
     return value;
   }
 
-  /** Reads two bytes, little-endian, as a value from 0 to 65535 (Go's uint16). */
+  /**
+   * Reads two bytes, little-endian, unsigned.
+   *
+   * @return the value, from 0 to 65535 (Go's uint16)
+   */
   public int readUnsignedShort() {
     return readShort() & 0xffff;
   }
 
-  /** Reads four bytes, little-endian. */
+  /**
+   * Reads four bytes, little-endian.
+   *
+   * @return the value (Go's int32)
+   */
   public int readInt() {
     PacketStorage s = storage;
     checkReadable(4);
@@ -298,14 +443,19 @@ public final class Packet implements AutoCloseable {
     return value;
   }
 
-  /** Reads four bytes, little-endian, as a value from 0 to 2<sup>32</sup>-1 (Go's uint32). */
+  /**
+   * Reads four bytes, little-endian, unsigned.
+   *
+   * @return the value, from 0 to 2<sup>32</sup>-1 (Go's uint32)
+   */
   public long readUnsignedInt() {
     return readInt() & 0xffff_ffffL;
   }
 
   /**
-   * Reads eight bytes, little-endian. For Go's uint64 use the {@code Long.*Unsigned} methods on the
-   * result.
+   * Reads eight bytes, little-endian.
+   *
+   * @return the value (Go's int64); for Go's uint64 use the {@code Long.*Unsigned} methods on it
    */
   public long readLong() {
     PacketStorage s = storage;
@@ -315,17 +465,30 @@ public final class Packet implements AutoCloseable {
     return value;
   }
 
-  /** Reads a float (Go's float32), little-endian. */
+  /**
+   * Reads a float (Go's float32), little-endian.
+   *
+   * @return the float with the four bytes as its IEEE 754 bits
+   */
   public float readFloat() {
     return Float.intBitsToFloat(readInt());
   }
 
-  /** Reads a double (Go's float64), little-endian. */
+  /**
+   * Reads a double (Go's float64), little-endian.
+   *
+   * @return the double with the eight bytes as its IEEE 754 bits
+   */
   public double readDouble() {
     return Double.longBitsToDouble(readLong());
   }
 
-  /** Reads {@code length} bytes into a new array. */
+  /**
+   * Reads {@code length} bytes into a new array.
+   *
+   * @param length bytes to read, from 0 to {@link #remaining()}
+   * @return a new array holding them
+   */
   public byte[] readBytes(int length) {
     PacketStorage s = storage;
     checkReadable(length);
@@ -334,12 +497,26 @@ public final class Packet implements AutoCloseable {
     return bytes;
   }
 
-  /** Reads exactly {@code destination.length} bytes into {@code destination}. */
+  /**
+   * Reads exactly {@code destination.length} bytes into {@code destination}.
+   *
+   * @param destination the array to fill, all of it
+   * @return this packet
+   */
   public Packet readBytes(byte[] destination) {
     return readBytes(destination, 0, destination.length);
   }
 
-  /** Reads exactly {@code length} bytes into {@code destination} at {@code offset}. */
+  /**
+   * Reads exactly {@code length} bytes into {@code destination} at {@code offset}.
+   *
+   * @param destination the array to copy into
+   * @param offset where in {@code destination} the first byte goes
+   * @param length how many bytes to read
+   * @return this packet
+   * @throws IndexOutOfBoundsException if the range lies outside {@code destination}, or fewer than
+   *     {@code length} bytes remain
+   */
   public Packet readBytes(byte[] destination, int offset, int length) {
     PacketStorage s = storage;
     java.util.Objects.checkFromIndexSize(offset, length, destination.length);
@@ -349,7 +526,11 @@ public final class Packet implements AutoCloseable {
     return this;
   }
 
-  /** Reads bytes written by {@link #writeShortPrefixedBytes} (Go's {@code ReadVarBytesH}). */
+  /**
+   * Reads bytes written by {@link #writeShortPrefixedBytes} (Go's {@code ReadVarBytesH}).
+   *
+   * @return a new array of as many bytes as the 16-bit length says
+   */
   public byte[] readShortPrefixedBytes() {
     PacketStorage s = storage;
     int start = s.readPosition;
@@ -357,7 +538,11 @@ public final class Packet implements AutoCloseable {
     return readPrefixed(start, length);
   }
 
-  /** Reads bytes written by {@link #writeIntPrefixedBytes} (Go's {@code ReadVarBytesI}). */
+  /**
+   * Reads bytes written by {@link #writeIntPrefixedBytes} (Go's {@code ReadVarBytesI}).
+   *
+   * @return a new array of as many bytes as the 32-bit length says
+   */
   public byte[] readIntPrefixedBytes() {
     PacketStorage s = storage;
     int start = s.readPosition;
@@ -365,13 +550,21 @@ public final class Packet implements AutoCloseable {
     return readPrefixed(start, length);
   }
 
-  /** Reads a string written by {@link #writeShortPrefixedString} (Go's {@code ReadVarStrH}). */
+  /**
+   * Reads a string written by {@link #writeShortPrefixedString} (Go's {@code ReadVarStrH}).
+   *
+   * @return the string decoded from as many UTF-8 bytes as the 16-bit length says
+   */
   public String readShortPrefixedString() {
     int start = storage.readPosition;
     return readPrefixedString(start, readUnsignedShort());
   }
 
-  /** Reads a string written by {@link #writeIntPrefixedString} (Go's {@code ReadVarStrI}). */
+  /**
+   * Reads a string written by {@link #writeIntPrefixedString} (Go's {@code ReadVarStrI}).
+   *
+   * @return the string decoded from as many UTF-8 bytes as the 32-bit length says
+   */
   public String readIntPrefixedString() {
     int start = storage.readPosition;
     return readPrefixedString(start, readInt());
@@ -411,8 +604,10 @@ public final class Packet implements AutoCloseable {
   }
 
   /**
-   * Adds one reference; each call needs a matching {@link #release()}.
+   * Adds one reference, for a second holder (another thread, a cache, a later send); each call
+   * needs a matching {@link #release()}. Atomic: safe on any thread that holds a reference.
    *
+   * @return this packet
    * @throws IllegalStateException if the packet was already released
    */
   public Packet retain() {
@@ -421,7 +616,8 @@ public final class Packet implements AutoCloseable {
   }
 
   /**
-   * Drops one reference; the last one returns the storage to the pool.
+   * Drops one reference; the last one returns the storage to the pool. Atomic: holders of separate
+   * references may release on different threads, in any order.
    *
    * @return true if this call released the packet
    * @throws IllegalStateException if the packet was already released

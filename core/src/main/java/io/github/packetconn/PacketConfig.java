@@ -167,97 +167,179 @@ public record PacketConfig(
 
     private Builder() {}
 
-    /** Sets the largest payload, in bytes. */
+    /**
+     * Sets the largest payload, in bytes.
+     *
+     * @param bytes 1 or more (default 32 MiB); {@link #build()} checks it
+     * @return this builder
+     */
     public Builder maxPacketSize(int bytes) {
       this.maxPacketSize = bytes;
       return this;
     }
 
-    /** Turns the per-frame CRC-32 on or off. */
+    /**
+     * Turns the per-frame CRC-32 on or off.
+     *
+     * @param enabled true to add a CRC-32 to every frame and check the peer's; both peers must
+     *     agree
+     * @return this builder
+     */
     public Builder crc(boolean enabled) {
       this.crc = enabled;
       return this;
     }
 
-    /** Sets the bytes read per system call. */
+    /**
+     * Sets the bytes read per system call.
+     *
+     * @param bytes 1024 or more (default 256 KiB)
+     * @return this builder
+     */
     public Builder readBufferSize(int bytes) {
       this.readBufferSize = bytes;
       return this;
     }
 
-    /** Sets the most bytes written per system call. */
+    /**
+     * Sets the most bytes written per system call.
+     *
+     * @param bytes 1024 or more (default 1 MiB)
+     * @return this builder
+     */
     public Builder writeBufferSize(int bytes) {
       this.writeBufferSize = bytes;
       return this;
     }
 
-    /** Sets how many bytes of frames may wait to be written. */
+    /**
+     * Sets how many bytes of frames may wait to be written.
+     *
+     * @param bytes 1 or more (default 4 MiB)
+     * @return this builder
+     */
     public Builder sendQueueBytes(int bytes) {
       this.sendQueueBytes = bytes;
       return this;
     }
 
-    /** Sets how long a send waits for more sends to share its write. */
+    /**
+     * Sets how long a send waits for more sends to share its write.
+     *
+     * @param delay zero (the default: write at once) or more
+     * @return this builder
+     */
     public Builder flushDelay(Duration delay) {
       this.flushDelay = delay;
       return this;
     }
 
-    /** Sets the longest a packet waits for company when a flush delay is set. */
+    /**
+     * Sets the longest a packet waits for company when a flush delay is set.
+     *
+     * @param delay zero for the flush delay itself, else at least the flush delay
+     * @return this builder
+     */
     public Builder maxFlushDelay(Duration delay) {
       this.maxFlushDelay = delay;
       return this;
     }
 
-    /** Turns TCP_NODELAY on or off. */
+    /**
+     * Turns TCP_NODELAY on or off.
+     *
+     * @param enabled true (the default) to send small packets at once, false for Nagle's algorithm
+     * @return this builder
+     */
     public Builder tcpNoDelay(boolean enabled) {
       this.tcpNoDelay = enabled;
       return this;
     }
 
-    /** Sets how long a graceful close waits for queued packets. */
+    /**
+     * Sets how long a graceful close waits for queued packets.
+     *
+     * @param timeout more than zero (default 10 s)
+     * @return this builder
+     */
     public Builder closeTimeout(Duration timeout) {
       this.closeTimeout = timeout;
       return this;
     }
 
-    /** Sets the budget this connection shares with others; see {@link MemoryBudget}. */
+    /**
+     * Sets the budget this connection shares with others; see {@link MemoryBudget}.
+     *
+     * @param budget shared by every connection given it (default {@link MemoryBudget#shared()})
+     * @return this builder
+     */
     public Builder memoryBudget(MemoryBudget budget) {
       this.memoryBudget = budget;
       return this;
     }
 
-    /** Sets how long a connect waits for the peer. */
+    /**
+     * Sets how long a connect waits for the peer.
+     *
+     * @param timeout more than zero (default 10 s)
+     * @return this builder
+     */
     public Builder connectTimeout(Duration timeout) {
       this.connectTimeout = timeout;
       return this;
     }
 
-    /** Sets how long nothing may be received before the connection closes; zero for never. */
+    /**
+     * Sets how long nothing may be received before the connection closes; zero for never.
+     *
+     * @param timeout zero (the default) or more
+     * @return this builder
+     */
     public Builder readIdleTimeout(Duration timeout) {
       this.readIdleTimeout = timeout;
       return this;
     }
 
-    /** Sets how long queued bytes may wait for the peer to read before the connection closes. */
+    /**
+     * Sets how long queued bytes may wait for the peer to read before the connection closes.
+     *
+     * @param timeout zero (the default: never) or more
+     * @return this builder
+     */
     public Builder writeStallTimeout(Duration timeout) {
       this.writeStallTimeout = timeout;
       return this;
     }
 
-    /** Sets how long nothing may be sent before {@link PacketHandler#onIdle} is called. */
+    /**
+     * Sets how long nothing may be sent before {@link PacketHandler#onIdle} is called.
+     *
+     * @param interval zero (the default: never) or more; only connections with a handler get the
+     *     call
+     * @return this builder
+     */
     public Builder idleInterval(Duration interval) {
       this.idleInterval = interval;
       return this;
     }
 
-    /** Turns SO_KEEPALIVE on or off. */
+    /**
+     * Turns SO_KEEPALIVE on or off.
+     *
+     * @param enabled true for the operating system's keep-alive probes (default false)
+     * @return this builder
+     */
     public Builder tcpKeepAlive(boolean enabled) {
       this.tcpKeepAlive = enabled;
       return this;
     }
 
-    /** Sets TLS ({@link TlsConfig#client} or {@link TlsConfig#server}), or null for plain TCP. */
+    /**
+     * Sets TLS ({@link TlsConfig#client} or {@link TlsConfig#server}), or null for plain TCP.
+     *
+     * @param tls a client's or a server's settings, or null (the default) for plain TCP
+     * @return this builder
+     */
     public Builder tls(TlsConfig tls) {
       this.tls = tls;
       return this;

@@ -37,7 +37,8 @@ import java.util.function.Consumer;
  * <p><b>Receiving</b>, in one of two styles chosen when the connection is made: a {@link
  * PacketHandler} called on the I/O thread for each packet (the fastest), or {@link #receive()} and
  * iteration ({@code for (Packet p : conn)}), which block and suit virtual threads. Either way the
- * received packet belongs to the receiver.
+ * received packet belongs to the receiver, who releases it or hands it to another thread that then
+ * does (see {@link Packet} and the package documentation).
  *
  * <p><b>Closing</b>: {@link #close()} writes everything queued before it, then closes; {@link
  * #abort()} drops what is queued and closes at once. A peer that breaks the protocol (a length above
@@ -56,6 +57,13 @@ import java.util.function.Consumer;
  *
  * <p><b>Transports</b>: TCP, or a Unix domain socket when the address is a {@link
  * UnixDomainSocketAddress} (see {@link #connect(Path)}); everything above works the same on both.
+ *
+ * <p><b>Requests and replies</b>: one connection can carry the calls of many threads at once. Put a
+ * request id in each packet, keep a map from id to a {@link CompletableFuture}, complete the future
+ * from a {@link PacketHandler} when the reply with that id arrives, and fail every pending future
+ * from {@link PacketHandler#onClose}. The example {@code
+ * io.github.packetconn.examples.rpc.RpcClient} in the project's {@code examples/} does this, with
+ * timeouts and the release of replies that arrive after their caller gave up.
  *
  * <p>All methods are safe to call from any thread.
  */
@@ -120,17 +128,41 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
     return this;
   }
 
-  /** Connects to {@code host:port} with the default configuration. */
+  /**
+   * Connects to {@code host:port} with the default configuration.
+   *
+   * @param host a host name or an IP address literal
+   * @param port the server's TCP port
+   * @return the connection, open, receiving through {@link #receive()}
+   * @throws IOException if the connection cannot be made: refused, unreachable, or not accepted
+   *     within {@link PacketConfig#connectTimeout()} (a {@link SocketTimeoutException})
+   */
   public static PacketConn connect(String host, int port) throws IOException {
     return connect(new InetSocketAddress(host, port), PacketConfig.DEFAULT, null);
   }
 
-  /** Connects to {@code host:port} with {@code config}. */
+  /**
+   * Connects to {@code host:port} with {@code config}.
+   *
+   * @param host a host name or an IP address literal
+   * @param port the server's TCP port
+   * @param config the settings, TLS among them
+   * @return the connection, open (over TLS, with the handshake done), receiving through {@link
+   *     #receive()}
+   * @throws IOException if the connection or its TLS handshake fails, or the peer does not accept
+   *     within {@link PacketConfig#connectTimeout()} (a {@link SocketTimeoutException})
+   */
   public static PacketConn connect(String host, int port, PacketConfig config) throws IOException {
     return connect(new InetSocketAddress(host, port), config, null);
   }
 
-  /** Connects to the Unix domain socket at {@code path} with the default configuration. */
+  /**
+   * Connects to the Unix domain socket at {@code path} with the default configuration.
+   *
+   * @param path the socket file a {@link PacketServer} listens on
+   * @return the connection, open, receiving through {@link #receive()}
+   * @throws IOException if nothing listens at {@code path}; the message names the path
+   */
   public static PacketConn connect(Path path) throws IOException {
     return connect(UnixDomainSocketAddress.of(path), PacketConfig.DEFAULT, null);
   }
@@ -138,6 +170,16 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   /**
    * Connects to {@code address}, an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress};
    * packets go to {@code handler}, or to {@link #receive()} when it is null.
+   *
+   * @param address where the server listens
+   * @param config the settings, TLS among them
+   * @param handler called on an I/O thread for each packet, or null to receive with {@link
+   *     #receive()}
+   * @return the connection, open; over TLS, with the handshake done (unless called on an I/O
+   *     thread, which must not wait for it)
+   * @throws IOException if the connection or its TLS handshake fails, or the peer does not accept
+   *     within {@link PacketConfig#connectTimeout()} (a {@link SocketTimeoutException})
+   * @throws IllegalArgumentException if {@code config} holds a server's {@link TlsConfig}
    */
   public static PacketConn connect(SocketAddress address, PacketConfig config, PacketHandler handler)
       throws IOException {
@@ -182,12 +224,27 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
     }
   }
 
-  /** Wraps a connected channel (Go's {@code NewPacketConn}) with the default configuration. */
+  /**
+   * Wraps a connected channel (Go's {@code NewPacketConn}) with the default configuration.
+   *
+   * @param channel a connected socket channel, owned by the connection from now on
+   * @return the connection, receiving through {@link #receive()}
+   * @throws IOException if the channel cannot be configured
+   * @throws IllegalArgumentException if the channel is not connected
+   */
   public static PacketConn wrap(SocketChannel channel) throws IOException {
     return wrap(channel, PacketConfig.DEFAULT, null);
   }
 
-  /** Wraps a connected channel with {@code config}. */
+  /**
+   * Wraps a connected channel with {@code config}.
+   *
+   * @param channel a connected socket channel, owned by the connection from now on
+   * @param config the settings
+   * @return the connection, receiving through {@link #receive()}
+   * @throws IOException if the channel cannot be configured
+   * @throws IllegalArgumentException if the channel is not connected
+   */
   public static PacketConn wrap(SocketChannel channel, PacketConfig config) throws IOException {
     return wrap(channel, config, null);
   }
@@ -195,6 +252,14 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   /**
    * Wraps a connected channel; packets go to {@code handler}, or to {@link #receive()} when it is
    * null. The connection owns the channel from now on and puts it in non-blocking mode.
+   *
+   * @param channel a connected socket channel
+   * @param config the settings
+   * @param handler called on an I/O thread for each packet, or null to receive with {@link
+   *     #receive()}
+   * @return the connection
+   * @throws IOException if the channel cannot be configured
+   * @throws IllegalArgumentException if the channel is not connected
    */
   public static PacketConn wrap(SocketChannel channel, PacketConfig config, PacketHandler handler)
       throws IOException {
@@ -220,6 +285,8 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
    * into the queue, so the caller may release or reuse it as soon as this returns. On an I/O thread
    * (in a {@link PacketHandler}) this never waits: see {@link PacketHandler}.
    *
+   * @param packet sent whole, from byte 0 whatever its read position; still the caller's to
+   *     release
    * @throws IllegalStateException if the connection is closed or closing, or the packet released
    * @throws IllegalArgumentException if the packet exceeds {@link PacketConfig#maxPacketSize()}
    */
@@ -230,6 +297,8 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   /**
    * Queues {@code packet}, waiting at most {@code timeout} for room.
    *
+   * @param packet as for {@link #send(Packet)}
+   * @param timeout the longest to wait for room; zero does not wait
    * @return false if the queue stayed full for the whole timeout; nothing was queued
    */
   public boolean send(Packet packet, Duration timeout) {
@@ -240,6 +309,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   /**
    * Queues {@code packet} if there is room now.
    *
+   * @param packet as for {@link #send(Packet)}
    * @return false if the queue is full; nothing was queued
    */
   public boolean trySend(Packet packet) {
@@ -277,7 +347,10 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   /**
    * Waits at most {@code timeout} for the next packet.
    *
-   * @throws SocketTimeoutException if no packet arrived in time
+   * @param timeout the longest to wait
+   * @return the packet, which the caller then owns, or null once the stream has ended cleanly
+   * @throws SocketTimeoutException if no packet arrived in time; the connection stays open
+   * @throws IOException why the connection failed, after the packets received before the failure
    */
   public Packet receive(Duration timeout) throws IOException {
     if (timeout.isNegative()) throw new IllegalArgumentException("timeout < 0: " + timeout);
@@ -444,7 +517,12 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
     return attachment;
   }
 
-  /** Attaches an object of the application's, such as its session; returns the previous one. */
+  /**
+   * Attaches an object of the application's, such as its session.
+   *
+   * @param value any object, or null to detach
+   * @return the object attached before, or null
+   */
   public Object attach(Object value) {
     Object previous = attachment;
     attachment = value;

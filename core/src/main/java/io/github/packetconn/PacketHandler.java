@@ -18,17 +18,47 @@ package io.github.packetconn;
  * };
  * }</pre>
  *
+ * <p><b>Handing work to another thread.</b> A callback that has slow work to do (a database call, a
+ * computation) may pass the packet to an executor instead of blocking the I/O thread: the packet
+ * then belongs to the task, which releases it exactly once when done, and the callback must not
+ * touch it after handing it over. The task may reply with {@link PacketConn#send(Packet)} from its
+ * own thread (there it waits while the send queue is full). Reference counting is atomic, so the
+ * release may happen on any thread.
+ *
+ * <pre>{@code
+ * PacketHandler offload = (conn, packet) -> workers.execute(() -> {
+ *   try (packet; Packet reply = answer(packet)) { // This task owns the packet now.
+ *     conn.send(reply);
+ *   }
+ * });
+ * }</pre>
+ *
+ * <p>A handler reaches its {@link PacketServer} through a field set after {@code bind}: see
+ * {@link PacketServer}. For requests and replies over one connection shared by many threads, see
+ * {@link PacketConn}.
+ *
  * <p>An exception thrown by a callback aborts that connection, with the exception as the cause.
  */
 @FunctionalInterface
 public interface PacketHandler {
   /**
    * Handles one received packet, which the handler now owns and should release (or send and
-   * release). A packet never released is collected by the GC, costing only its pooling.
+   * release), here or on another thread it hands the packet to. A packet never released is
+   * collected by the GC, costing only its pooling.
+   *
+   * @param conn the connection the packet came from
+   * @param packet the packet, whose one reference is the handler's
+   * @throws Exception anything; it aborts the connection, becomes its cause and is logged as a
+   *     {@code WARNING} with its stack trace
    */
   void onPacket(PacketConn conn, Packet packet) throws Exception;
 
-  /** Called once, before any packet, when the connection is ready. */
+  /**
+   * Called once, before any packet, when the connection is ready.
+   *
+   * @param conn the new connection
+   * @throws Exception anything; it aborts the connection as {@link #onPacket} does
+   */
   default void onOpen(PacketConn conn) throws Exception {}
 
   /**
@@ -36,12 +66,16 @@ public interface PacketHandler {
    * while nothing is: send a heartbeat here so that the peer's {@link
    * PacketConfig#readIdleTimeout()} does not close the connection. The library sends no packets of
    * its own, since the wire format has no control frames; the heartbeat is an application packet.
+   *
+   * @param conn the connection that sent nothing for an interval
+   * @throws Exception anything; it aborts the connection as {@link #onPacket} does
    */
   default void onIdle(PacketConn conn) throws Exception {}
 
   /**
    * Called once when the connection has closed.
    *
+   * @param conn the connection, closed
    * @param cause null for a clean end (either side closed, or the peer ended at a frame boundary),
    *     else why the connection failed
    */

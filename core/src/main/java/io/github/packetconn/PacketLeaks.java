@@ -85,6 +85,7 @@ public final class PacketLeaks {
    * Waits up to {@code patience} for the unreleased packets to be released (by connections still
    * closing on other threads, or handlers finishing), then fails like {@link #assertNone()}.
    *
+   * @param patience the longest to wait for the last releases
    * @throws InterruptedException if interrupted while waiting
    */
   public static void assertNone(Duration patience) throws InterruptedException {

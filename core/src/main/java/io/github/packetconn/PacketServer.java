@@ -41,6 +41,34 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>{@link #close()} stops accepting and closes every connection gracefully.
  *
+ * <p><b>Reaching the server from a handler</b>: callbacks get their connection, not the server, and
+ * a lambda cannot name the variable that {@code bind} is about to assign. Keep the server in a
+ * volatile field the handler reads, set as soon as {@code bind} returns. The server accepts from
+ * the moment it listens, which is before {@code bind} returns, so a callback of a client that
+ * connected at once may still find the field null:
+ *
+ * <pre>{@code
+ * final class Chat implements PacketHandler {
+ *   volatile PacketServer server; // Set right after bind.
+ *
+ *   public void onPacket(PacketConn from, Packet packet) {
+ *     try (packet) {
+ *       PacketServer s = server;
+ *       if (s == null) return; // Still inside bind: nobody to tell yet.
+ *       for (PacketConn conn : s.connections()) {
+ *         if (conn != from) conn.trySend(packet); // Skip a slow reader rather than wait.
+ *       }
+ *     }
+ *   }
+ * }
+ *
+ * Chat chat = new Chat();
+ * chat.server = PacketServer.bind(14572, chat);
+ * }</pre>
+ *
+ * <p>A handler that only needs the set of connections can keep its own, from {@link
+ * PacketHandler#onOpen} and {@link PacketHandler#onClose}, and never sees a gap.
+ *
  * <p><b>Unix domain sockets</b>: bound to a {@link UnixDomainSocketAddress} (or {@link #bind(Path,
  * PacketHandler)}), the server creates the socket file and <b>deletes it when it closes</b>. A file
  * left at the path by a server that died is replaced if nothing listens on it; binding fails with a
@@ -105,12 +133,28 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
     loop.execute(this::register);
   }
 
-  /** Listens on {@code port} of every interface (0 picks a free port); packets go to the handler. */
+  /**
+   * Listens on {@code port} of every interface; packets go to the handler.
+   *
+   * @param port the TCP port, or 0 for a free one ({@link #port()} tells which)
+   * @param handler called on an I/O thread for every packet of every connection
+   * @return the server, accepting connections
+   * @throws IOException if the port cannot be bound, e.g. a {@link java.net.BindException} when it
+   *     is taken
+   */
   public static PacketServer bind(int port, PacketHandler handler) throws IOException {
     return bind(new InetSocketAddress(port), PacketConfig.DEFAULT, handler);
   }
 
-  /** Listens on {@code port} of every interface; each connection gets a virtual thread. */
+  /**
+   * Listens on {@code port} of every interface; each connection gets a virtual thread.
+   *
+   * @param port the TCP port, or 0 for a free one ({@link #port()} tells which)
+   * @param handler run once per connection, on that connection's own virtual thread
+   * @return the server, accepting connections
+   * @throws IOException if the port cannot be bound, e.g. a {@link java.net.BindException} when it
+   *     is taken
+   */
   public static PacketServer bind(int port, ConnectionHandler handler) throws IOException {
     return bind(new InetSocketAddress(port), PacketConfig.DEFAULT, handler);
   }
@@ -118,12 +162,26 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
   /**
    * Listens on the Unix domain socket {@code path}, which it creates and deletes on close; packets
    * go to the handler.
+   *
+   * @param path where to create the socket file (about 100 bytes at most)
+   * @param handler called on an I/O thread for every packet of every connection
+   * @return the server, accepting connections
+   * @throws IOException if the socket cannot be created, e.g. a {@link java.net.BindException} if a
+   *     server listens there or the file is not a socket; the message names the path
    */
   public static PacketServer bind(Path path, PacketHandler handler) throws IOException {
     return bind(UnixDomainSocketAddress.of(path), PacketConfig.DEFAULT, handler);
   }
 
-  /** Listens on the Unix domain socket {@code path}; each connection gets a virtual thread. */
+  /**
+   * Listens on the Unix domain socket {@code path}; each connection gets a virtual thread.
+   *
+   * @param path where to create the socket file (about 100 bytes at most)
+   * @param handler run once per connection, on that connection's own virtual thread
+   * @return the server, accepting connections
+   * @throws IOException if the socket cannot be created, e.g. a {@link java.net.BindException} if a
+   *     server listens there or the file is not a socket; the message names the path
+   */
   public static PacketServer bind(Path path, ConnectionHandler handler) throws IOException {
     return bind(UnixDomainSocketAddress.of(path), PacketConfig.DEFAULT, handler);
   }
@@ -131,13 +189,30 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
   /**
    * Listens on {@code address}, an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress};
    * packets of every connection go to {@code handler}.
+   *
+   * @param address where to listen; port 0 picks a free port
+   * @param config the settings of every accepted connection, TLS among them
+   * @param handler called on an I/O thread for every packet of every connection
+   * @return the server, accepting connections
+   * @throws IOException if the address cannot be bound, e.g. a {@link java.net.BindException}
+   * @throws IllegalArgumentException if {@code config} holds a client's {@link TlsConfig}
    */
   public static PacketServer bind(SocketAddress address, PacketConfig config, PacketHandler handler)
       throws IOException {
     return new PacketServer(address, config, Objects.requireNonNull(handler, "handler"), null);
   }
 
-  /** Listens on {@code address}; each connection runs {@code handler} on its own virtual thread. */
+  /**
+   * Listens on {@code address}; each connection runs {@code handler} on its own virtual thread.
+   *
+   * @param address an {@link InetSocketAddress} (port 0 picks a free port) or a {@link
+   *     UnixDomainSocketAddress}
+   * @param config the settings of every accepted connection, TLS among them
+   * @param handler run once per connection, on that connection's own virtual thread
+   * @return the server, accepting connections
+   * @throws IOException if the address cannot be bound, e.g. a {@link java.net.BindException}
+   * @throws IllegalArgumentException if {@code config} holds a client's {@link TlsConfig}
+   */
   public static PacketServer bind(
       SocketAddress address, PacketConfig config, ConnectionHandler handler) throws IOException {
     return new PacketServer(address, config, null, Objects.requireNonNull(handler, "handler"));

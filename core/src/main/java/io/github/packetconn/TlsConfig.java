@@ -69,13 +69,21 @@ public final class TlsConfig {
     }
   }
 
-  /** {@return the TLS settings of a client: TLS 1.3 and 1.2, host name verified, 10 s handshake} */
+  /**
+   * {@return the TLS settings of a client: TLS 1.3 and 1.2, host name verified, 10 s handshake}
+   *
+   * @param context the client's trust (and, for mutual TLS, its key), as for any JDK TLS socket
+   */
   public static TlsConfig client(SSLContext context) {
     return new TlsConfig(
         context, true, ClientAuth.NONE, null, true, List.of("TLSv1.3", "TLSv1.2"), Duration.ofSeconds(10));
   }
 
-  /** {@return the TLS settings of a server: TLS 1.3 and 1.2, no client certificate, 10 s handshake} */
+  /**
+   * {@return the TLS settings of a server: TLS 1.3 and 1.2, no client certificate, 10 s handshake}
+   *
+   * @param context the server's key (and, to check client certificates, its trust)
+   */
   public static TlsConfig server(SSLContext context) {
     return new TlsConfig(
         context, false, ClientAuth.NONE, null, false, List.of("TLSv1.3", "TLSv1.2"), Duration.ofSeconds(10));
@@ -84,6 +92,7 @@ public final class TlsConfig {
   /**
    * {@return these settings with the server asking for client certificates}
    *
+   * @param auth whether the server asks for a certificate, and whether it must be given
    * @throws IllegalStateException on a client's settings
    */
   public TlsConfig clientAuth(ClientAuth auth) {
@@ -95,6 +104,7 @@ public final class TlsConfig {
    * {@return these settings with {@code name} sent for SNI and verified in the server's certificate,
    * instead of the host connected to}
    *
+   * @param name a DNS host name
    * @throws IllegalStateException on a server's settings
    */
   public TlsConfig serverName(String name) {
@@ -106,18 +116,28 @@ public final class TlsConfig {
   /**
    * {@return these settings with host name verification on or off; off trusts any certificate the
    * trust store accepts, whatever host it names}
+   *
+   * @param enabled true (the default) to check that the certificate names the host
    */
   public TlsConfig hostnameVerification(boolean enabled) {
     return new TlsConfig(context, client, clientAuth, serverName, enabled, protocols, handshakeTimeout);
   }
 
-  /** {@return these settings with only {@code protocols} enabled, e.g. {@code "TLSv1.3"}} */
+  /**
+   * {@return these settings with only {@code protocols} enabled, e.g. {@code "TLSv1.3"}}
+   *
+   * @param protocols JDK protocol names, at least one
+   */
   public TlsConfig protocols(String... protocols) {
     return new TlsConfig(
         context, client, clientAuth, serverName, hostnameVerification, List.of(protocols), handshakeTimeout);
   }
 
-  /** {@return these settings with a handshake allowed {@code timeout} to finish} */
+  /**
+   * {@return these settings with a handshake allowed {@code timeout} to finish}
+   *
+   * @param timeout more than zero (default 10 s)
+   */
   public TlsConfig handshakeTimeout(Duration timeout) {
     return new TlsConfig(context, client, clientAuth, serverName, hostnameVerification, protocols, timeout);
   }

@@ -28,6 +28,31 @@
  * second release. A packet never released is collected by the GC: it costs the pool a buffer, never
  * memory.
  *
+ * <h2>Packets and threads</h2>
+ *
+ * <p>A reference belongs to a holder, not to a thread. A received packet may be handed to another
+ * thread, through anything that hands objects over safely (an {@code ExecutorService}, a {@code
+ * BlockingQueue}, a {@code CompletableFuture}); from then on that thread <b>owns</b> it: it reads
+ * it, and <b>releases it exactly once</b> when done, and the thread that handed it over no longer
+ * touches it. {@link io.github.packetconn.Packet#retain()} and {@link
+ * io.github.packetconn.Packet#release()} are <b>atomic</b>, so two threads holding a reference each
+ * may release them at the same time, in either order; the last release, on whichever thread,
+ * returns the storage to the pool. The payload and the read position are <b>not thread-safe</b>:
+ * one thread uses a packet at a time.
+ *
+ * <h2>Handlers, servers and many threads</h2>
+ *
+ * <ul>
+ *   <li>A {@link io.github.packetconn.PacketHandler} runs on an I/O thread and must not block; it
+ *       passes slow work, and the packet with it, to an executor (see its documentation).
+ *   <li>A handler gets its connection, not its {@link io.github.packetconn.PacketServer}: keep the
+ *       server in a field set when {@code bind} returns (see {@code PacketServer}).
+ *   <li>Any number of threads may send on one {@link io.github.packetconn.PacketConn}. To match
+ *       replies to requests, tag each request with an id and complete a future per id from a
+ *       handler: the {@code rpc} example in the project's {@code examples/} ({@code RpcClient},
+ *       {@code RpcServer}) shows it, with timeouts and every pending call failed on close.
+ * </ul>
+ *
  * <h2>Wire format</h2>
  *
  * <p>Each packet is one frame: {@code u32 little-endian payload length | payload | [u32

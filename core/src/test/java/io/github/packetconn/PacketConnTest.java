@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.packetconn.testing.CapturedLog;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,6 +32,8 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -646,6 +649,10 @@ class PacketConnTest {
         Packet hi = goldenHi()) {
       bad.send(empty);
       assertEquals("empty packets are not allowed", cause.get(20, TimeUnit.SECONDS).getMessage());
+      String failure = "java.lang.IllegalArgumentException: empty packets are not allowed";
+      LogRecord line = // Captured, not printed: see CapturedLog.
+          CapturedLog.await(Level.WARNING, "closed: handler failed: " + failure, WAIT);
+      assertEquals("empty packets are not allowed", line.getThrown().getMessage());
       assertNull(bad.receive(WAIT), "the server closed the connection");
       good.send(hi);
       try (Packet echo = good.receive(WAIT)) {

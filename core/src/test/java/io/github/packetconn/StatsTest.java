@@ -8,6 +8,7 @@ import static io.github.packetconn.SafetyTest.awaitTrue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.packetconn.testing.CapturedLog;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -15,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -25,6 +28,8 @@ class StatsTest {
   static final int FRAME = 4 + SIZE;
 
   /** Handles packets by their first int: 1 throws, 2 aborts, 3 floods a peer that does not read. */
+  private static final String HANDLER_BUG = "java.lang.IllegalStateException: handler bug";
+
   static final PacketHandler MISCHIEF =
       (conn, packet) -> {
         int command;
@@ -130,6 +135,9 @@ class StatsTest {
       try (PacketConn failing = connect(server, PacketConfig.DEFAULT)) {
         send(failing, 1);
         awaitStats(server, s -> s.closedHandlerFailure() == 1);
+        LogRecord line = // The one line a handler's bug gets, with its stack trace.
+            CapturedLog.await(Level.WARNING, "closed: handler failed: " + HANDLER_BUG, WAIT);
+        assertEquals(HANDLER_BUG, line.getThrown().toString());
         failing.abort();
       }
       try (PacketConn aborted = connect(server, PacketConfig.DEFAULT)) {
