@@ -243,7 +243,8 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
 
   /**
    * Connects to {@code address}, an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress};
-   * packets go to {@code handler}, or to {@link #receive()} when it is null.
+   * packets go to {@code handler}, or to {@link #receive()} when it is null. A failure names the
+   * address, e.g. {@code ConnectException: connect to 127.0.0.1:14572 refused}.
    */
   public static PacketConn connect(SocketAddress address, PacketConfig config, PacketHandler handler)
       throws IOException {
@@ -285,6 +286,8 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
                   + " timed out after " + millis + " ms (connectTimeout)");
       timedOut.initCause(e);
       throw timedOut;
+    } catch (java.net.SocketException e) {
+      throw SocketErrors.connectFailed(e, address); // "connect to 127.0.0.1:14572 refused"
     }
   }
 
