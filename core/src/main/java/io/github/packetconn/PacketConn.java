@@ -140,6 +140,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private volatile boolean handshaking; // TLS: packets wait until the first handshake is done.
 
   private javax.management.ObjectName mbean; // Registered only with -Dpacketconn.jmx.connections.
+  private final ConnectionEvents events = new ConnectionEvents(this); // Flight Recorder; loop only.
 
   // Counters for stats(), written with setOpaque by their one writer at a time and read with
   // getOpaque: no lock, no fence and no allocation per packet, yet never a torn long.
@@ -375,9 +376,11 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     int result = out.append(packet, timeoutNanos, current != null, source, delayedFlush);
     if (result == SendQueue.NOT_QUEUED) return false;
     if ((result & SendQueue.OVER_BOUND) != 0 && source != null) {
+      source.events.paused(BackpressureEvent.SEND_QUEUE_FULL, this);
       source.pause(); // Stop reading the peer whose packets fill us up.
     }
     if ((result & SendQueue.OVER_BUDGET) != 0 && source != null) {
+      source.events.paused(BackpressureEvent.QUEUED_BUDGET, null);
       source.pause(); // Until this queue's budget has room again.
       if (!out.budget().pauseSourceUntilRoom(source)) source.resume(); // It has already.
     }
@@ -662,6 +665,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       return;
     }
     opened = true;
+    events.opened();
     if (StatsMBean.connections()) {
       mbean =
           StatsMBean.register(
@@ -675,6 +679,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     if (tls != null) { // Before a close that came first: its packets go out once hands are shaken.
       handshakeDeadline = System.nanoTime() + config.tls().handshakeTimeout().toNanos();
       loop.addTimer(this);
+      events.handshakeBegins();
       try {
         tls.begin();
       } catch (IOException e) {
@@ -714,6 +719,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     if (!done) return;
     handshaking = false;
     handshakeDeadline = 0;
+    events.handshakeDone(tls.engine());
     established.complete(null);
     out.takeFilled();
     writeNow(); // What was sent during the handshake.
@@ -860,6 +866,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     // Input is discarded from now on, by the I/O thread also where receivers pulled; reading keeps
     // both sides' flushes moving.
     paused = false;
+    events.resumed();
     if (!inputEnded && key != null && key.isValid()) {
       key.interestOps(key.interestOps() | SelectionKey.OP_READ);
     }
@@ -1038,6 +1045,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
       if (!stalled) {
         stallDeadline = now + writeStallNanos; // A stall starting later is seen at the next look.
       } else if (now - writeProgressNanos >= writeStallNanos) {
+        events.writeStalled(now - writeProgressNanos, out.queuedBytes());
         finish(
             new SocketTimeoutException(
                 "no bytes written for " + config.writeStallTimeout().toMillis() + " ms with "
@@ -1084,6 +1092,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   /** Stops reading until the budget has room, unless it lets this connection finish its frame. */
   private void pauseForBudget() {
     if (state == CLOSED) return;
+    events.paused(BackpressureEvent.PARTIAL_BUDGET, null);
     pause();
     boolean holding;
     decoderLock.lock(); // A receiver may be decoding.
@@ -1105,6 +1114,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
   private void resume() {
     if (!paused) return;
     paused = false;
+    events.resumed();
     if (state != CLOSED && !inputEnded && key.isValid()) {
       key.interestOps(key.interestOps() | SelectionKey.OP_READ);
       if (tls != null && !handshaking) readBufferedTls();
@@ -1209,6 +1219,7 @@ public final class PacketConn implements Closeable, Iterable<Packet>, EventLoop.
     }
     closeKind = CloseKind.of(why, aborted, handlerFailed);
     closeKind.log(this, why);
+    events.closed(closeKind, why);
     StatsMBean.unregister(mbean);
     if (onClosed != null) onClosed.accept(this);
     if (tls != null && !established.isDone()) {
