@@ -36,6 +36,9 @@ final class Liveness {
 
     /** Closes the connection: a deadline passed. */
     void timedOut(SocketTimeoutException why);
+
+    /** Says the write-stall timeout fires, after {@code stalledNanos} without progress. */
+    void writeStalled(long stalledNanos);
   }
 
   private final PacketConfig config;
@@ -134,6 +137,7 @@ final class Liveness {
       if (!stalled) {
         stallDeadline = now + writeStallNanos; // A stall starting later is seen at the next look.
       } else if (now - writeProgressNanos >= writeStallNanos) {
+        owner.writeStalled(now - writeProgressNanos);
         owner.timedOut(
             new SocketTimeoutException(
                 "no bytes written for " + config.writeStallTimeout().toMillis() + " ms with "

@@ -67,6 +67,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   private final FrameDecoder decoder;
   private final Consumer<PacketConn> onClosed; // The server's bookkeeping; runs before the futures.
   private final ReadInterest interest = new ReadInterest();
+  private final ConnectionEvents events; // Flight Recorder.
   private final Liveness liveness;
   private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
   private final CompletableFuture<Void> outputClosed = new CompletableFuture<>();
@@ -131,6 +132,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     this.out =
         new SendQueue(config.sendQueueBytes(), config.crc(), config.memoryBudget(), delayedFlush, this::requestFlush);
     this.liveness = new Liveness(config, handler != null);
+    this.events = new ConnectionEvents(conn);
     this.flushDelayNanos = config.flushDelay().toNanos();
     this.maxFlushDelayNanos =
         (config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay()).toNanos();
@@ -216,7 +218,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     SendQueue.Overflow overflow =
         out.offerOnLoop(packet, timeoutNanos < 0, source == null ? null : source.resumeAfterQueueFull);
     if (overflow == SendQueue.Overflow.REFUSED) return false;
-    if (source != null) source.pushedBack(overflow, out.budget());
+    if (source != null) source.pushedBack(overflow, out.budget(), conn);
     return true;
   }
 
@@ -224,9 +226,13 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
    * Stops reading this connection, whose handler's send went past another queue's bound or the
    * {@code budget} as {@code overflow} says, until that queue drains or the budget has room.
    */
-  void pushedBack(SendQueue.Overflow overflow, MemoryBudget budget) {
-    if (overflow.pastBound()) interest.pause(ReadInterest.Pause.QUEUE_FULL); // The peer fills it up.
+  void pushedBack(SendQueue.Overflow overflow, MemoryBudget budget, PacketConn sendingTo) {
+    if (overflow.pastBound()) {
+      events.paused(BackpressureEvent.SEND_QUEUE_FULL, sendingTo);
+      interest.pause(ReadInterest.Pause.QUEUE_FULL); // The peer fills it up.
+    }
     if (overflow.pastBudget()) {
+      events.paused(BackpressureEvent.QUEUED_BUDGET, null);
       interest.pause(ReadInterest.Pause.QUEUED_BUDGET);
       if (!budget.pauseSourceUntilRoom(resumeAfterQueuedBudget)) resume(ReadInterest.Pause.QUEUED_BUDGET);
     }
@@ -330,6 +336,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     }
     interest.attach(key);
     opened = true;
+    events.opened();
     if (StatsMBean.connections()) {
       mbean =
           StatsMBean.register(
@@ -346,6 +353,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     if (tls != null) { // Before a close that came first: its packets go out once hands are shaken.
       handshakeDeadline = System.nanoTime() + config.tls().handshakeTimeout().toNanos();
       loop.addTimer(this);
+      events.handshakeBegins();
       try {
         tls.begin();
       } catch (IOException e) {
@@ -384,6 +392,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     if (!done) return;
     handshaking = false;
     handshakeDeadline = 0;
+    events.handshakeDone(tls.engine());
     established.complete(null);
     out.takeFilled();
     writeNow(); // What was sent during the handshake.
@@ -527,6 +536,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     // Input is discarded from now on, by the I/O thread also where receivers pulled; reading keeps
     // both sides' flushes moving.
     interest.resumeForClose();
+    events.resumed();
     closeDeadline = System.nanoTime() + config.closeTimeout().toNanos();
     loop.addTimer(this);
     flushOnLoop(true);
@@ -668,6 +678,11 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     finish(why, false);
   }
 
+  @Override
+  public void writeStalled(long stalledNanos) {
+    events.writeStalled(stalledNanos, out.queuedBytes());
+  }
+
   // ---- memory budget and pauses
 
   /**
@@ -681,6 +696,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   /** Stops reading until the budget has room, unless it lets this connection finish its frame. */
   private void pauseForBudget() {
     if (state == State.CLOSED) return;
+    events.paused(BackpressureEvent.PARTIAL_BUDGET, null);
     interest.pause(ReadInterest.Pause.PARTIAL_BUDGET);
     interest.resume(ReadInterest.Pause.RECEIVER); // Resuming reads again, and tells the receivers.
     boolean holding;
@@ -697,7 +713,9 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
 
   private void resume(ReadInterest.Pause reason) {
     if (state == State.CLOSED) return;
-    if (interest.resume(reason) && tls != null && !handshaking) readBufferedTls();
+    boolean reading = interest.resume(reason);
+    if (!interest.backpressured()) events.resumed();
+    if (reading && tls != null && !handshaking) readBufferedTls();
   }
 
   /**
@@ -778,6 +796,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     }
     closeKind = CloseKind.of(why, aborted, handlerFailed);
     closeKind.log(conn, why);
+    events.closed(closeKind, why);
     StatsMBean.unregister(mbean);
     if (onClosed != null) onClosed.accept(conn);
     if (tls != null && !established.isDone()) {

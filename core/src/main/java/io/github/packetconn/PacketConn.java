@@ -169,7 +169,8 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
 
   /**
    * Connects to {@code address}, an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress};
-   * packets go to {@code handler}, or to {@link #receive()} when it is null.
+   * packets go to {@code handler}, or to {@link #receive()} when it is null. A failure names the
+   * address, e.g. {@code ConnectException: connect to 127.0.0.1:14572 refused}.
    *
    * @param address where the server listens
    * @param config the settings, TLS among them
@@ -221,6 +222,8 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
                   + " timed out after " + millis + " ms (connectTimeout)");
       timedOut.initCause(e);
       throw timedOut;
+    } catch (java.net.SocketException e) {
+      throw SocketErrors.connectFailed(e, address); // "connect to 127.0.0.1:14572 refused"
     }
   }
 

@@ -112,7 +112,7 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
     try {
       if (unix == null) {
         server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-        server.bind(address, 1024);
+        SocketErrors.bind(server, address, 1024); // Names the address, which the JDK's message does not.
       } else {
         file = SocketFile.bind(server, unix, 1024);
       }
@@ -189,6 +189,8 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
   /**
    * Listens on {@code address}, an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress};
    * packets of every connection go to {@code handler}.
+   * A failure names the address, e.g. {@code BindException: bind to 127.0.0.1:14572 failed:
+   * address already in use}.
    *
    * @param address where to listen; port 0 picks a free port
    * @param config the settings of every accepted connection, TLS among them

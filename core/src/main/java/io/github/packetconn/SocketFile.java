@@ -3,7 +3,6 @@ package io.github.packetconn;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.ConnectException;
-import java.net.SocketException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -99,15 +98,6 @@ final class SocketFile {
    * it: the JDK's bare "No such file or directory" does not say which}
    */
   static IOException withPath(IOException e, String failed, Path path) {
-    String message = failed + " " + path + ": " + e.getMessage();
-    IOException named =
-        switch (e) {
-          case BindException b -> new BindException(message);
-          case ConnectException c -> new ConnectException(message);
-          case SocketException s -> new SocketException(message);
-          default -> new IOException(message);
-        };
-    named.initCause(e);
-    return named;
+    return SocketErrors.renamed(e, failed + " " + path + ": " + e.getMessage());
   }
 }

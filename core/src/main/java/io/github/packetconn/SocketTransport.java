@@ -66,6 +66,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   private final ReentrantLock decoderLock = new ReentrantLock(); // The receiver pulling, or finish().
   private final ReentrantLock writeLock = new ReentrantLock(); // The writer writing, or finish().
   private final Runnable resumeAfterBudget; // The budget's signal: receivers may read again.
+  private final ConnectionEvents events; // Flight Recorder: opened by start(), closed by finish().
   private final long readIdleNanos; // Zero when off, as the two below.
   private final long writeStallNanos;
   private final long flushDelayNanos;
@@ -105,6 +106,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
         new SendQueue(
             config.sendQueueBytes(), config.crc(), config.memoryBudget(), !config.flushDelay().isZero(), this::wantWrite);
     this.resumeAfterBudget = inbox::readable;
+    this.events = new ConnectionEvents(conn);
     this.readIdleNanos = config.readIdleTimeout().toNanos();
     this.writeStallNanos = config.writeStallTimeout().toNanos();
     this.flushDelayNanos = config.flushDelay().toNanos();
@@ -123,6 +125,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
               this::stats,
               conn.toString());
     }
+    events.opened();
     started = true;
     if (readIdleNanos != 0 || writeStallNanos != 0) armTimer();
     if (writeWanted || state != State.OPEN) wantWrite(); // Sent or closed before it started.
@@ -138,7 +141,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
     SendQueue.Overflow overflow =
         out.offerOnLoop(packet, timeoutNanos < 0, source == null ? null : source.resumeAfterQueueFull);
     if (overflow == SendQueue.Overflow.REFUSED) return false;
-    if (source != null) source.pushedBack(overflow, out.budget());
+    if (source != null) source.pushedBack(overflow, out.budget(), conn);
     return true;
   }
 
@@ -385,6 +388,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
     CloseKind kind = CloseKind.of(why, aborted, handlerFailed);
     closeKind = kind;
     kind.log(conn, why);
+    events.closed(kind, why);
     StatsMBean.unregister(mbean);
     if (onClosed != null) onClosed.accept(conn);
     if (why == null) {
@@ -435,6 +439,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
     if (s == State.OPEN && writeStallNanos != 0) {
       long since = writeSince;
       if (since != 0 && now - since >= writeStallNanos) {
+        events.writeStalled(now - since, out.queuedBytes());
         finish(
             new SocketTimeoutException(
                 "no bytes written for " + config.writeStallTimeout().toMillis() + " ms with "

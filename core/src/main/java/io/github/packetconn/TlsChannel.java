@@ -51,10 +51,12 @@ final class TlsChannel implements Wire {
   void begin() throws IOException {
     lock.lock();
     try {
-      engine.beginHandshake();
-      handshake();
-    } catch (SSLException e) {
-      throw handshakeFailed(e);
+      try {
+        engine.beginHandshake();
+      } catch (SSLException e) {
+        throw handshakeFailed(e);
+      }
+      handshake(); // Says what failed itself; wrapping that again repeated the whole message.
     } finally {
       lock.unlock();
     }

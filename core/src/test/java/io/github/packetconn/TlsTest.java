@@ -16,9 +16,14 @@ import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ProtocolException;
 import java.net.Socket;
+import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.security.KeyStore;
 import java.time.Duration;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -275,6 +280,55 @@ class TlsTest {
       Throwable cause = plainSaw.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertInstanceOf(ProtocolException.class, cause);
       assertTrue(cause.getMessage().contains("is a TLS ClientHello"), cause.getMessage());
+    }
+  }
+
+  /** {@return what a TLS server says of a plain peer, around the JDK's reason {@code jdk}} */
+  static String plainPeerMessage(String peer, Throwable jdk) {
+    assertTrue(jdk.getMessage().matches("(Unsupported or u|U)nrecognized SSL message.*"), jdk.getMessage());
+    return "TLS handshake with " + peer + " failed: " + jdk.getMessage()
+        + " (is the peer speaking plain packetconn, without TLS?)";
+  }
+
+  @Test
+  void aPlainPeerIsReportedOnceInOneLogLine() throws Exception {
+    LoggingTest.Capture capture = new LoggingTest.Capture();
+    System.Logger saved = CloseKind.log;
+    CloseKind.log = capture;
+    CompletableFuture<Throwable> failure = new CompletableFuture<>();
+    try (PacketServer server =
+            PacketServer.bind(LOOPBACK, server(TlsConfig.server(SERVER)), PacketConnTest.echoReportingFailure(failure));
+        Socket plain = StatsTest.socket(server)) {
+      plain.getOutputStream().write(new byte[] {3, 0, 0, 0, 1, 2, 3}); // A plain frame, at once.
+      StatsTest.awaitStats(server, s -> s.closedIoError() == 1); // Counted after the line is logged.
+      Throwable cause = failure.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      String peer = "127.0.0.1:" + plain.getLocalPort();
+      String message = plainPeerMessage(peer, cause.getCause());
+      assertInstanceOf(SSLHandshakeException.class, cause);
+      assertEquals(message, cause.getMessage());
+      List<LoggingTest.Line> lines = capture.about(plain.getLocalPort());
+      assertEquals(1, lines.size(), lines.toString());
+      assertEquals(
+          "PacketConn[" + PacketConn.format(server.localAddress()) + " -> " + peer + ", closed] closed: "
+              + "javax.net.ssl.SSLHandshakeException: " + message,
+          lines.get(0).message());
+    } finally {
+      CloseKind.log = saved;
+    }
+  }
+
+  @Test
+  void aPlainPeerWhoseBytesAreThereBeforeTheHandshakeIsReportedOnce() throws Exception {
+    // The server's first handshake step reads them: the step that used to wrap the message twice.
+    try (ServerSocketChannel listener = ServerSocketChannel.open().bind(LOOPBACK);
+        SocketChannel plain = SocketChannel.open(listener.getLocalAddress());
+        SocketChannel accepted = listener.accept()) {
+      plain.write(ByteBuffer.wrap(new byte[] {3, 0, 0, 0, 1, 2, 3}));
+      SocketAddress peer = accepted.getRemoteAddress();
+      // Blocking: the handshake's first read waits for the frame, so begin() is where it fails.
+      TlsChannel tls = new TlsChannel(accepted, TlsConfig.server(SERVER).newEngine(peer), PacketConn.format(peer));
+      SSLHandshakeException e = assertThrows(SSLHandshakeException.class, tls::begin);
+      assertEquals(plainPeerMessage(PacketConn.format(peer), e.getCause()), e.getMessage());
     }
   }
 
