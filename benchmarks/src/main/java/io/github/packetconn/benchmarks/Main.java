@@ -31,7 +31,7 @@ public final class Main {
         server       runs one echo server (server --kind netty; server --help)
         connections  holds 10,000 idle connections; server heap and RSS per connection
                      (connections --help)
-        jmh          runs the JMH microbenchmarks with JMH's options (jmh -h)
+        jmh          runs the JMH microbenchmarks with JMH's options (jmh --help)
       """;
 
   private Main() {}
@@ -48,7 +48,7 @@ public final class Main {
       case "bench" -> System.exit(bench(rest, System.out, System.err, true));
       case "server" -> ServerMain.main(rest.toArray(String[]::new));
       case "connections" -> System.exit(ConnectionsBench.run(rest, System.out, System.err));
-      case "jmh" -> org.openjdk.jmh.Main.main(rest.toArray(String[]::new));
+      case "jmh" -> org.openjdk.jmh.Main.main(jmhArguments(rest).toArray(String[]::new));
       case "help", "-h" -> System.out.print(USAGE);
       default -> {
         System.err.println("unknown command: " + command);
@@ -56,6 +56,15 @@ public final class Main {
         System.exit(2);
       }
     }
+  }
+
+  /**
+   * {@return the arguments for JMH's own {@code Main}: {@code -h} alone if {@code args} ask for
+   * help the way every other command takes it ({@code --help}), which JMH would reject, else
+   * {@code args}}
+   */
+  static List<String> jmhArguments(List<String> args) {
+    return args.contains("--help") ? List.of("-h") : args;
   }
 
   /** Runs {@code bench} with {@code args}; returns the exit status. */

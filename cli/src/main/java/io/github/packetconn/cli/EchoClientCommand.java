@@ -23,7 +23,7 @@ final class EchoClientCommand implements Command {
 
   @Override
   public String summary() {
-    return "load an echo server and check every echo";
+    return "load an echo server with ping-pong clients and check every echo";
   }
 
   @Override

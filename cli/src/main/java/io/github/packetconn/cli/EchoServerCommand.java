@@ -14,7 +14,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * {@code packetconn echo-server}: echoes packets until Ctrl-C, printing the packets handled each
- * second and the average so far, as go-packetconn's test server does.
+ * second with traffic and the average so far, as go-packetconn's test server does, and one line
+ * when the traffic stops.
  */
 final class EchoServerCommand implements Command {
   private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
@@ -29,7 +30,7 @@ final class EchoServerCommand implements Command {
 
   @Override
   public String summary() {
-    return "run an echo server, printing packets per second";
+    return "run an echo server until Ctrl-C, printing packets per second while busy";
   }
 
   @Override
@@ -37,8 +38,9 @@ final class EchoServerCommand implements Command {
     return """
     Usage: packetconn echo-server [options]
 
-    Sends every packet back to its sender until Ctrl-C. Prints, once a second, the packets
-    echoed in that second and the average over the seconds with traffic.
+    Sends every packet back to its sender until Ctrl-C. While packets flow it prints, once a
+    second, the packets echoed in that second and the average over the seconds with traffic;
+    when they stop, one line, and nothing more until they start again.
 
     Options:
       --host HOST       address to listen on (default 127.0.0.1)
@@ -76,91 +78,111 @@ final class EchoServerCommand implements Command {
         settings.style().label(),
         settings.style().description(),
         settings.config().crc() ? "on" : "off");
-    Meter meter = new Meter(server, out, System.nanoTime());
-    Runtime.getRuntime().addShutdownHook(new Thread(meter::stop, "echo-server-shutdown"));
-    meter.printEverySecond();
-    return 0;
+    long start = System.nanoTime();
+    Meter meter = new Meter(out, allocated());
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  String failure = "";
+                  try {
+                    server.close();
+                  } catch (IOException e) {
+                    failure = " (" + e + ")";
+                  }
+                  meter.stop(System.nanoTime() - start, server.echoed(), failure);
+                },
+                "echo-server-shutdown"));
+    CompletableFuture<Void> closed = server.closeFuture();
+    for (long second = 1; ; second++) {
+      try {
+        closed.get(start + second * SECOND - System.nanoTime(), TimeUnit.NANOSECONDS);
+        return 0;
+      } catch (TimeoutException e) {
+        meter.second(second, server.echoed(), server.connections(), allocated());
+      } catch (ExecutionException e) {
+        return 0; // Closed all the same.
+      }
+    }
   }
 
-  /** Counts seconds and prints the rates; shared by the printing loop and the shutdown hook. */
-  private static final class Meter {
-    private final EchoServer server;
+  /** {@return the bytes allocated so far by all threads of this JVM, or 0 if unknown} */
+  private static long allocated() {
+    return java.lang.management.ManagementFactory.getThreadMXBean()
+            instanceof com.sun.management.ThreadMXBean threads
+        ? Math.max(0, threads.getTotalThreadAllocatedBytes())
+        : 0;
+  }
+
+  /**
+   * Turns the server's counters, read once a second, into lines: one per second with traffic, one
+   * when the traffic stops, none while the server is idle, and a summary at the end.
+   *
+   * <p>The printing loop and the shutdown hook share it: its methods are synchronized.
+   */
+  static final class Meter {
     private final PrintStream out;
-    private final long start;
-    private long lastTotal; // Guarded by this.
-    private long lastAllocated = allocated(); // Guarded by this: bytes the JVM's threads allocated.
+    private long lastTotal; // Guarded by this: packets echoed at the last second.
+    private long lastAllocated; // Guarded by this: bytes the JVM had allocated then.
     private long activeSeconds; // Guarded by this: seconds in which at least one packet was echoed.
+    private boolean busy; // Guarded by this: whether the last second had traffic.
     private boolean stopped; // Guarded by this.
 
-    Meter(EchoServer server, PrintStream out, long start) {
-      this.server = server;
+    /** Starts at second 0, with no packets echoed and {@code allocated} bytes allocated. */
+    Meter(PrintStream out, long allocated) {
       this.out = out;
-      this.start = start;
+      this.lastAllocated = allocated;
     }
 
-    /** Prints a line each second until the server is closed. */
-    void printEverySecond() throws InterruptedException {
-      CompletableFuture<Void> closed = server.closeFuture();
-      for (long next = start + SECOND; ; next += SECOND) {
-        try {
-          closed.get(next - System.nanoTime(), TimeUnit.NANOSECONDS);
-          return;
-        } catch (TimeoutException e) {
-          tick();
-        } catch (ExecutionException e) {
-          return; // Closed all the same.
-        }
-      }
-    }
-
-    private synchronized void tick() {
+    /**
+     * Records the counters at the end of second {@code second}: {@code total} packets echoed so
+     * far, {@code connections} open, {@code allocated} bytes allocated by the JVM so far.
+     */
+    synchronized void second(long second, long total, int connections, long allocated) {
       if (stopped) return;
-      long total = server.echoed();
       long inSecond = total - lastTotal;
+      long allocatedInSecond = allocated - lastAllocated;
       lastTotal = total;
-      if (inSecond > 0) activeSeconds++;
-      long allocated = allocated();
-      long perPacket = inSecond == 0 ? 0 : (allocated - lastAllocated) / inSecond;
       lastAllocated = allocated;
-      long second = (System.nanoTime() - start + SECOND / 2) / SECOND;
-      out.printf(
-          Locale.ROOT,
-          "%5d s  %,12d packets/s  average %,12d/s  %,6d connections  %,6d B allocated/packet%n",
-          second,
-          inSecond,
-          average(total),
-          server.connections(),
-          perPacket);
+      if (inSecond > 0) {
+        busy = true;
+        activeSeconds++;
+        out.printf(
+            Locale.ROOT,
+            "%5d s  %,12d packets/s  average %,12d/s  %,6d connections  %,6d B allocated/packet%n",
+            second,
+            inSecond,
+            average(total),
+            connections,
+            allocatedInSecond / inSecond);
+      } else if (busy) {
+        busy = false;
+        out.printf(
+            Locale.ROOT,
+            "%5d s  idle: %,d packets echoed so far, average %,d/s over %d s; %,d connections%n",
+            second,
+            total,
+            average(total),
+            activeSeconds,
+            connections);
+      }
     }
 
-    /** Closes the server and prints the summary: the shutdown hook, run on Ctrl-C. */
-    synchronized void stop() {
+    /**
+     * Prints the summary, {@code failure} appended, and stops {@link #second} from printing: the
+     * shutdown hook, run on Ctrl-C, after the server has closed.
+     */
+    synchronized void stop(long elapsedNanos, long total, String failure) {
       stopped = true;
-      String failure = "";
-      try {
-        server.close();
-      } catch (IOException e) {
-        failure = " (" + e + ")";
-      }
-      long total = server.echoed();
-      double seconds = (System.nanoTime() - start) / 1e9;
       out.printf(
           Locale.ROOT,
           "echo-server stopped after %.1f s: %,d packets echoed, average %,d/s over %d s%s%n",
-          seconds,
+          elapsedNanos / 1e9,
           total,
           average(total),
           activeSeconds,
           failure);
       out.flush();
-    }
-
-    /** {@return the bytes allocated so far by all threads of this JVM, or 0 if unknown} */
-    private static long allocated() {
-      return java.lang.management.ManagementFactory.getThreadMXBean()
-              instanceof com.sun.management.ThreadMXBean threads
-          ? Math.max(0, threads.getTotalThreadAllocatedBytes())
-          : 0;
     }
 
     private long average(long total) {

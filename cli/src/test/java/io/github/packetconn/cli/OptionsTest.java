@@ -106,8 +106,22 @@ final class OptionsTest {
   }
 
   @Test
+  void demoDefaultsToThreeSecondsOnAnyFreePort() throws UsageException {
+    assertEquals(new DemoCommand.Settings(Duration.ofSeconds(3), 0), DemoCommand.parse(List.of()));
+  }
+
+  @Test
+  void demoTakesAPort() throws UsageException {
+    assertEquals(14572, DemoCommand.parse(List.of("--port", "14572")).port());
+    UsageException e =
+        assertThrows(UsageException.class, () -> DemoCommand.parse(List.of("--port", "65536")));
+    assertEquals("--port > 65535: 65536", e.getMessage());
+  }
+
+  @Test
   void demoSecondsAcceptDecimalsAndRejectZero() throws UsageException {
-    assertEquals(Duration.ofMillis(1500), DemoCommand.parse(List.of("--seconds", "1.5")));
+    assertEquals(
+        Duration.ofMillis(1500), DemoCommand.parse(List.of("--seconds", "1.5")).total());
     UsageException e =
         assertThrows(UsageException.class, () -> DemoCommand.parse(List.of("--seconds", "0")));
     assertEquals("--seconds < 0.1: 0", e.getMessage());
