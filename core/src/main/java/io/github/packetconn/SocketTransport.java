@@ -159,8 +159,12 @@ final class SocketTransport implements Transport, EventLoop.Timed {
       LockSupport.unpark(w);
     } else if (started) {
       synchronized (this) {
-        if (writer == null) {
-          writer = Thread.ofVirtual().name("packetconn-write-" + PacketConn.format(conn.remoteAddress())).start(this::writeLoop);
+        w = writer;
+        if (w == null) { // Assigned before it starts, so a wake-up from now on reaches it.
+          writer = w = Thread.ofVirtual().name("packetconn-write-" + PacketConn.format(conn.remoteAddress())).unstarted(this::writeLoop);
+          w.start();
+        } else {
+          LockSupport.unpark(w); // Started by another sender since we looked.
         }
       }
     }
