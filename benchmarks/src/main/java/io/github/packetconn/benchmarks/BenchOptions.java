@@ -40,7 +40,8 @@ record BenchOptions(
       Stream.of(
               ServerMain.KINDS.stream(),
               ServerMain.KINDS.stream().map(k -> k + ServerMain.UNIX_SUFFIX),
-              ServerMain.TLS_KINDS.stream())
+              ServerMain.TLS_KINDS.stream(),
+              ServerMain.COMPARISON_KINDS.stream())
           .flatMap(s -> s)
           .toList();
 
@@ -79,7 +80,8 @@ record BenchOptions(
                              over a Unix domain socket, and over TLS packetconn-callback-tls and
                              netty-tls, which run pipelined and ping-pong only (default: the
                              five over TCP, packetconn-callback-unix, netty-unix and the two TLS
-                             ones)
+                             ones); packetconn-blocking-loop, only when named, is the blocking
+                             style on the I/O threads, as before it owned its sockets
         --workloads a,b,...  pipelined, ping-pong, small, large, single (default: all)
         --warmup TIME        warm-up per run, results discarded: 500ms, 5s, 1m (default: 5s)
         --duration TIME      measured period per run (default: 10s)

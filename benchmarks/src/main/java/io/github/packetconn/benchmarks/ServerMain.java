@@ -47,6 +47,13 @@ public final class ServerMain {
    */
   public static final List<String> TLS_KINDS = List.of("packetconn-callback-tls", "netty-tls");
 
+  /**
+   * Kinds that run only when named in {@code --servers}, to compare designs in one run: {@code
+   * packetconn-blocking-loop} is the blocking style on the I/O threads, as before its connections
+   * owned their sockets ({@code -Dpacketconn.blockingTransport=loop}).
+   */
+  public static final List<String> COMPARISON_KINDS = List.of("packetconn-blocking-loop");
+
   /** Appended to a kind, names that server on a Unix domain socket in the bench: {@code netty-unix}. */
   static final String UNIX_SUFFIX = "-unix";
 
@@ -75,8 +82,8 @@ public final class ServerMain {
       }
     }
     if (kind == null) fail("missing --kind, one of " + KINDS);
-    if (!KINDS.contains(kind) && !TLS_KINDS.contains(kind)) {
-      fail("unknown --kind " + kind + ", expected one of " + KINDS + " or " + TLS_KINDS);
+    if (!KINDS.contains(kind) && !TLS_KINDS.contains(kind) && !COMPARISON_KINDS.contains(kind)) {
+      fail("unknown --kind " + kind + ", expected one of " + KINDS + ", " + TLS_KINDS + " or " + COMPARISON_KINDS);
     }
 
     SocketAddress address =
@@ -115,6 +122,10 @@ public final class ServerMain {
     return switch (kind) {
       case "packetconn-callback" -> PacketconnEchoServer.callback(address);
       case "packetconn-blocking" -> PacketconnEchoServer.blocking(address);
+      case "packetconn-blocking-loop" -> {
+        System.setProperty("packetconn.blockingTransport", "loop"); // Before packetconn reads it.
+        yield PacketconnEchoServer.blocking(address);
+      }
       case "virtual-threads" -> new VirtualThreadEchoServer(address);
       case "netty" -> new NettyEchoServer(address);
       case "raw" -> new RawEchoServer(address);
