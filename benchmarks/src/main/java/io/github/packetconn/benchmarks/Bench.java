@@ -478,6 +478,9 @@ final class Bench {
     if (Runtime.version().feature() >= 23) flags.add("--sun-misc-unsafe-memory-access=allow");
     flags.add("--enable-native-access=ALL-UNNAMED");
     flags.add("-Dio.netty.leakDetection.level=disabled");
+    // More flags for every server, e.g. a profiler: PACKETCONN_SERVER_JAVA_OPTS, split on spaces.
+    String extra = System.getenv("PACKETCONN_SERVER_JAVA_OPTS");
+    if (extra != null && !extra.isBlank()) flags.addAll(List.of(extra.trim().split("\\s+")));
     return List.copyOf(flags);
   }
 }
