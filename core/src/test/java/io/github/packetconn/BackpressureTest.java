@@ -1,12 +1,15 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.WAIT;
-import static io.github.packetconn.PacketConnTest.connect;
-import static io.github.packetconn.PacketConnTest.sendUntilFull;
-import static io.github.packetconn.SafetyTest.assertFreshClientEchoes;
-import static io.github.packetconn.SafetyTest.awaitTrue;
-import static io.github.packetconn.SafetyTest.awaitWaiting;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Await.awaitWaiting;
+import static io.github.packetconn.testing.Await.failureOf;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Loopback.port;
+import static io.github.packetconn.testing.Memory.heapUsedAfterGc;
+import static io.github.packetconn.testing.Traffic.assertFreshClientEchoes;
+import static io.github.packetconn.testing.Traffic.connect;
+import static io.github.packetconn.testing.Traffic.sendUntilFull;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -14,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.packetconn.testing.Recorder;
 import java.net.SocketTimeoutException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -47,14 +51,6 @@ class BackpressureTest {
 
   /** The most bytes a held-back flood may get past the sender's queue: socket buffers, 1/16 GiB. */
   static final long ACCEPTED_BOUND = 64 << 20;
-
-  /** {@return heap in use after a full collection} */
-  static long heapUsedAfterGc() {
-    Runtime runtime = Runtime.getRuntime();
-    System.gc();
-    System.gc();
-    return runtime.totalMemory() - runtime.freeMemory();
-  }
 
   /** Runs {@code body}, completing {@code future} with its result or its failure. */
   static <T> void complete(CompletableFuture<T> future, Callable<T> body) {
@@ -94,12 +90,9 @@ class BackpressureTest {
    */
   static void awaitHeldBack(Thread sender, PacketConn conn, AtomicInteger sent) {
     int bound = conn.config().sendQueueBytes();
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (!heldBackFor(Duration.ofMillis(200), sender, conn, sent)) {
-      assertTrue(
-          System.nanoTime() - deadline < 0,
-          "never held back: " + sender.getState() + ", " + conn.queuedBytes() + " bytes queued");
-    }
+    awaitTrue(
+        () -> heldBackFor(Duration.ofMillis(200), sender, conn, sent),
+        () -> "never held back: " + sender.getState() + ", " + conn.queuedBytes() + " bytes queued");
     assertTrue(conn.queuedBytes() + FRAME > bound, conn.queuedBytes() + " bytes queued");
   }
 
@@ -171,7 +164,7 @@ class BackpressureTest {
   @Test
   void echoServerStopsReadingAClientThatNeverReadsItsEchoes() throws Exception {
     int count = 4_096; // × 64 KiB = 256 MiB offered.
-    SafetyTest.Recorder echo = new SafetyTest.Recorder();
+    Recorder echo = new Recorder();
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, echo)) {
       PacketConn conn = connect(server, PacketConfig.DEFAULT); // Never receives: never reads.
       try {
@@ -183,8 +176,8 @@ class BackpressureTest {
   }
 
   private static void floodAClientThatNeverReads(
-      PacketServer server, SafetyTest.Recorder echo, PacketConn conn, int count) throws Exception {
-    int port = PacketConnTest.port(conn.localAddress());
+      PacketServer server, Recorder echo, PacketConn conn, int count) throws Exception {
+    int port = port(conn.localAddress());
     PacketConn serverSide = echo.opened(port).get(WAIT.toSeconds(), TimeUnit.SECONDS);
     long heapBefore = heapUsedAfterGc();
     AtomicInteger sent = new AtomicInteger();
@@ -207,7 +200,7 @@ class BackpressureTest {
     assertTrue(echoesQueued <= bound + PacketConfig.DEFAULT.readBufferSize() + FRAME, figures);
 
     conn.abort();
-    Throwable stopped = SafetyTest.failureOf(flooded);
+    Throwable stopped = failureOf(flooded);
     assertInstanceOf(IllegalStateException.class, stopped);
     assertEquals("closed", stopped.getMessage());
     echo.closed(port).get(WAIT.toSeconds(), TimeUnit.SECONDS); // A reset, or a clean end.
@@ -269,7 +262,7 @@ class BackpressureTest {
       assertFalse(sent.isDone());
 
       conn.abort(); // From this thread, not the sender's.
-      Throwable released = SafetyTest.failureOf(sent);
+      Throwable released = failureOf(sent);
       assertInstanceOf(IllegalStateException.class, released);
       assertEquals("closed", released.getMessage());
       conn.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -306,10 +299,10 @@ class BackpressureTest {
         long unwritten = Long.parseLong(m.group(1));
         assertTrue(unwritten > 0 && unwritten <= queued, unwritten + " of " + queued + " bytes unwritten");
         assertTrue(closeMillis >= 300 && closeMillis < 5_000, "close returned after " + closeMillis + " ms");
-        Throwable released = SafetyTest.failureOf(sent); // The close refused the waiting send.
+        Throwable released = failureOf(sent); // The close refused the waiting send.
         assertInstanceOf(IllegalStateException.class, released);
         assertEquals("closed", released.getMessage());
-        assertInstanceOf(SocketTimeoutException.class, SafetyTest.failureOf(conn.closeFuture()));
+        assertInstanceOf(SocketTimeoutException.class, failureOf(conn.closeFuture()));
         assertEquals(0, conn.queuedBytes(), "the unwritten bytes were dropped");
         assertTrue(peer.isOpen(), "the peer did nothing");
       }

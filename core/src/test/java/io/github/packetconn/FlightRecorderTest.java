@@ -1,14 +1,18 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.ECHO;
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.WAIT;
-import static io.github.packetconn.PacketConnTest.connect;
-import static io.github.packetconn.PacketConnTest.sendUntilFull;
-import static io.github.packetconn.SafetyTest.assertEchoes;
-import static io.github.packetconn.SafetyTest.awaitTrue;
-import static io.github.packetconn.SafetyTest.failureOf;
-import static io.github.packetconn.StatsTest.awaitStats;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Await.awaitStats;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Await.failureOf;
+import static io.github.packetconn.testing.Handlers.ECHO;
+import static io.github.packetconn.testing.Handlers.echoReportingFailure;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Loopback.socket;
+import static io.github.packetconn.testing.Memory.allocatedBytes;
+import static io.github.packetconn.testing.TlsFixtures.withTls;
+import static io.github.packetconn.testing.Traffic.assertEchoes;
+import static io.github.packetconn.testing.Traffic.connect;
+import static io.github.packetconn.testing.Traffic.sendUntilFull;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -16,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.packetconn.testing.TlsFixtures;
 import java.net.ProtocolException;
 import java.net.Socket;
 import java.net.SocketAddress;
@@ -150,13 +155,13 @@ class FlightRecorderTest {
   void recordsAProtocolErrorAndTheCloseItCaused() throws Exception {
     CompletableFuture<Throwable> failure = new CompletableFuture<>();
     try (PacketServer server =
-        PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, PacketConnTest.echoReportingFailure(failure))) {
+        PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, echoReportingFailure(failure))) {
       String serverAddress = format(server.localAddress());
       String[] peer = new String[1];
       List<RecordedEvent> events =
           record(
               () -> {
-                try (Socket raw = StatsTest.socket(server)) {
+                try (Socket raw = socket(server)) {
                   peer[0] = format(raw.getLocalSocketAddress());
                   raw.getOutputStream().write(new byte[] {-1, -1, -1, 0x7f}); // 2 GiB, says the length.
                   awaitStats(server, s -> s.closedProtocolError() == 1);
@@ -176,11 +181,11 @@ class FlightRecorderTest {
 
   @Test
   void recordsTlsHandshakesThatSucceedAndThatFail() throws Exception {
-    PacketConfig serverConfig = TlsTest.server(TlsConfig.server(TlsTest.SERVER));
-    PacketConfig clientConfig = TlsTest.client(TlsConfig.client(TlsTest.CLIENT));
+    PacketConfig serverConfig = withTls(TlsConfig.server(TlsFixtures.SERVER));
+    PacketConfig clientConfig = withTls(TlsConfig.client(TlsFixtures.CLIENT));
     CompletableFuture<Throwable> failure = new CompletableFuture<>();
     try (PacketServer server =
-        PacketServer.bind(LOOPBACK, serverConfig, PacketConnTest.echoReportingFailure(failure))) {
+        PacketServer.bind(LOOPBACK, serverConfig, echoReportingFailure(failure))) {
       String serverAddress = format(server.localAddress());
       String[] client = new String[1];
       String[] plain = new String[1];
@@ -192,7 +197,7 @@ class FlightRecorderTest {
                   assertEchoes(conn);
                 }
                 awaitStats(server, s -> s.closedClean() == 1);
-                try (Socket raw = StatsTest.socket(server)) {
+                try (Socket raw = socket(server)) {
                   plain[0] = format(raw.getLocalSocketAddress());
                   raw.getOutputStream().write(new byte[] {3, 0, 0, 0, 1, 2, 3});
                   awaitStats(server, s -> s.closedIoError() == 1);
@@ -277,7 +282,7 @@ class FlightRecorderTest {
                     sent = sendUntilFull(conn, i -> p); // The server stopped reading for 200 ms at least.
                   }
                   PacketConn served = server.connections().iterator().next();
-                  awaitTrue(served::readingPaused, WAIT, () -> "the server never paused " + served);
+                  awaitTrue(served::readingPaused, () -> "the server never paused " + served);
                   for (int i = 0; i < sent; i++) conn.receive(WAIT).release(); // It reads again.
                 }
                 awaitStats(server, s -> s.closedClean() == 1);
@@ -299,10 +304,10 @@ class FlightRecorderTest {
     ConnectionEvents events = new ConnectionEvents(null); // Not recording: never looks at its connection.
     long[] self = {Thread.currentThread().threadId()};
     for (int i = 0; i < 20_000; i++) callEveryHook(events); // Warm up, so the JIT has its say.
-    PeerFaultTest.allocatedBytes(self); // The probe's first calls allocate tens of KB themselves.
-    long before = PeerFaultTest.allocatedBytes(self);
+    allocatedBytes(self); // The probe's first calls allocate tens of KB themselves.
+    long before = allocatedBytes(self);
     for (int i = 0; i < 1_000_000; i++) callEveryHook(events);
-    long allocated = PeerFaultTest.allocatedBytes(self) - before;
+    long allocated = allocatedBytes(self) - before;
     // A single 16-byte object per call would be 96 MB; the probe itself takes about 1.4 KB.
     assertTrue(allocated < 16 << 10, allocated + " bytes allocated by 6,000,000 calls");
   }

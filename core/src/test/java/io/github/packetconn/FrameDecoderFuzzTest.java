@@ -1,5 +1,11 @@
 package io.github.packetconn;
 
+import static io.github.packetconn.testing.Golden.EMPTY;
+import static io.github.packetconn.testing.Golden.EMPTY_CRC;
+import static io.github.packetconn.testing.Golden.HI;
+import static io.github.packetconn.testing.Golden.HI_CRC;
+import static io.github.packetconn.testing.Golden.TYPED;
+import static io.github.packetconn.testing.Golden.bytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.github.packetconn.testing.Choices;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -247,8 +254,8 @@ class FrameDecoderFuzzTest {
   /** {@return the seed inputs by method and file name} */
   static Map<String, byte[]> seeds() {
     Map<String, byte[]> seeds = new TreeMap<>();
-    byte[] golden = FrameDecoderTest.bytes(FrameDecoderTest.HI + FrameDecoderTest.EMPTY + FrameDecoderTest.TYPED);
-    byte[] goldenCrc = FrameDecoderTest.bytes(FrameDecoderTest.HI_CRC + FrameDecoderTest.EMPTY_CRC + FrameDecoderTest.HI_CRC);
+    byte[] golden = bytes(HI + EMPTY + TYPED);
+    byte[] goldenCrc = bytes(HI_CRC + EMPTY_CRC + HI_CRC);
     String method = "decodesLikeTheReference/";
     seeds.put(method + "golden-frames", decodeSeed(golden, false, 1, 0, 4096));
     seeds.put(method + "golden-frames-one-byte-chunks-stop-each", decodeSeed(golden, false, 1, 1, 1));
@@ -256,12 +263,12 @@ class FrameDecoderFuzzTest {
     seeds.put(method + "crc-frames-split-mid-trailer", decodeSeed(goldenCrc, true, 1, 2, 16, 2));
     seeds.put(method + "crc-mismatch", decodeSeed(flip(goldenCrc, 5), true, 1, 0, 3, 5));
     seeds.put(method + "split-mid-header", decodeSeed(golden, false, 1, 0, 2, 5, 3));
-    seeds.put(method + "exactly-max-packet-size", decodeSeed(FrameDecoderTest.bytes("0a000000" + "ab".repeat(10)), false, 0, 0, 3));
-    seeds.put(method + "above-max-packet-size", decodeSeed(FrameDecoderTest.bytes("0b000000" + "00".repeat(11)), false, 0, 0, 4096));
+    seeds.put(method + "exactly-max-packet-size", decodeSeed(bytes("0a000000" + "ab".repeat(10)), false, 0, 0, 3));
+    seeds.put(method + "above-max-packet-size", decodeSeed(bytes("0b000000" + "00".repeat(11)), false, 0, 0, 4096));
     seeds.put(method + "http-get", decodeSeed("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), false, 2, 0, 7));
-    seeds.put(method + "tls-client-hello", decodeSeed(FrameDecoderTest.bytes("16030100f5010000f10303"), false, 2, 0, 4096));
+    seeds.put(method + "tls-client-hello", decodeSeed(bytes("16030100f5010000f10303"), false, 2, 0, 4096));
     seeds.put(method + "hostile-header-then-trickle", decodeSeed(hostile(), false, 2, 0, 4, 1, 100));
-    seeds.put(method + "cut-inside-payload", decodeSeed(FrameDecoderTest.bytes(FrameDecoderTest.HI.substring(0, 20)), false, 1, 0, 4096));
+    seeds.put(method + "cut-inside-payload", decodeSeed(bytes(HI.substring(0, 20)), false, 1, 0, 4096));
     seeds.put(method + "empty-stream", decodeSeed(new byte[0], true, 3, 0, 1));
     return seeds;
   }
@@ -288,7 +295,7 @@ class FrameDecoderFuzzTest {
   /** A 32 MiB length header followed by 200 bytes of its payload. */
   private static byte[] hostile() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(FrameDecoderTest.bytes("00000002"));
+    out.writeBytes(bytes("00000002"));
     out.writeBytes(new byte[200]);
     return out.toByteArray();
   }
@@ -296,116 +303,5 @@ class FrameDecoderFuzzTest {
   @Test
   void seedCorpusIsUpToDate() throws IOException {
     Choices.checkSeeds(FrameDecoderFuzzTest.class, seeds());
-  }
-
-  /**
-   * Reads a fuzzer input as FuzzedDataProvider lays it out: choices from the end, byte arrays from
-   * the front. A choice is one byte, or two read high byte first, taken modulo the choice's range:
-   * plain arithmetic that {@link Writer} inverts, so each seed is a named, reviewable list of
-   * choices instead of opaque bytes. (Not {@code consumeInt(min, max)}: Jazzer returns an in-range
-   * raw value as it is, which no simple writer inverts.)
-   */
-  static final class Choices {
-    private final FuzzedDataProvider data;
-
-    Choices(FuzzedDataProvider data) {
-      this.data = data;
-    }
-
-    boolean flag() {
-      return data.consumeBoolean();
-    }
-
-    /** {@return a number from min to max, at most 65535 apart} */
-    int pick(int min, int max) {
-      int range = max - min;
-      int raw = range <= 0xff ? data.consumeByte() & 0xff : data.consumeShort() & 0xffff;
-      return min + raw % (range + 1);
-    }
-
-    /** {@return four bytes, the first read the highest} */
-    int int32() {
-      return data.consumeInt();
-    }
-
-    /** {@return eight bytes, the first read the highest} */
-    long int64() {
-      return data.consumeLong();
-    }
-
-    /** {@return up to {@code maxLength} bytes from the front} */
-    byte[] bytes(int maxLength) {
-      return data.consumeBytes(maxLength);
-    }
-
-    byte[] rest() {
-      return data.consumeRemainingAsBytes();
-    }
-
-    /** Lays out choices so that {@link Choices} reads them back. */
-    static final class Writer {
-      private final ByteArrayOutputStream front = new ByteArrayOutputStream();
-      private final ByteArrayOutputStream back = new ByteArrayOutputStream(); // In reading order.
-
-      Writer flag(boolean value) {
-        back.write(value ? 1 : 0);
-        return this;
-      }
-
-      Writer pick(int value, int min, int max) {
-        if (value < min || value > max || max - min > 0xffff) throw new IllegalArgumentException(value + " in [" + min + ", " + max + "]");
-        int offset = value - min;
-        if (max - min > 0xff) back.write(offset >> 8); // The first byte read is the high one.
-        back.write(offset);
-        return this;
-      }
-
-      Writer int32(int value) {
-        for (int shift = 24; shift >= 0; shift -= 8) back.write(value >> shift);
-        return this;
-      }
-
-      Writer int64(long value) {
-        for (int shift = 56; shift >= 0; shift -= 8) back.write((int) (value >> shift));
-        return this;
-      }
-
-      Writer bytes(byte[] value) {
-        front.writeBytes(value);
-        return this;
-      }
-
-      /** {@return the input: the front, then {@code rest}, then the choices last to first} */
-      byte[] rest(byte[] rest) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(front.toByteArray());
-        out.writeBytes(rest);
-        byte[] choices = back.toByteArray();
-        for (int i = choices.length - 1; i >= 0; i--) out.write(choices[i]);
-        return out.toByteArray();
-      }
-    }
-
-    /**
-     * Checks that the resources {@code <TestClass>Inputs/<method>/<name>} hold {@code seeds}; with
-     * {@code -Dpacketconn.writeSeeds=true}, writes them into src/test/resources instead.
-     */
-    static void checkSeeds(Class<?> testClass, Map<String, byte[]> seeds) throws IOException {
-      String dir = testClass.getSimpleName() + "Inputs/";
-      boolean write = Boolean.getBoolean("packetconn.writeSeeds");
-      for (Map.Entry<String, byte[]> seed : seeds.entrySet()) {
-        if (write) {
-          java.nio.file.Path path =
-              java.nio.file.Path.of("src/test/resources", testClass.getPackageName().replace('.', '/'), dir + seed.getKey());
-          java.nio.file.Files.createDirectories(path.getParent());
-          java.nio.file.Files.write(path, seed.getValue());
-          continue;
-        }
-        try (java.io.InputStream in = testClass.getResourceAsStream(dir + seed.getKey())) {
-          assertTrue(in != null, () -> "missing seed " + dir + seed.getKey() + ": run with -Dpacketconn.writeSeeds=true");
-          assertArrayEquals(seed.getValue(), in.readAllBytes(), () -> "stale seed " + dir + seed.getKey() + ": run with -Dpacketconn.writeSeeds=true");
-        }
-      }
-    }
   }
 }

@@ -1,30 +1,30 @@
 package io.github.packetconn;
 
+import static io.github.packetconn.testing.Golden.EMPTY;
+import static io.github.packetconn.testing.Golden.EMPTY_CRC;
+import static io.github.packetconn.testing.Golden.HI;
+import static io.github.packetconn.testing.Golden.HI_CRC;
+import static io.github.packetconn.testing.Golden.TYPED;
+import static io.github.packetconn.testing.Golden.bytes;
+import static io.github.packetconn.testing.Golden.hex;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.packetconn.testing.Frames;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.net.ProtocolException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class FrameDecoderTest {
-  static final String HI = "0a000000cdab7856341202006869";
-  static final String HI_CRC = "0a000000cdab7856341202006869551d0461";
-  static final String EMPTY = "00000000";
-  static final String EMPTY_CRC = "000000001cdf4421";
-  static final String TYPED =
-      "1f00000001feffffffffffffff0000c03f000000000000d0bf0600000068c3a96c6c6f";
-
   /** Decodes {@code bytes} fed in chunks of {@code chunk} bytes; returns the payloads in hex. */
   static List<String> decode(byte[] bytes, int chunk, boolean crc, int max) throws Exception {
     FrameDecoder decoder = new FrameDecoder(max, crc);
@@ -45,14 +45,10 @@ class FrameDecoderTest {
   static FrameDecoder.Sink collect(List<String> out) {
     return p -> {
       try (p) {
-        out.add(PacketTest.hex(p));
+        out.add(hex(p));
       }
       return true;
     };
-  }
-
-  static byte[] bytes(String hex) {
-    return HexFormat.of().parseHex(hex);
   }
 
   @Test
@@ -107,7 +103,7 @@ class FrameDecoderTest {
       for (int i = 0; i < 200; i++) {
         byte[] payload = new byte[random.nextInt(i % 20 == 0 ? 200_000 : 300)];
         random.nextBytes(payload);
-        expected.add(HexFormat.of().formatHex(payload));
+        expected.add(hex(payload));
         stream.writeBytes(Frames.encode(payload, crc));
       }
       byte[] all = stream.toByteArray();

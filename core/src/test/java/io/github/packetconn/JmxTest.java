@@ -1,11 +1,11 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.ECHO;
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.connect;
-import static io.github.packetconn.SafetyTest.assertEchoes;
-import static io.github.packetconn.SafetyTest.awaitTrue;
-import static io.github.packetconn.PacketConnTest.WAIT;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Handlers.ECHO;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Loopback.port;
+import static io.github.packetconn.testing.Traffic.assertEchoes;
+import static io.github.packetconn.testing.Traffic.connect;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -38,7 +38,7 @@ class JmxTest {
         assertEchoes(conn);
         // bytesOut and flushes are counted together after the write returns, which may trail the
         // client's receipt of the echo; packetsOut (counted when queued) says nothing of the write.
-        awaitTrue(() -> attribute(name, "bytesOut").equals(14L), WAIT, () -> "bytesOut");
+        awaitTrue(() -> attribute(name, "bytesOut").equals(14L), () -> "bytesOut");
         assertEquals(1L, MBEANS.getAttribute(name, "packetsOut"));
         assertEquals(1L, MBEANS.getAttribute(name, "connectionsOpen"));
         assertEquals(1L, MBEANS.getAttribute(name, "connectionsAccepted"));
@@ -82,17 +82,17 @@ class JmxTest {
       try (PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
         clientSide =
             new ObjectName(
-                "io.github.packetconn:type=PacketConn,local=\"127.0.0.1:" + PacketConnTest.port(conn.localAddress())
+                "io.github.packetconn:type=PacketConn,local=\"127.0.0.1:" + port(conn.localAddress())
                     + "\",remote=\"127.0.0.1:" + server.port() + "\"");
         assertEchoes(conn);
-        awaitTrue(() -> MBEANS.queryNames(pattern, null).size() == 2, WAIT, () -> "both sides registered");
+        awaitTrue(() -> MBEANS.queryNames(pattern, null).size() == 2, () -> "both sides registered");
         assertEquals(1L, MBEANS.getAttribute(clientSide, "packetsIn"));
         // Counted after the client's write returns: that may trail the echo's arrival.
-        awaitTrue(() -> attribute(clientSide, "bytesOut").equals(14L), WAIT, () -> "client bytesOut");
+        awaitTrue(() -> attribute(clientSide, "bytesOut").equals(14L), () -> "client bytesOut");
       } finally {
         System.clearProperty("packetconn.jmx.connections");
       }
-      awaitTrue(() -> MBEANS.queryNames(pattern, null).isEmpty(), WAIT, () -> "unregistered after close");
+      awaitTrue(() -> MBEANS.queryNames(pattern, null).isEmpty(), () -> "unregistered after close");
     }
   }
 

@@ -1,22 +1,22 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.ECHO;
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.connect;
-import static io.github.packetconn.SafetyTest.assertEchoes;
-import static io.github.packetconn.StatsTest.awaitStats;
-import static io.github.packetconn.StatsTest.send;
-import static io.github.packetconn.StatsTest.socket;
+import static io.github.packetconn.testing.Await.awaitStats;
+import static io.github.packetconn.testing.Golden.ascii;
+import static io.github.packetconn.testing.Handlers.ECHO;
+import static io.github.packetconn.testing.Handlers.MISCHIEF;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Loopback.port;
+import static io.github.packetconn.testing.Loopback.socket;
+import static io.github.packetconn.testing.Traffic.assertEchoes;
+import static io.github.packetconn.testing.Traffic.connect;
+import static io.github.packetconn.testing.Traffic.sendInt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.System.Logger.Level;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.ResourceBundle;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,50 +25,16 @@ import org.junit.jupiter.api.Timeout;
 
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class LoggingTest {
-  record Line(Level level, String message, Throwable thrown) {}
-
-  /** Records every line, at every level. */
-  static final class Capture implements System.Logger {
-    final List<Line> lines = new CopyOnWriteArrayList<>();
-
-    @Override
-    public String getName() {
-      return "capture";
-    }
-
-    @Override
-    public boolean isLoggable(Level level) {
-      return true;
-    }
-
-    @Override
-    public void log(Level level, ResourceBundle bundle, String msg, Throwable thrown) {
-      lines.add(new Line(level, msg, thrown));
-    }
-
-    @Override
-    public void log(Level level, ResourceBundle bundle, String format, Object... params) {
-      lines.add(new Line(level, java.text.MessageFormat.format(format, params), null));
-    }
-
-    /** {@return the lines about the connection whose remote port is {@code port}} */
-    List<Line> about(int port) {
-      return lines.stream().filter(l -> l.message().contains("-> 127.0.0.1:" + port + ",")).toList();
-    }
-  }
-
-  private final Capture capture = new Capture();
-  private System.Logger saved;
+  private CloseLines capture;
 
   @BeforeEach
   void capture() {
-    saved = CloseKind.log;
-    CloseKind.log = capture;
+    capture = CloseLines.capture();
   }
 
   @AfterEach
   void restore() {
-    CloseKind.log = saved;
+    capture.close();
   }
 
   @Test
@@ -76,7 +42,7 @@ class LoggingTest {
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO)) {
       int port;
       try (PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
-        port = PacketConnTest.port(conn.localAddress());
+        port = port(conn.localAddress());
         assertEchoes(conn);
       }
       awaitStats(server, s -> s.closedClean() == 1);
@@ -89,11 +55,11 @@ class LoggingTest {
   void protocolErrorLogsOneDebugLine() throws Exception {
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
         Socket http = socket(server)) {
-      http.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      http.getOutputStream().write(ascii("GET / HTTP/1.1\r\n\r\n"));
       awaitStats(server, s -> s.closedProtocolError() == 1);
-      List<Line> lines = capture.about(http.getLocalPort());
+      List<CloseLines.Line> lines = capture.about(http.getLocalPort());
       assertEquals(1, lines.size(), lines.toString());
-      Line line = lines.get(0);
+      CloseLines.Line line = lines.get(0);
       assertEquals(Level.DEBUG, line.level());
       assertTrue(
           line.message().matches("PacketConn\\[127\\.0\\.0\\.1:\\d+ -> 127\\.0\\.0\\.1:\\d+, closed\\] closed:"
@@ -120,12 +86,12 @@ class LoggingTest {
         reset.setSoLinger(true, 0);
       }
       awaitStats(server, s -> s.closedIoError() == 1);
-      List<Line> cutLines = capture.about(cutPort);
+      List<CloseLines.Line> cutLines = capture.about(cutPort);
       assertEquals(1, cutLines.size(), cutLines.toString());
       assertEquals(Level.DEBUG, cutLines.get(0).level());
       assertTrue(cutLines.get(0).message().endsWith(
           "closed: end of stream inside a frame, after 1 of 10 payload bytes"), cutLines.toString());
-      List<Line> resetLines = capture.about(resetPort);
+      List<CloseLines.Line> resetLines = capture.about(resetPort);
       assertEquals(1, resetLines.size(), resetLines.toString());
       assertEquals(Level.DEBUG, resetLines.get(0).level());
       assertTrue(resetLines.get(0).message().contains("closed: java.net.SocketException"), resetLines.toString());
@@ -134,11 +100,11 @@ class LoggingTest {
 
   @Test
   void handlerFailureLogsOneWarningWithItsStackTrace() throws Exception {
-    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, StatsTest.MISCHIEF);
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, MISCHIEF);
         PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
-      send(conn, 1);
+      sendInt(conn, 1);
       awaitStats(server, s -> s.closedHandlerFailure() == 1);
-      List<Line> lines = capture.about(PacketConnTest.port(conn.localAddress()));
+      List<CloseLines.Line> lines = capture.about(port(conn.localAddress()));
       assertEquals(1, lines.size(), lines.toString());
       assertEquals(Level.WARNING, lines.get(0).level());
       assertTrue(lines.get(0).message().endsWith(
@@ -156,7 +122,7 @@ class LoggingTest {
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, failing);
         PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
       awaitStats(server, s -> s.closedHandlerFailure() == 1);
-      List<Line> lines = capture.about(PacketConnTest.port(conn.localAddress()));
+      List<CloseLines.Line> lines = capture.about(port(conn.localAddress()));
       assertEquals(1, lines.size(), lines.toString());
       assertEquals(Level.WARNING, lines.get(0).level());
       assertEquals("serve bug", lines.get(0).thrown().getMessage());
@@ -173,10 +139,10 @@ class LoggingTest {
         };
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, rethrowing);
         Socket http = socket(server)) {
-      http.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      http.getOutputStream().write(ascii("GET / HTTP/1.1\r\n\r\n"));
       awaitStats(server, s -> s.closedProtocolError() == 1);
       awaitStats(server, s -> s.connectionsOpen() == 0);
-      List<Line> lines = capture.about(http.getLocalPort());
+      List<CloseLines.Line> lines = capture.about(http.getLocalPort());
       assertEquals(1, lines.size(), lines.toString());
       assertEquals(Level.DEBUG, lines.get(0).level());
       assertTrue(lines.get(0).message().contains("protocol error"), lines.toString());

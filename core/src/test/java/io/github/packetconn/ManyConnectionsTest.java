@@ -1,11 +1,15 @@
 package io.github.packetconn;
 
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Handlers.BLOCKING_ECHO;
+import static io.github.packetconn.testing.Handlers.ECHO;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Memory.directMemoryUsed;
+import static io.github.packetconn.testing.Memory.heapUsedAfterGc;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ServerSocketChannel;
@@ -29,7 +33,6 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ManyConnectionsTest {
-  static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
   static final int CONNECTIONS = 2_000;
 
   // Measured on JDK 25, G1, 2 CPUs (2,000 connections, server side, client channel subtracted):
@@ -58,18 +61,18 @@ class ManyConnectionsTest {
     long start = System.nanoTime();
     PacketServer server =
         blocking
-            ? PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, PacketConnTest.BLOCKING_ECHO)
-            : PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, PacketConnTest.ECHO);
+            ? PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, BLOCKING_ECHO)
+            : PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
     try (server) {
       closeAll(connect(server, 200)); // Warm-up: I/O threads, pools, classes.
       awaitNoConnections(server);
       long clientHeap = clientChannelHeap(); // What the test's own channels add.
-      Memory before = Memory.afterGc();
+      Footprint before = Footprint.afterGc();
       List<SocketChannel> clients = connect(server, CONNECTIONS);
-      Memory after;
+      Footprint after;
       try {
         assertEquals(CONNECTIONS, server.connections().size());
-        after = Memory.afterGc();
+        after = Footprint.afterGc();
       } finally {
         closeAll(clients);
       }
@@ -86,7 +89,6 @@ class ManyConnectionsTest {
       assertTrue(directTotal < DIRECT_TOTAL_BOUND, "direct memory grew by " + directTotal + " B");
     }
   }
-
 
   /**
    * Connects {@code n} raw clients; each sends one packet (its number) and reads the echo, so every
@@ -122,17 +124,17 @@ class ManyConnectionsTest {
       List<SocketChannel> accepted = new ArrayList<>(CONNECTIONS);
       List<SocketChannel> clients = new ArrayList<>(CONNECTIONS);
       try {
-        Memory before = Memory.afterGc();
+        long before = heapUsedAfterGc();
         for (int i = 0; i < CONNECTIONS; i++) {
           clients.add(SocketChannel.open(listener.getLocalAddress()));
           accepted.add(listener.accept()); // Closed only after the measurement, not counted.
         }
-        long withAccepted = Memory.afterGc().heap;
+        long withAccepted = heapUsedAfterGc();
         for (SocketChannel channel : accepted) channel.close();
         accepted.clear();
-        long clientsOnly = Memory.afterGc().heap;
+        long clientsOnly = heapUsedAfterGc();
         assertTrue(withAccepted > clientsOnly, "accepted channels retain heap");
-        return (clientsOnly - before.heap) / CONNECTIONS;
+        return (clientsOnly - before) / CONNECTIONS;
       } finally {
         closeAll(accepted);
         closeAll(clients);
@@ -146,46 +148,13 @@ class ManyConnectionsTest {
 
   /** Waits until the server has seen every client go. */
   private static void awaitNoConnections(PacketServer server) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!server.connections().isEmpty()) {
-      assertTrue(System.nanoTime() - deadline < 0, "still open: " + server.connections().size());
-      Thread.yield();
-    }
+    awaitTrue(() -> server.connections().isEmpty(), () -> "still open: " + server.connections().size());
   }
 
   /** Heap used and direct memory used, after a full collection. */
-  record Memory(long heap, long direct) {
-    static Memory afterGc() {
-      Runtime runtime = Runtime.getRuntime();
-      long used = Long.MAX_VALUE;
-      for (int i = 0; i < 5; i++) { // Until a collection frees nothing more (to 64 KiB).
-        System.gc();
-        long now = runtime.totalMemory() - runtime.freeMemory();
-        boolean stable = used - now < 64 << 10;
-        used = Math.min(used, now);
-        if (stable) break;
-      }
-      return new Memory(used, directMemoryUsed());
-    }
-
-    /**
-     * {@return the JDK's count of direct buffer bytes} Through reflection: the tests compile inside
-     * the library's module, which does not read {@code java.management}; they run on the class path.
-     */
-    static long directMemoryUsed() {
-      try {
-        Class<?> factory = Class.forName("java.lang.management.ManagementFactory");
-        Class<?> poolType = Class.forName("java.lang.management.BufferPoolMXBean");
-        List<?> pools = (List<?>) factory.getMethod("getPlatformMXBeans", Class.class).invoke(null, poolType);
-        for (Object pool : pools) {
-          if ("direct".equals(poolType.getMethod("getName").invoke(pool))) {
-            return (long) poolType.getMethod("getMemoryUsed").invoke(pool);
-          }
-        }
-        throw new AssertionError("no direct buffer pool among " + pools);
-      } catch (ReflectiveOperationException e) {
-        throw new AssertionError("cannot read the direct buffer pool", e);
-      }
+  record Footprint(long heap, long direct) {
+    static Footprint afterGc() {
+      return new Footprint(heapUsedAfterGc(), directMemoryUsed());
     }
   }
 }

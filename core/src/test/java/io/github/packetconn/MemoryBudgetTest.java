@@ -1,8 +1,13 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.ECHO;
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.WAIT;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Await.awaitValue;
+import static io.github.packetconn.testing.Handlers.ECHO;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Loopback.port;
+import static io.github.packetconn.testing.Traffic.connect;
+import static io.github.packetconn.testing.Traffic.sendUntilFull;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -10,7 +15,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,11 +23,11 @@ import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -86,7 +90,7 @@ class MemoryBudgetTest {
         peers.add(raw.accept());
       }
       try (Packet p = Packet.of(new byte[32 << 10])) {
-        for (PacketConn conn : conns) PacketConnTest.sendUntilFull(conn, i -> p);
+        for (PacketConn conn : conns) sendUntilFull(conn, i -> p);
         long queued = conns.stream().mapToLong(PacketConn::queuedBytes).sum();
         assertTrue(queued <= budget.limit(), "queued " + queued + " > " + budget);
         assertTrue(budget.used() <= budget.limit(), budget.toString());
@@ -110,7 +114,7 @@ class MemoryBudgetTest {
       }
     } finally {
       for (PacketConn conn : conns) conn.abort();
-      for (PacketConn conn : conns) conn.closeFuture().handle((v, t) -> null).get(20, TimeUnit.SECONDS);
+      for (PacketConn conn : conns) conn.closeFuture().handle((v, t) -> null).get(WAIT.toSeconds(), TimeUnit.SECONDS);
       for (SocketChannel peer : peers) peer.close();
     }
     assertEquals(0, budget.used(), "closing gives back everything");
@@ -126,10 +130,10 @@ class MemoryBudgetTest {
     MemoryBudget budget = MemoryBudget.of(MIB);
     PacketConfig serverConfig = PacketConfig.builder().memoryBudget(budget).build();
     try (PacketServer server = PacketServer.bind(LOOPBACK, serverConfig, ECHO);
-        PacketConn client = PacketConnTest.connect(server, PacketConfig.DEFAULT)) {
+        PacketConn client = connect(server, PacketConfig.DEFAULT)) {
       int sent;
       try (Packet p = Packet.of(new byte[16 << 10])) {
-        sent = PacketConnTest.sendUntilFull(client, i -> p);
+        sent = sendUntilFull(client, i -> p);
       }
       PacketConn serverSide = server.connections().iterator().next();
       assertTrue(serverSide.readingPaused(), "the server stopped reading the flooding client");
@@ -192,15 +196,12 @@ class MemoryBudgetTest {
   }
 
   private static PacketConn serverSide(PacketServer server, SocketChannel client) throws IOException {
-    int port = ((InetSocketAddress) client.getLocalAddress()).getPort();
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (System.nanoTime() < deadline) {
-      for (PacketConn conn : server.connections()) {
-        if (PacketConnTest.port(conn.remoteAddress()) == port) return conn;
-      }
-      Thread.onSpinWait();
-    }
-    throw new AssertionError("no server connection from port " + port);
+    int port = port(client.getLocalAddress());
+    return awaitValue(
+        () -> server.connections().stream().filter(c -> port(c.remoteAddress()) == port).findFirst(),
+        Optional::isPresent,
+        "a server connection from port " + port)
+        .get();
   }
 
   private static ByteBuffer header(int length) {
@@ -214,16 +215,6 @@ class MemoryBudgetTest {
       }
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
-    }
-  }
-
-  /** Waits for a condition another thread makes true, failing with its description after WAIT. */
-  private static void awaitTrue(BooleanSupplier condition, java.util.function.Supplier<String> what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) throw new AssertionError("timed out: " + what.get());
-      Thread.sleep(1); // Polling an observable condition, bounded by the deadline.
     }
   }
 }

@@ -1,14 +1,17 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
+import static io.github.packetconn.testing.Await.awaitStats;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Traffic.connect;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.github.packetconn.testing.LeakCheck;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import io.github.packetconn.testing.LeakCheck;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -51,8 +54,8 @@ class OneProcessChatTest {
     try (PacketServer server = PacketServer.bind(LOOPBACK, serverConfig, broadcast)) {
       serverRef.set(server);
       try {
-        for (int i = 0; i < CLIENTS; i++) clients.add(PacketConnTest.connect(server, clientConfig));
-        SafetyTest.awaitTrue(() -> server.connections().size() == CLIENTS, PacketConnTest.WAIT, server::toString);
+        for (int i = 0; i < CLIENTS; i++) clients.add(connect(server, clientConfig));
+        awaitTrue(() -> server.connections().size() == CLIENTS, server::toString);
 
         int expected = (CLIENTS - 2) * MESSAGES;
         long start = System.nanoTime();
@@ -94,7 +97,7 @@ class OneProcessChatTest {
             shortReaders.subList(0, Math.min(5, shortReaders.size())),
             shortReaders.size() + " readers short of " + expected + " after " + millis + " ms; " + budget);
         System.out.printf("OneProcessChatTest: %d readers got %d messages each in %d ms%n", CLIENTS - 1, expected, millis);
-        StatsTest.awaitStats(server, s -> s.closedTimeout() == 1); // The silent client, by its stall.
+        awaitStats(server, s -> s.closedTimeout() == 1); // The silent client, by its stall.
         assertEquals(CLIENTS - 1, server.connections().size(), "only the silent client was dropped");
       } finally {
         for (PacketConn client : clients) client.abort();

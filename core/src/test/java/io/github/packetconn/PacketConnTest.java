@@ -1,5 +1,26 @@
 package io.github.packetconn;
 
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Golden.EMPTY;
+import static io.github.packetconn.testing.Golden.EMPTY_CRC;
+import static io.github.packetconn.testing.Golden.HI;
+import static io.github.packetconn.testing.Golden.HI_CRC;
+import static io.github.packetconn.testing.Golden.TYPED;
+import static io.github.packetconn.testing.Golden.bytes;
+import static io.github.packetconn.testing.Golden.goldenHi;
+import static io.github.packetconn.testing.Golden.goldenTyped;
+import static io.github.packetconn.testing.Golden.hex;
+import static io.github.packetconn.testing.Handlers.BLOCKING_ECHO;
+import static io.github.packetconn.testing.Handlers.ECHO;
+import static io.github.packetconn.testing.Handlers.echoReportingFailure;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Loopback.listener;
+import static io.github.packetconn.testing.Loopback.port;
+import static io.github.packetconn.testing.Loopback.socket;
+import static io.github.packetconn.testing.Traffic.assertReceivesInOrder;
+import static io.github.packetconn.testing.Traffic.connect;
+import static io.github.packetconn.testing.Traffic.echoRandomPackets;
+import static io.github.packetconn.testing.Traffic.sendUntilFull;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,6 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.packetconn.testing.CapturedLog;
+import io.github.packetconn.testing.Frames;
+import io.github.packetconn.testing.Traffic;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,7 +41,6 @@ import java.net.InetSocketAddress;
 import java.net.ProtocolException;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -26,9 +48,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -39,87 +59,7 @@ import org.junit.jupiter.api.Timeout;
 
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class PacketConnTest {
-  static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
-  static final Duration WAIT = Duration.ofSeconds(20);
-  static final PacketHandler ECHO =
-      (conn, packet) -> {
-        try (packet) {
-          conn.send(packet);
-        }
-      };
-
-  /** An echo on a virtual thread per connection: receive, send back, until the end of stream. */
-  static final ConnectionHandler BLOCKING_ECHO =
-      conn -> {
-        for (Packet packet : conn) {
-          try (packet) {
-            conn.send(packet);
-          }
-        }
-      };
-
-  /** An echo handler that completes {@code failure} with the cause of a failed connection. */
-  static PacketHandler echoReportingFailure(CompletableFuture<Throwable> failure) {
-    return new PacketHandler() {
-      @Override
-      public void onPacket(PacketConn conn, Packet packet) throws Exception {
-        ECHO.onPacket(conn, packet);
-      }
-
-      @Override
-      public void onClose(PacketConn conn, Throwable cause) {
-        if (cause != null) failure.complete(cause);
-      }
-    };
-  }
-
-  /**
-   * Sends the packets {@code next} makes for 0, 1, 2... until the queue stays full for 200 ms: by
-   * then every buffer on the way is full too. Returns how many were sent.
-   */
-  static int sendUntilFull(PacketConn conn, java.util.function.IntFunction<Packet> next) {
-    int sent = 0;
-    while (true) {
-      Packet p = next.apply(sent);
-      if (!conn.trySend(p) && !conn.send(p, Duration.ofMillis(200))) return sent;
-      assertTrue(++sent < 1_000_000, "the send queue never filled up");
-    }
-  }
-
-  /** Receives until the end of the stream: packets numbered 0 to {@code count - 1}, in order. */
-  static void assertReceivesInOrder(PacketConn conn, int count) {
-    int n = 0;
-    for (Packet p : conn) {
-      try (p) {
-        assertEquals(n++, p.readInt());
-      }
-    }
-    assertEquals(count, n);
-  }
-
-  /** {@return the port of a TCP address} */
-  static int port(SocketAddress address) {
-    return ((InetSocketAddress) address).getPort();
-  }
-
-  static PacketConn connect(PacketServer server, PacketConfig config) throws IOException {
-    return PacketConn.connect(server.localAddress(), config, null);
-  }
-
-  static Packet goldenHi() {
-    return Packet.allocate().writeShort(0xABCD).writeInt(0x12345678).writeShortPrefixedString("hi");
-  }
-
-  static Packet goldenTyped() {
-    return Packet.allocate()
-        .writeBoolean(true)
-        .writeLong(-2)
-        .writeFloat(1.5f)
-        .writeDouble(-0.25)
-        .writeIntPrefixedString("héllo");
-  }
-
-  static byte[] readExactly(InputStream in, int n) throws IOException {
+  private static byte[] readExactly(InputStream in, int n) throws IOException {
     byte[] bytes = in.readNBytes(n);
     assertEquals(n, bytes.length, "stream ended early");
     return bytes;
@@ -128,7 +68,7 @@ class PacketConnTest {
   @Test
   void goldenFramesGoOutByteForByte() throws Exception {
     for (boolean crc : new boolean[] {false, true}) {
-      try (ServerSocket raw = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+      try (ServerSocket raw = listener();
           PacketConn conn =
               PacketConn.connect(raw.getLocalSocketAddress(), PacketConfig.builder().crc(crc).build(), null);
           Socket peer = raw.accept()) {
@@ -139,16 +79,13 @@ class PacketConnTest {
           conn.send(empty);
           conn.send(typed);
         }
-        String expected =
-            crc
-                ? FrameDecoderTest.HI_CRC + FrameDecoderTest.EMPTY_CRC
-                : FrameDecoderTest.HI + FrameDecoderTest.EMPTY + FrameDecoderTest.TYPED;
+        String expected = crc ? HI_CRC + EMPTY_CRC : HI + EMPTY + TYPED;
         int length = expected.length() / 2 + (crc ? 39 : 0);
-        String actual = HexFormat.of().formatHex(readExactly(peer.getInputStream(), length));
+        String actual = hex(readExactly(peer.getInputStream(), length));
         assertEquals(expected, actual.substring(0, expected.length()), "crc=" + crc);
         if (crc) {
-          byte[] typed = Frames.encode(FrameDecoderTest.bytes(FrameDecoderTest.TYPED.substring(8)), true);
-          assertEquals(HexFormat.of().formatHex(typed), actual.substring(expected.length()));
+          byte[] typed = Frames.encode(bytes(TYPED.substring(8)), true);
+          assertEquals(hex(typed), actual.substring(expected.length()));
         }
       }
     }
@@ -157,12 +94,12 @@ class PacketConnTest {
   @Test
   void goldenFramesAreReceived() throws Exception {
     for (boolean crc : new boolean[] {false, true}) {
-      try (ServerSocket raw = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+      try (ServerSocket raw = listener();
           PacketConn conn =
               PacketConn.connect(raw.getLocalSocketAddress(), PacketConfig.builder().crc(crc).build(), null);
           Socket peer = raw.accept()) {
-        String stream = crc ? FrameDecoderTest.HI_CRC + FrameDecoderTest.EMPTY_CRC : FrameDecoderTest.HI + FrameDecoderTest.EMPTY;
-        peer.getOutputStream().write(FrameDecoderTest.bytes(stream));
+        String stream = crc ? HI_CRC + EMPTY_CRC : HI + EMPTY;
+        peer.getOutputStream().write(bytes(stream));
         try (Packet hi = conn.receive(WAIT);
             Packet empty = conn.receive(WAIT)) {
           assertEquals(0xABCD, hi.readUnsignedShort());
@@ -192,45 +129,6 @@ class PacketConnTest {
     }
   }
 
-  /** Sends seeded random packets from one thread while this one checks every echo. */
-  static void echoRandomPackets(PacketServer server, PacketConfig config, int count) throws Exception {
-    long seed = System.nanoTime();
-    try (PacketConn conn = connect(server, config)) {
-      CompletableFuture<Void> sent =
-          CompletableFuture.runAsync(
-              () -> {
-                Random random = new Random(seed);
-                for (int i = 0; i < count; i++) {
-                  try (Packet p = Packet.allocate()) {
-                    p.writeBytes(payload(random, i, config.maxPacketSize()));
-                    conn.send(p);
-                  }
-                }
-              });
-      Random random = new Random(seed);
-      for (int i = 0; i < count; i++) {
-        byte[] expected = payload(random, i, config.maxPacketSize());
-        try (Packet echo = conn.receive(WAIT)) {
-          assertArrayEquals(expected, echo.toByteArray(), "seed " + seed + " packet " + i);
-        }
-      }
-      sent.get();
-    }
-  }
-
-  /** Mostly small payloads, one in ten up to the maximum; the first is empty, the second maximal. */
-  static byte[] payload(Random random, int index, int max) {
-    int size =
-        switch (index) {
-          case 0 -> 0;
-          case 1 -> max;
-          default -> random.nextInt(index % 10 == 0 ? max + 1 : 2049);
-        };
-    byte[] bytes = new byte[size];
-    random.nextBytes(bytes);
-    return bytes;
-  }
-
   @Test
   void packetOfExactlyMaxSizeGoesThroughAndOneByteMoreIsRefused() throws Exception {
     PacketConfig config = PacketConfig.builder().maxPacketSize(64 << 10).build();
@@ -255,9 +153,9 @@ class PacketConnTest {
     PacketHandler handler = echoReportingFailure(closed);
     try (PacketServer server = PacketServer.bind(LOOPBACK, config, handler);
         PacketConn good = connect(server, config);
-        Socket bad = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
-      bad.getOutputStream().write(FrameDecoderTest.bytes("01000100")); // 65537, little-endian.
-      Throwable cause = closed.get(20, TimeUnit.SECONDS);
+        Socket bad = socket(server)) {
+      bad.getOutputStream().write(bytes("01000100")); // 65537, little-endian.
+      Throwable cause = closed.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertInstanceOf(ProtocolException.class, cause);
       assertEquals("packet size 65537 exceeds maxPacketSize 65536", cause.getMessage());
       assertEquals(-1, bad.getInputStream().read(), "the server closed the bad connection");
@@ -277,17 +175,17 @@ class PacketConnTest {
     PacketHandler handler = echoReportingFailure(failure);
     try (PacketServer server = PacketServer.bind(LOOPBACK, config, handler);
         PacketConn conn = connect(server, config);
-        Socket corrupt = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+        Socket corrupt = socket(server)) {
       try (Packet p = goldenHi()) {
         conn.send(p);
       }
       try (Packet echo = conn.receive(WAIT)) {
-        assertEquals("cdab7856341202006869", PacketTest.hex(echo));
+        assertEquals("cdab7856341202006869", hex(echo));
       }
-      byte[] frame = FrameDecoderTest.bytes(FrameDecoderTest.HI_CRC);
+      byte[] frame = bytes(HI_CRC);
       frame[frame.length - 1] ^= 0x10;
       corrupt.getOutputStream().write(frame);
-      Throwable cause = failure.get(20, TimeUnit.SECONDS);
+      Throwable cause = failure.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertEquals(
           "CRC mismatch on a frame of 10 bytes: received 71041d55, computed 61041d55"
               + " (do both peers have crc enabled?)",
@@ -307,10 +205,10 @@ class PacketConnTest {
           }
         };
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, handler);
-        Socket peer = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
-      peer.getOutputStream().write(FrameDecoderTest.bytes("0a000000cdab78"));
+        Socket peer = socket(server)) {
+      peer.getOutputStream().write(bytes("0a000000cdab78"));
       peer.shutdownOutput();
-      Throwable cause = failure.get(20, TimeUnit.SECONDS);
+      Throwable cause = failure.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertInstanceOf(EOFException.class, cause);
       assertEquals("end of stream inside a frame, after 3 of 10 payload bytes", cause.getMessage());
     }
@@ -354,55 +252,12 @@ class PacketConnTest {
 
   @Test
   void closeFlushesPendingPackets() throws Exception {
-    closeFlushesPendingPackets(LOOPBACK);
-  }
-
-  /** A client sends 100,000 packets and closes at once: the server receives every one, in order. */
-  static void closeFlushesPendingPackets(SocketAddress address) throws Exception {
-    int count = 100_000;
-    CompletableFuture<Integer> received = new CompletableFuture<>();
-    ConnectionHandler counter =
-        conn -> {
-          int n = 0;
-          for (Packet p; (p = conn.receive(WAIT)) != null; ) {
-            assertEquals(n, p.readInt(), "in order");
-            p.release();
-            n++;
-          }
-          received.complete(n);
-        };
-    try (PacketServer server = PacketServer.bind(address, PacketConfig.DEFAULT, counter)) {
-      PacketConn conn = connect(server, PacketConfig.DEFAULT);
-      try (Packet p = Packet.allocate()) {
-        for (int i = 0; i < count; i++) conn.send(p.clear().writeInt(i).writeBytes(new byte[20]));
-      }
-      conn.close();
-      assertFalse(conn.isOpen());
-      assertEquals(count, received.get(20, TimeUnit.SECONDS), "every packet, then end of stream");
-      conn.closeFuture().get(20, TimeUnit.SECONDS);
-      assertNull(conn.closeCause());
-    }
+    Traffic.closeFlushesPendingPackets(LOOPBACK);
   }
 
   @Test
   void serverSideCloseFlushesPendingPackets() throws Exception {
-    serverSideCloseFlushesPendingPackets(LOOPBACK);
-  }
-
-  /** A server's handler sends 50,000 packets and returns: the client receives every one, in order. */
-  static void serverSideCloseFlushesPendingPackets(SocketAddress address) throws Exception {
-    int count = 50_000;
-    ConnectionHandler producer =
-        conn -> {
-          try (Packet p = Packet.allocate()) {
-            for (int i = 0; i < count; i++) conn.send(p.clear().writeInt(i));
-          }
-          // Returning closes the connection gracefully.
-        };
-    try (PacketServer server = PacketServer.bind(address, PacketConfig.DEFAULT, producer);
-        PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
-      assertReceivesInOrder(conn, count);
-    }
+    Traffic.serverSideCloseFlushesPendingPackets(LOOPBACK);
   }
 
   @Test
@@ -435,7 +290,7 @@ class PacketConnTest {
         while (read < expected) {
           read += peer.read(sink.clear());
         }
-        blockingSend.get(20, TimeUnit.SECONDS);
+        blockingSend.get(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertEquals(expected, read);
       }
       conn.abort();
@@ -464,7 +319,7 @@ class PacketConnTest {
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO)) {
       PacketConn a = connect(server, PacketConfig.DEFAULT);
       a.abort();
-      a.closeFuture().get(20, TimeUnit.SECONDS);
+      a.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
       try (PacketConn b = connect(server, PacketConfig.DEFAULT);
           Packet p = goldenHi()) {
         b.send(p);
@@ -477,15 +332,15 @@ class PacketConnTest {
 
   @Test
   void closeFutureReportsTheCause() throws Exception {
-    try (ServerSocket raw = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+    try (ServerSocket raw = listener();
         PacketConn conn = PacketConn.connect(raw.getLocalSocketAddress(), PacketConfig.DEFAULT, null);
         Socket peer = raw.accept()) {
       OutputStream out = peer.getOutputStream();
-      out.write(FrameDecoderTest.bytes("ffffff7f"));
+      out.write(bytes("ffffff7f"));
       // A receiving connection reads when it is asked to receive, so the receive finds the error.
       IOException thrown = assertThrows(IOException.class, conn::receive);
       ExecutionException e =
-          assertThrows(ExecutionException.class, () -> conn.closeFuture().get(20, TimeUnit.SECONDS));
+          assertThrows(ExecutionException.class, () -> conn.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS));
       assertInstanceOf(ProtocolException.class, e.getCause());
       assertEquals("packet size 2147483647 exceeds maxPacketSize 33554432", conn.closeCause().getMessage());
       assertEquals(conn.closeCause(), thrown);
@@ -506,7 +361,7 @@ class PacketConnTest {
     assertFalse(server.isOpen());
     assertNull(conn.receive(WAIT), "the server's close reaches the client as a clean end");
     conn.close();
-    serverSide.closeFuture().get(20, TimeUnit.SECONDS);
+    serverSide.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
     assertTrue(server.connections().isEmpty());
     assertThrows(IOException.class, () -> PacketConn.connect(server.localAddress(), PacketConfig.DEFAULT, null));
   }
@@ -549,7 +404,7 @@ class PacketConnTest {
       conn.flush();
       ByteBuffer in = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
       while (in.hasRemaining()) peer.read(in);
-      assertEquals(FrameDecoderTest.HI + FrameDecoderTest.HI, HexFormat.of().formatHex(in.array()));
+      assertEquals(HI + HI, hex(in.array()));
     }
   }
 
@@ -566,7 +421,7 @@ class PacketConnTest {
       }
       ByteBuffer in = ByteBuffer.allocate(28);
       while (in.hasRemaining()) peer.read(in); // Arrives once the timer fires.
-      assertEquals(FrameDecoderTest.HI + FrameDecoderTest.HI, HexFormat.of().formatHex(in.array()));
+      assertEquals(HI + HI, hex(in.array()));
     }
   }
 
@@ -591,7 +446,7 @@ class PacketConnTest {
     PacketConfig small = PacketConfig.builder().sendQueueBytes(8 << 10).build();
     try (PacketServer server = PacketServer.bind(LOOPBACK, small, producer);
         PacketConn conn = connect(server, small)) {
-      backedUp.get(20, TimeUnit.SECONDS);
+      backedUp.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertReceivesInOrder(conn, count);
     }
   }
@@ -620,7 +475,7 @@ class PacketConnTest {
           assertEquals(i, echo.readInt(), "every echo, in order, after the server resumed");
         }
       }
-      rest.get(20, TimeUnit.SECONDS);
+      rest.get(WAIT.toSeconds(), TimeUnit.SECONDS);
     }
   }
 
@@ -648,7 +503,7 @@ class PacketConnTest {
         Packet empty = Packet.allocate();
         Packet hi = goldenHi()) {
       bad.send(empty);
-      assertEquals("empty packets are not allowed", cause.get(20, TimeUnit.SECONDS).getMessage());
+      assertEquals("empty packets are not allowed", cause.get(WAIT.toSeconds(), TimeUnit.SECONDS).getMessage());
       String failure = "java.lang.IllegalArgumentException: empty packets are not allowed";
       LogRecord line = // Captured, not printed: see CapturedLog.
           CapturedLog.await(Level.WARNING, "closed: handler failed: " + failure, WAIT);
@@ -741,9 +596,9 @@ class PacketConnTest {
           }
         };
     try (PacketServer server = PacketServer.bind(LOOPBACK, quick, flooder);
-        Socket peer = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
-      peer.getOutputStream().write(FrameDecoderTest.bytes(FrameDecoderTest.EMPTY)); // Never reads.
-      Throwable why = cause.get(20, TimeUnit.SECONDS);
+        Socket peer = socket(server)) {
+      peer.getOutputStream().write(bytes(EMPTY)); // Never reads.
+      Throwable why = cause.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertInstanceOf(SocketTimeoutException.class, why);
       assertTrue(why.getMessage().startsWith("close timed out after 300 ms with "), why.getMessage());
     }
@@ -766,12 +621,12 @@ class PacketConnTest {
           }
         };
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, closer);
-        Socket peer = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+        Socket peer = socket(server)) {
       // One whole frame, then the start of a second one, in one write.
-      peer.getOutputStream().write(FrameDecoderTest.bytes(FrameDecoderTest.HI + "64000000abcd"));
+      peer.getOutputStream().write(bytes(HI + "64000000abcd"));
       assertEquals(-1, peer.getInputStream().read(), "the server closed its side");
       peer.shutdownOutput();
-      assertNull(cause.get(20, TimeUnit.SECONDS), "a local close is clean, whatever was unread");
+      assertNull(cause.get(WAIT.toSeconds(), TimeUnit.SECONDS), "a local close is clean, whatever was unread");
     }
   }
 
@@ -786,7 +641,7 @@ class PacketConnTest {
       // fills and it stops reading the client, and at last the client's sends back up.
       sendUntilFull(conn, i -> p);
       conn.close(); // Must not deadlock: a closing connection reads (and drops) again.
-      conn.closeFuture().get(20, TimeUnit.SECONDS);
+      conn.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertNull(conn.closeCause());
     }
   }

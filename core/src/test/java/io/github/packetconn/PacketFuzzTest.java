@@ -1,5 +1,6 @@
 package io.github.packetconn;
 
+import static io.github.packetconn.testing.Golden.bytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import io.github.packetconn.FrameDecoderFuzzTest.Choices;
+import io.github.packetconn.testing.Choices;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -359,7 +360,7 @@ class PacketFuzzTest {
       if (op.length == 2) w.pick(op[1], ARG_MIN, ARG_MAX);
       if (op.length == 4) w.pick(op[1], 0, 63).pick(op[2], -2, 65).pick(op[3], -2, 65);
     }
-    return w.rest(FrameDecoderTest.bytes(payloadHex));
+    return w.rest(bytes(payloadHex));
   }
 
   /** One write of every kind, with {@code text} as the UTF-16LE code units of the strings. */

@@ -1,5 +1,6 @@
 package io.github.packetconn;
 
+import static io.github.packetconn.testing.Golden.hex;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,17 +12,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.ReadOnlyBufferException;
-import java.util.List;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class PacketTest {
-  static String hex(Packet packet) {
-    return HexFormat.of().formatHex(packet.toByteArray());
-  }
-
   @Test
   void goldenPayloadShortIntString() {
     try (Packet p = Packet.allocate()) {

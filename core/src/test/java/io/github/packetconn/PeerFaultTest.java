@@ -1,29 +1,33 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.WAIT;
-import static io.github.packetconn.PacketConnTest.connect;
-import static io.github.packetconn.PacketConnTest.goldenHi;
-import static io.github.packetconn.SafetyTest.assertClosedByPeer;
-import static io.github.packetconn.SafetyTest.assertEchoes;
-import static io.github.packetconn.SafetyTest.assertFreshClientEchoes;
-import static io.github.packetconn.SafetyTest.awaitTrue;
-import static io.github.packetconn.SafetyTest.failureOf;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Await.failureOf;
+import static io.github.packetconn.testing.Golden.HI;
+import static io.github.packetconn.testing.Golden.HI_CRC;
+import static io.github.packetconn.testing.Golden.ascii;
+import static io.github.packetconn.testing.Golden.bytes;
+import static io.github.packetconn.testing.Golden.goldenHi;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Loopback.assertClosedByPeer;
+import static io.github.packetconn.testing.Loopback.port;
+import static io.github.packetconn.testing.Loopback.socket;
+import static io.github.packetconn.testing.Memory.allocatedBytes;
+import static io.github.packetconn.testing.Traffic.assertEchoes;
+import static io.github.packetconn.testing.Traffic.assertFreshClientEchoes;
+import static io.github.packetconn.testing.Traffic.connect;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.packetconn.SafetyTest.Recorder;
+import io.github.packetconn.testing.Recorder;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.ProtocolException;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -66,10 +70,6 @@ class PeerFaultTest {
                 + " preface: is an HTTP/2 client talking to this port?"));
   }
 
-  static byte[] ascii(String text) {
-    return text.getBytes(StandardCharsets.US_ASCII);
-  }
-
   @ParameterizedTest(name = "{0}")
   @MethodSource("foreignProtocols")
   void foreignProtocolClosesOnlyItsConnectionNamingTheProtocol(String name, byte[] bytes, String message)
@@ -78,7 +78,7 @@ class PeerFaultTest {
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, recorder);
         PacketConn before = connect(server, PacketConfig.DEFAULT)) {
       assertEchoes(before);
-      try (Socket foreign = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+      try (Socket foreign = socket(server)) {
         PacketConn serverSide = recorder.opened(foreign.getLocalPort()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
         foreign.getOutputStream().write(bytes);
         Throwable cause = recorder.closed(foreign.getLocalPort()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -107,7 +107,7 @@ class PeerFaultTest {
         byte[] hello = new byte[5 + 0xc8];
         byte[] header = {0x16, 0x03, 0x01, (byte) lengthHigh, (byte) 0xc8, 0x01, 0x00, 0x00, (byte) 0xc4, 0x03, 0x03};
         System.arraycopy(header, 0, hello, 0, header.length);
-        try (Socket tls = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+        try (Socket tls = socket(server)) {
           tls.getOutputStream().write(hello);
           Throwable cause = recorder.closed(tls.getLocalPort()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
           assertInstanceOf(ProtocolException.class, cause);
@@ -131,7 +131,7 @@ class PeerFaultTest {
       try (Packet hi = goldenHi()) {
         crcClient.send(hi); // The plain server takes the trailer 551d0461 for the next length.
       }
-      Throwable cause = recorder.closed(PacketConnTest.port(crcClient.localAddress())).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      Throwable cause = recorder.closed(port(crcClient.localAddress())).get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertInstanceOf(ProtocolException.class, cause);
       assertEquals(
           "packet size 1627659605 exceeds maxPacketSize 33554432 (does the peer have crc enabled while"
@@ -151,7 +151,7 @@ class PeerFaultTest {
         plainClient.send(hi);
         plainClient.send(hi); // Its length, 0a000000, is taken for the first frame's CRC.
       }
-      Throwable cause = recorder.closed(PacketConnTest.port(plainClient.localAddress())).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      Throwable cause = recorder.closed(port(plainClient.localAddress())).get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertInstanceOf(ProtocolException.class, cause);
       assertEquals(
           "CRC mismatch on a frame of 10 bytes: received 0000000a, computed 61041d55"
@@ -180,14 +180,14 @@ class PeerFaultTest {
   void frameCutAtEverySplitPointFailsOnlyThatConnectionOnce() throws Exception {
     for (boolean crc : new boolean[] {false, true}) {
       PacketConfig config = PacketConfig.builder().crc(crc).build();
-      byte[] frame = FrameDecoderTest.bytes(crc ? FrameDecoderTest.HI_CRC : FrameDecoderTest.HI);
+      byte[] frame = bytes(crc ? HI_CRC : HI);
       Recorder recorder = new Recorder();
       int connections = 0;
       try (PacketServer server = PacketServer.bind(LOOPBACK, config, recorder)) {
         for (boolean reset : new boolean[] {false, true}) {
           for (int k = 1; k < frame.length; k++) {
             String label = "crc=" + crc + " reset=" + reset + " k=" + k;
-            Socket raw = new Socket(InetAddress.getLoopbackAddress(), server.port());
+            Socket raw = socket(server);
             connections++;
             int port = raw.getLocalPort();
             // Accepted and registered before the cut, so the server sees this very connection end.
@@ -215,7 +215,7 @@ class PeerFaultTest {
         }
         assertFreshClientEchoes(server, config);
         connections++;
-        awaitTrue(() -> server.connections().isEmpty(), WAIT, server::toString);
+        awaitTrue(() -> server.connections().isEmpty(), server::toString);
         assertEquals(connections, recorder.closeCalls.get(), "onClose ran once per connection, crc=" + crc);
       }
     }
@@ -228,7 +228,7 @@ class PeerFaultTest {
     Recorder recorder = new Recorder();
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, recorder);
         PacketConn good = connect(server, PacketConfig.DEFAULT);
-        Socket hostile = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+        Socket hostile = socket(server)) {
       PacketConn serverSide = recorder.opened(hostile.getLocalPort()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertEchoes(good); // Warm up the pools the echoes use.
       long[] ioThreads =
@@ -238,7 +238,7 @@ class PeerFaultTest {
               .toArray();
       long allocatedBefore = allocatedBytes(ioThreads);
       OutputStream out = hostile.getOutputStream();
-      out.write(FrameDecoderTest.bytes("0000e001")); // 30 MiB, under maxPacketSize.
+      out.write(bytes("0000e001")); // 30 MiB, under maxPacketSize.
       out.flush();
       for (int i = 0; i < 100; i++) {
         out.write(i);
@@ -258,19 +258,5 @@ class PeerFaultTest {
       assertEquals("end of stream inside a frame, after 100 of 31457280 payload bytes", cause.getMessage());
       assertEchoes(good);
     }
-  }
-
-  /**
-   * {@return the bytes the threads {@code ids} have allocated on the heap so far} Through reflection,
-   * because the tests compile inside the library's module, which reads neither java.management nor
-   * jdk.management; they run on the class path, where both are there.
-   */
-  static long allocatedBytes(long[] ids) throws ReflectiveOperationException {
-    Object bean = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
-    Object bytes =
-        Class.forName("com.sun.management.ThreadMXBean")
-            .getMethod("getThreadAllocatedBytes", long[].class)
-            .invoke(bean, (Object) ids);
-    return Arrays.stream((long[]) bytes).sum();
   }
 }

@@ -1,15 +1,18 @@
 package io.github.packetconn;
 
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Loopback.socket;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.github.packetconn.testing.Frames;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -40,9 +43,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ResourceLeakTest {
-  static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
   static final PacketConfig CONFIG = PacketConfig.builder().closeTimeout(Duration.ofSeconds(5)).build();
-  static final long WAIT_SECONDS = 15;
   static final int CLIENTS = 168; // 24 per ending.
   static final int PACKETS = 40; // Echoed per connection before it ends.
   static final int WINDOW = 8; // Packets in flight per connection that keeps sending.
@@ -190,7 +191,7 @@ class ResourceLeakTest {
         Ending ending = endings.get(i);
         if (ending == Ending.CLIENT_CLOSE || ending == Ending.SERVER_CLOSE || ending == Ending.SERVER_SHUTDOWN) {
           try {
-            checkers.get(i).echoed.get(WAIT_SECONDS, TimeUnit.SECONDS); // Every echo, in order.
+            checkers.get(i).echoed.get(WAIT.toSeconds(), TimeUnit.SECONDS); // Every echo, in order.
           } catch (ExecutionException e) {
             throw new AssertionError(ending + " connection " + i + ": " + e.getCause().getMessage(), e);
           }
@@ -198,11 +199,11 @@ class ResourceLeakTest {
         if (ending == Ending.CLIENT_CLOSE) conns.get(i).close();
       }
       server.close(); // Ends SERVER_SHUTDOWN's connections, mid-flow.
-      server.closeFuture().get(WAIT_SECONDS, TimeUnit.SECONDS);
+      server.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
       for (PacketConn conn : conns) awaitClosed(conn);
       for (PacketConn conn : serverSide) awaitClosed(conn);
       for (Thread thread : handlerThreads) {
-        assertTrue(thread.join(Duration.ofSeconds(WAIT_SECONDS)), "handler thread " + thread + " still alive");
+        assertTrue(thread.join(WAIT), "handler thread " + thread + " still alive");
       }
       for (int i = 0; i < conns.size(); i++) {
         Ending ending = endings.get(i);
@@ -215,11 +216,10 @@ class ResourceLeakTest {
         echoes += checkers.get(i).received;
       }
       // A blocking handler may start after its connection has ended: wait for the last ones.
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
-      while (serverSide.size() < clients && System.nanoTime() - deadline < 0) Thread.yield();
+      awaitTrue(() -> serverSide.size() >= clients, () -> serverSide.size() + " of " + clients + " served");
       assertEquals(clients, serverSide.size(), "every connection was served");
       for (Thread thread : handlerThreads) {
-        assertTrue(thread.join(Duration.ofSeconds(WAIT_SECONDS)), "handler thread " + thread + " still alive");
+        assertTrue(thread.join(WAIT), "handler thread " + thread + " still alive");
       }
       assertEquals(List.of(), List.copyOf(server.connections()), "the server lists no connection");
       for (PacketConn conn : conns) assertEquals(0, conn.queuedBytes(), conn + " holds queued bytes");
@@ -249,24 +249,24 @@ class ResourceLeakTest {
     CompletableFuture<Integer> firstSeq = new CompletableFuture<>();
     ConnectionHandler takesOneThenStops =
         conn -> {
-          try (Packet first = conn.receive(Duration.ofSeconds(WAIT_SECONDS))) {
+          try (Packet first = conn.receive(WAIT)) {
             firstSeq.complete(first.readInt());
           } catch (IOException e) {
             firstSeq.completeExceptionally(e);
             throw e;
           }
           // The failure behind the queued packets has closed the connection by now.
-          conn.closeFuture().handle((ok, failure) -> null).get(WAIT_SECONDS, TimeUnit.SECONDS);
+          conn.closeFuture().handle((ok, failure) -> null).get(WAIT.toSeconds(), TimeUnit.SECONDS);
           // Returning closes the connection; the packets still queued are the library's to release.
         };
     try (PacketServer server = PacketServer.bind(LOOPBACK, CONFIG, takesOneThenStops);
-        Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+        Socket socket = socket(server)) {
       ByteBuffer bytes = ByteBuffer.allocate(8192).order(ByteOrder.LITTLE_ENDIAN);
       for (int seq = 0; seq < frames; seq++) bytes.put(Frames.encode(payload(seq), false));
       bytes.putInt(Integer.MAX_VALUE); // Above maxPacketSize: a protocol error after the frames.
       socket.getOutputStream().write(bytes.array(), 0, bytes.position()); // One write: one read.
       try {
-        assertEquals(0, firstSeq.get(WAIT_SECONDS, TimeUnit.SECONDS));
+        assertEquals(0, firstSeq.get(WAIT.toSeconds(), TimeUnit.SECONDS));
       } catch (ExecutionException e) {
         throw new AssertionError("the packets decoded before the failure come first; got " + e.getCause(), e);
       }
@@ -277,9 +277,9 @@ class ResourceLeakTest {
 
   private static void awaitClosed(PacketConn conn) throws Exception {
     try {
-      conn.closeFuture().handle((ok, failure) -> null).get(WAIT_SECONDS, TimeUnit.SECONDS);
+      conn.closeFuture().handle((ok, failure) -> null).get(WAIT.toSeconds(), TimeUnit.SECONDS);
     } catch (TimeoutException e) {
-      fail(conn + " did not close within " + WAIT_SECONDS + " s");
+      fail(conn + " did not close within " + WAIT.toSeconds() + " s");
     }
   }
 
@@ -392,8 +392,8 @@ class ResourceLeakTest {
 
   /** Connects a raw socket, sends every packet and shuts its output, leaving the echoes unread. */
   private static Socket halfClose(PacketServer server) throws IOException {
-    Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port());
-    socket.setSoTimeout((int) TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+    Socket socket = socket(server);
+    socket.setSoTimeout((int) WAIT.toMillis());
     OutputStream out = socket.getOutputStream();
     for (int seq = 0; seq < PACKETS; seq++) out.write(Frames.encode(payload(seq), false));
     socket.shutdownOutput();
@@ -415,7 +415,7 @@ class ResourceLeakTest {
 
   /** Sends two frames and part of a third from a raw socket, then resets the connection. */
   private static void resetMidFrame(PacketServer server, int i) throws IOException {
-    try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+    try (Socket socket = socket(server)) {
       OutputStream out = socket.getOutputStream();
       out.write(Frames.encode(payload(0), false));
       out.write(Frames.encode(payload(1), false));

@@ -1,10 +1,15 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.ECHO;
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.WAIT;
-import static io.github.packetconn.PacketConnTest.connect;
-import static io.github.packetconn.PacketConnTest.goldenHi;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Await.failureOf;
+import static io.github.packetconn.testing.Golden.ascii;
+import static io.github.packetconn.testing.Golden.goldenHi;
+import static io.github.packetconn.testing.Handlers.ECHO;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Loopback.listener;
+import static io.github.packetconn.testing.Traffic.assertEchoes;
+import static io.github.packetconn.testing.Traffic.connect;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -14,23 +19,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.ProtocolException;
+import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -44,97 +43,6 @@ class SafetyTest {
   static final int THREADS = 4;
   static final long MILLION_WAIT = 80; // Seconds for a million packets: 4-9 s idle, far more when busy.
   static final int PER_THREAD = 250_000; // 1,000,000 packets in all.
-
-  // ---- helpers shared with PeerFaultTest and BackpressureTest
-
-  /**
-   * An echo handler that records every server-side connection by its peer's port, the cause each
-   * one closed with, and how many times onClose ran in all.
-   */
-  static final class Recorder implements PacketHandler {
-    private final Map<Integer, CompletableFuture<PacketConn>> opened = new ConcurrentHashMap<>();
-    private final Map<Integer, CompletableFuture<Throwable>> closed = new ConcurrentHashMap<>();
-    final AtomicInteger closeCalls = new AtomicInteger();
-
-    /** {@return the server side of the connection from local port {@code port} of a client} */
-    CompletableFuture<PacketConn> opened(int port) {
-      return opened.computeIfAbsent(port, k -> new CompletableFuture<>());
-    }
-
-    /** {@return the cause the connection from {@code port} closed with (null: clean)} */
-    CompletableFuture<Throwable> closed(int port) {
-      return closed.computeIfAbsent(port, k -> new CompletableFuture<>());
-    }
-
-    /** Forgets {@code port}, so that a later connection from the same port starts afresh. */
-    void forget(int port) {
-      opened.remove(port);
-      closed.remove(port);
-    }
-
-    @Override
-    public void onOpen(PacketConn conn) {
-      opened(PacketConnTest.port(conn.remoteAddress())).complete(conn);
-    }
-
-    @Override
-    public void onPacket(PacketConn conn, Packet packet) throws Exception {
-      ECHO.onPacket(conn, packet);
-    }
-
-    @Override
-    public void onClose(PacketConn conn, Throwable cause) {
-      closeCalls.incrementAndGet();
-      closed(PacketConnTest.port(conn.remoteAddress())).complete(cause);
-    }
-  }
-
-  /** Sends the golden packet and checks the echo. */
-  static void assertEchoes(PacketConn conn) throws IOException {
-    try (Packet hi = goldenHi()) {
-      conn.send(hi);
-    }
-    try (Packet echo = conn.receive(WAIT)) {
-      assertEquals("cdab7856341202006869", PacketTest.hex(echo));
-    }
-  }
-
-  /** Connects a fresh client to {@code server}, checks one echo and closes it. */
-  static void assertFreshClientEchoes(PacketServer server, PacketConfig config) throws IOException {
-    try (PacketConn fresh = connect(server, config)) {
-      assertEchoes(fresh);
-    }
-  }
-
-  /** Polls {@code condition} every millisecond until it holds; fails after {@code timeout}. */
-  static void awaitTrue(BooleanSupplier condition, Duration timeout, Supplier<String> what) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() - deadline > 0) throw new AssertionError("timed out waiting: " + what.get());
-      LockSupport.parkNanos(1_000_000);
-    }
-  }
-
-  /** Waits until {@code thread} is parked in WAITING (an untimed wait), with a deadline. */
-  static void awaitWaiting(Thread thread) {
-    awaitTrue(() -> thread.getState() == Thread.State.WAITING, WAIT, () -> thread + " is " + thread.getState());
-  }
-
-  /** Reads until the peer closed: end of stream, or a reset if it closed with our bytes unread. */
-  static void assertClosedByPeer(Socket socket) throws IOException {
-    socket.setSoTimeout((int) WAIT.toMillis());
-    try {
-      assertEquals(-1, socket.getInputStream().read(), "the server closed the connection");
-    } catch (SocketException e) {
-      assertEquals("Connection reset", e.getMessage());
-    }
-  }
-
-  /** {@return the cause {@code future} failed with} */
-  static Throwable failureOf(CompletableFuture<?> future) {
-    ExecutionException e = assertThrows(ExecutionException.class, () -> future.get(WAIT.toSeconds(), TimeUnit.SECONDS));
-    return e.getCause();
-  }
 
   // ---- 1. a graceful close loses nothing; abort drops what is queued
 
@@ -289,7 +197,7 @@ class SafetyTest {
                     }
                   });
       // The server does not read yet: past the socket buffers, 16 MiB wait in the send queue.
-      awaitTrue(() -> conn.queuedBytes() > 16 << 20, WAIT, () -> conn.queuedBytes() + " bytes queued");
+      awaitTrue(() -> conn.queuedBytes() > 16 << 20, () -> conn.queuedBytes() + " bytes queued");
       conn.abort();
       Throwable thrown = senderEnd.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       sender.join();
@@ -330,11 +238,11 @@ class SafetyTest {
 
   @Test
   void sendAfterThePeerBrokeTheProtocolThrowsClosedWithTheCause() throws Exception {
-    try (java.net.ServerSocket raw = new java.net.ServerSocket(0, 1, LOOPBACK.getAddress());
+    try (ServerSocket raw = listener();
         PacketConn conn = PacketConn.connect(raw.getLocalSocketAddress(), PacketConfig.DEFAULT, null);
         Socket peer = raw.accept();
         Packet p = goldenHi()) {
-      peer.getOutputStream().write(PeerFaultTest.ascii("GET / HTTP/1.1\r\n\r\n"));
+      peer.getOutputStream().write(ascii("GET / HTTP/1.1\r\n\r\n"));
       assertThrows(ProtocolException.class, conn::receive);
       failureOf(conn.closeFuture());
       IllegalStateException e = assertThrows(IllegalStateException.class, () -> conn.send(p));

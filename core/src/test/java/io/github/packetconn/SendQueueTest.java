@@ -1,14 +1,20 @@
 package io.github.packetconn;
 
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Golden.EMPTY_CRC;
+import static io.github.packetconn.testing.Golden.HI_CRC;
+import static io.github.packetconn.testing.Golden.goldenHi;
+import static io.github.packetconn.testing.Golden.hex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.packetconn.testing.Frames;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
-import java.util.HexFormat;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -86,8 +92,8 @@ class SendQueueTest {
       while (queue.hasWriting()) queue.write(sink, 1 << 20);
       assertEquals(0, queue.queuedBytes());
       assertEquals(
-          HexFormat.of().formatHex(expected.toByteArray()),
-          HexFormat.of().formatHex(sink.bytes.toByteArray()),
+          hex(expected.toByteArray()),
+          hex(sink.bytes.toByteArray()),
           "seed " + seed + " crc " + crc);
     }
   }
@@ -95,7 +101,7 @@ class SendQueueTest {
   @Test
   void goldenFramesFromTheQueue() throws Exception {
     SendQueue queue = queue(1 << 20, true);
-    try (Packet hi = PacketConnTest.goldenHi();
+    try (Packet hi = goldenHi();
         Packet empty = Packet.allocate()) {
       queue.offer(hi, -1);
       queue.offer(empty, -1);
@@ -104,7 +110,7 @@ class SendQueueTest {
     queue.takeFilled();
     queue.write(sink, 1 << 20);
     assertEquals(
-        FrameDecoderTest.HI_CRC + FrameDecoderTest.EMPTY_CRC, HexFormat.of().formatHex(sink.bytes.toByteArray()));
+        HI_CRC + EMPTY_CRC, hex(sink.bytes.toByteArray()));
   }
 
   @Test
@@ -171,11 +177,11 @@ class SendQueueTest {
       queue.offer(small, -1);
       java.util.concurrent.CompletableFuture<Boolean> bigSend =
           java.util.concurrent.CompletableFuture.supplyAsync(() -> queue.offer(big, -1));
-      while (queue.waiting() == 0) Thread.onSpinWait(); // The big frame waits for an empty queue.
+      awaitTrue(() -> queue.waiting() > 0, () -> "the big frame waits for an empty queue");
       assertFalse(queue.offer(small, 0), "no overtaking");
       queue.takeFilled();
       queue.write(new Sink(), 1 << 20);
-      assertTrue(bigSend.get(20, java.util.concurrent.TimeUnit.SECONDS));
+      assertTrue(bigSend.get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
       assertEquals(1004, queue.queuedBytes());
     }
   }

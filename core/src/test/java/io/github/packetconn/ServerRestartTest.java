@@ -1,6 +1,8 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.WAIT;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -100,8 +102,7 @@ class ServerRestartTest {
           drainUntilEnd(client); // The server ended it: a clean end, or a reset.
         }
       }
-      SafetyTest.awaitTrue(
-          () -> server.connections().isEmpty(), WAIT, () -> "round " + round + ": " + server);
+      awaitTrue(() -> server.connections().isEmpty(), () -> "round " + round + ": " + server);
     }
   }
 
@@ -115,7 +116,7 @@ class ServerRestartTest {
 
   private static int freePort() throws IOException {
     try (ServerSocketChannel probe = ServerSocketChannel.open()) {
-      probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      probe.bind(LOOPBACK);
       return ((InetSocketAddress) probe.getLocalAddress()).getPort();
     }
   }

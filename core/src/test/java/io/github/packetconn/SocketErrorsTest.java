@@ -1,7 +1,7 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.ECHO;
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
+import static io.github.packetconn.testing.Handlers.ECHO;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;

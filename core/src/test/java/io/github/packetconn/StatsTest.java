@@ -1,21 +1,24 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.ECHO;
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.WAIT;
-import static io.github.packetconn.PacketConnTest.connect;
-import static io.github.packetconn.SafetyTest.awaitTrue;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Await.awaitStats;
+import static io.github.packetconn.testing.Golden.ascii;
+import static io.github.packetconn.testing.Handlers.ECHO;
+import static io.github.packetconn.testing.Handlers.MISCHIEF;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Loopback.socket;
+import static io.github.packetconn.testing.Traffic.assertEchoes;
+import static io.github.packetconn.testing.Traffic.connect;
+import static io.github.packetconn.testing.Traffic.sendInt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.packetconn.testing.CapturedLog;
+import io.github.packetconn.testing.Frames;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import org.junit.jupiter.api.Test;
@@ -27,27 +30,7 @@ class StatsTest {
   static final int SIZE = 100;
   static final int FRAME = 4 + SIZE;
 
-  /** Handles packets by their first int: 1 throws, 2 aborts, 3 floods a peer that does not read. */
-  private static final String HANDLER_BUG = "java.lang.IllegalStateException: handler bug";
-
-  static final PacketHandler MISCHIEF =
-      (conn, packet) -> {
-        int command;
-        try (packet) {
-          command = packet.readInt();
-        }
-        switch (command) {
-          case 1 -> throw new IllegalStateException("handler bug");
-          case 2 -> conn.abort();
-          case 3 -> {
-            try (Packet big = Packet.of(new byte[64 << 10])) {
-              for (int i = 0; i < 512; i++) conn.send(big); // 32 MiB: more than the socket buffers.
-            }
-            conn.close(); // On the I/O thread: starts the close, whose deadline then passes.
-          }
-          default -> ECHO.onPacket(conn, Packet.allocate().writeInt(command));
-        }
-      };
+  private static final String HANDLER_BUG = "java.lang.IllegalStateException: handler bug"; // MISCHIEF's.
 
   @Test
   void countersAfterAKnownExchange() throws Exception {
@@ -91,9 +74,9 @@ class StatsTest {
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
         PacketConn a = connect(server, PacketConfig.DEFAULT);
         PacketConn b = connect(server, PacketConfig.DEFAULT)) {
-      SafetyTest.assertEchoes(a);
-      SafetyTest.assertEchoes(b);
-      SafetyTest.assertEchoes(b);
+      assertEchoes(a);
+      assertEchoes(b);
+      assertEchoes(b);
       int frame = 4 + 10; // The golden packet: 10 bytes.
       ServerStats s = awaitStats(server, t -> t.bytesOut() == 3 * frame);
       assertEquals(2, s.connectionsOpen());
@@ -115,7 +98,7 @@ class StatsTest {
       awaitStats(server, s -> s.closedClean() == 1);
 
       try (Socket http = socket(server)) {
-        http.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        http.getOutputStream().write(ascii("GET / HTTP/1.1\r\n\r\n"));
         awaitStats(server, s -> s.closedProtocolError() == 1);
       }
 
@@ -133,7 +116,7 @@ class StatsTest {
       awaitStats(server, s -> s.closedIoError() == 1);
 
       try (PacketConn failing = connect(server, PacketConfig.DEFAULT)) {
-        send(failing, 1);
+        sendInt(failing, 1);
         awaitStats(server, s -> s.closedHandlerFailure() == 1);
         LogRecord line = // The one line a handler's bug gets, with its stack trace.
             CapturedLog.await(Level.WARNING, "closed: handler failed: " + HANDLER_BUG, WAIT);
@@ -141,7 +124,7 @@ class StatsTest {
         failing.abort();
       }
       try (PacketConn aborted = connect(server, PacketConfig.DEFAULT)) {
-        send(aborted, 2);
+        sendInt(aborted, 2);
         awaitStats(server, s -> s.closedAborted() == 1);
         aborted.abort();
       }
@@ -165,27 +148,10 @@ class StatsTest {
     }
   }
 
-  static void send(PacketConn conn, int value) {
-    try (Packet p = Packet.allocate().writeInt(value)) {
-      conn.send(p);
-    }
-  }
-
-  static int roundTrip(PacketConn conn, int value) throws Exception {
-    send(conn, value);
+  private static int roundTrip(PacketConn conn, int value) throws Exception {
+    sendInt(conn, value);
     try (Packet echo = conn.receive(WAIT)) {
       return echo.readInt();
     }
-  }
-
-  static Socket socket(PacketServer server) throws Exception {
-    return new Socket(InetAddress.getLoopbackAddress(), server.port());
-  }
-
-  /** Waits until the server's counters satisfy {@code condition}; returns them. */
-  static ServerStats awaitStats(PacketServer server, Predicate<ServerStats> condition) {
-    ServerStats[] last = new ServerStats[1];
-    awaitTrue(() -> condition.test(last[0] = server.stats()), WAIT, () -> String.valueOf(last[0]));
-    return last[0];
   }
 }

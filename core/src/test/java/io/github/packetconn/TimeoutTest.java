@@ -1,8 +1,8 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.WAIT;
-import static io.github.packetconn.PacketConnTest.connect;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Traffic.connect;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.github.packetconn.testing.Recorder;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -44,36 +45,6 @@ class TimeoutTest {
           "no bytes written for (\\d+) ms with (\\d+) bytes queued \\(writeStallTimeout\\); the peer"
               + " stopped reading");
 
-  /** Releases what it receives, echoing it if asked; records its connection and how it closed. */
-  static class Recorder implements PacketHandler {
-    final CompletableFuture<PacketConn> opened = new CompletableFuture<>();
-    final CompletableFuture<Throwable> closed = new CompletableFuture<>(); // The cause, or null.
-    final AtomicInteger received = new AtomicInteger();
-    private final boolean echo;
-
-    Recorder(boolean echo) {
-      this.echo = echo;
-    }
-
-    @Override
-    public void onOpen(PacketConn conn) {
-      opened.complete(conn);
-    }
-
-    @Override
-    public void onPacket(PacketConn conn, Packet packet) {
-      try (packet) {
-        received.incrementAndGet();
-        if (echo) conn.send(packet);
-      }
-    }
-
-    @Override
-    public void onClose(PacketConn conn, Throwable cause) {
-      closed.complete(cause);
-    }
-  }
-
   private static long millisSince(long startNanos) {
     return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
   }
@@ -87,7 +58,7 @@ class TimeoutTest {
     long start = System.nanoTime();
     try (PacketServer server = PacketServer.bind(LOOPBACK, config, recorder);
         PacketConn client = connect(server, PacketConfig.DEFAULT)) {
-      Throwable cause = recorder.closed.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      Throwable cause = recorder.closed().get(WAIT.toSeconds(), TimeUnit.SECONDS);
       long elapsed = millisSince(start);
       assertInstanceOf(SocketTimeoutException.class, cause);
       assertEquals("no packet received for 100 ms (readIdleTimeout)", cause.getMessage());
@@ -113,7 +84,7 @@ class TimeoutTest {
   void activeConnectionIsNeverClosedByReadIdleTimeout() throws Exception {
     // Both styles: the server's I/O thread reads for a handler, the client's receiver pulls.
     PacketConfig config = PacketConfig.builder().readIdleTimeout(Duration.ofMillis(200)).build();
-    Recorder recorder = new Recorder(true);
+    Recorder recorder = new Recorder();
     try (PacketServer server = PacketServer.bind(LOOPBACK, config, recorder);
         PacketConn client = connect(server, config)) {
       long start = System.nanoTime();
@@ -123,17 +94,17 @@ class TimeoutTest {
           client.send(p);
         }
         try (Packet echo = client.receive(WAIT)) {
-          assertNotNull(echo, "the server closed: " + recorder.closed.getNow(null));
+          assertNotNull(echo, "the server closed: " + recorder.closed().getNow(null));
           assertEquals(sent++, echo.readInt());
         }
         Thread.sleep(20); // Pacing the traffic, not waiting for anything.
       }
       assertTrue(sent >= 10, "sent " + sent);
       assertTrue(client.isOpen());
-      assertTrue(recorder.opened.get().isOpen());
-      assertFalse(recorder.closed.isDone());
+      assertTrue(recorder.opened().get().isOpen());
+      assertFalse(recorder.closed().isDone());
     }
-    assertNull(recorder.closed.get(WAIT.toSeconds(), TimeUnit.SECONDS), "closed cleanly by the client");
+    assertNull(recorder.closed().get(WAIT.toSeconds(), TimeUnit.SECONDS), "closed cleanly by the client");
   }
 
   @Test
@@ -316,13 +287,13 @@ class TimeoutTest {
     try (PacketServer server = PacketServer.bind(LOOPBACK, serverConfig, recorder);
         PacketConn client = PacketConn.connect(server.localAddress(), clientConfig, heartbeat)) {
       // Four times the server's timeout, with no packet but heartbeats.
-      assertThrows(TimeoutException.class, () -> recorder.closed.get(600, TimeUnit.MILLISECONDS));
-      assertTrue(recorder.opened.get().isOpen());
+      assertThrows(TimeoutException.class, () -> recorder.closed().get(600, TimeUnit.MILLISECONDS));
+      assertTrue(recorder.opened().get().isOpen());
       assertTrue(client.isOpen());
       assertTrue(heartbeats.get() >= 5, heartbeats.get() + " heartbeats");
       assertTrue(recorder.received.get() >= 5, recorder.received.get() + " received");
     }
-    assertNull(recorder.closed.get(WAIT.toSeconds(), TimeUnit.SECONDS), "closed cleanly by the client");
+    assertNull(recorder.closed().get(WAIT.toSeconds(), TimeUnit.SECONDS), "closed cleanly by the client");
   }
 
   @Test
@@ -391,7 +362,7 @@ class TimeoutTest {
     Recorder recorder = new Recorder(false);
     try (PacketServer server = PacketServer.bind(LOOPBACK, config, recorder);
         PacketConn client = connect(server, config)) {
-      PacketConn accepted = recorder.opened.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      PacketConn accepted = recorder.opened().get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertTrue(client.channel().getOption(StandardSocketOptions.SO_KEEPALIVE));
       assertTrue(accepted.channel().getOption(StandardSocketOptions.SO_KEEPALIVE));
     }
@@ -431,7 +402,7 @@ class TimeoutTest {
       conn.close();
       conn.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertNull(conn.closeCause());
-      assertNull(recorder.closed.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+      assertNull(recorder.closed().get(WAIT.toSeconds(), TimeUnit.SECONDS));
       assertEquals(1, recorder.received.get());
     }
   }

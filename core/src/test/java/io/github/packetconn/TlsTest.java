@@ -1,8 +1,19 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.ECHO;
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.WAIT;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Await.awaitStats;
+import static io.github.packetconn.testing.Handlers.BLOCKING_ECHO;
+import static io.github.packetconn.testing.Handlers.ECHO;
+import static io.github.packetconn.testing.Handlers.echoReportingFailure;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Loopback.socket;
+import static io.github.packetconn.testing.TlsFixtures.ANONYMOUS;
+import static io.github.packetconn.testing.TlsFixtures.CLIENT;
+import static io.github.packetconn.testing.TlsFixtures.ELSEWHERE;
+import static io.github.packetconn.testing.TlsFixtures.SERVER;
+import static io.github.packetconn.testing.TlsFixtures.WRONG_CA;
+import static io.github.packetconn.testing.TlsFixtures.withTls;
+import static io.github.packetconn.testing.Traffic.echoRandomPackets;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -12,8 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetAddress;
 import java.net.ProtocolException;
 import java.net.Socket;
 import java.net.SocketAddress;
@@ -21,112 +30,36 @@ import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.security.KeyStore;
 import java.time.Duration;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.ExtendedSSLSession;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSession;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Real TLS over loopback, with the keys and certificates in src/test/resources/tls (made by
- * make-fixtures.sh there): a CA, a server and a client certificate it signed, a server certificate
- * for another host, and a CA that signed none of them.
+ * Real TLS over loopback, with the keys and certificates of {@link TlsFixtures}: a CA, a server and a
+ * client certificate it signed, a server certificate for another host, and a CA that signed none of
+ * them.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TlsTest {
-  /** The server's certificate for localhost, 127.0.0.1 and ::1; trusts the CA for client certificates. */
-  static final SSLContext SERVER = context("server.p12", "ca-trust.p12");
-  /** A client with a certificate from the CA, trusting the CA. */
-  static final SSLContext CLIENT = context("client.p12", "ca-trust.p12");
-  /** A client without a certificate, trusting the CA. */
-  static final SSLContext ANONYMOUS = context(null, "ca-trust.p12");
-  /** A server whose certificate names example.com only. */
-  static final SSLContext ELSEWHERE = context("elsewhere.p12", "ca-trust.p12");
-  /** A client trusting another CA only. */
-  static final SSLContext WRONG_CA = context(null, "other-ca-trust.p12");
-
-  static SSLContext context(String keyStore, String trustStore) {
-    try {
-      char[] password = "changeit".toCharArray();
-      KeyManagerFactory keys = null;
-      if (keyStore != null) {
-        keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        keys.init(load(keyStore, password), password);
-      }
-      TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      trust.init(load(trustStore, password));
-      SSLContext context = SSLContext.getInstance("TLS");
-      context.init(keys == null ? null : keys.getKeyManagers(), trust.getTrustManagers(), null);
-      return context;
-    } catch (Exception e) {
-      throw new IllegalStateException("TLS fixtures: " + e, e);
-    }
-  }
-
-  private static KeyStore load(String name, char[] password) throws Exception {
-    KeyStore store = KeyStore.getInstance("PKCS12");
-    try (InputStream in = TlsTest.class.getResourceAsStream("/tls/" + name)) {
-      assertNotNull(in, "missing fixture tls/" + name + ": run make-fixtures.sh");
-      store.load(in, password);
-    }
-    return store;
-  }
-
-  static PacketConfig server(TlsConfig tls) {
-    return PacketConfig.builder().tls(tls).maxPacketSize(1 << 20).build();
-  }
-
-  static PacketConfig client(TlsConfig tls) {
-    return PacketConfig.builder().tls(tls).maxPacketSize(1 << 20).build();
-  }
-
-  /** Sends {@code count} seeded random packets (one of ten up to 1 MiB) and checks every echo. */
-  static void echo(PacketServer server, PacketConfig config, int count) throws Exception {
-    long seed = System.nanoTime();
-    try (PacketConn conn = PacketConn.connect(server.localAddress(), config, null)) {
-      CompletableFuture<Void> sent =
-          CompletableFuture.runAsync(
-              () -> {
-                Random random = new Random(seed);
-                for (int i = 0; i < count; i++) {
-                  try (Packet p = Packet.of(PacketConnTest.payload(random, i, config.maxPacketSize()))) {
-                    conn.send(p);
-                  }
-                }
-              });
-      Random random = new Random(seed);
-      for (int i = 0; i < count; i++) {
-        byte[] expected = PacketConnTest.payload(random, i, config.maxPacketSize());
-        try (Packet echo = conn.receive(WAIT)) {
-          assertArrayEquals(expected, echo.toByteArray(), "seed " + seed + " packet " + i);
-        }
-      }
-      sent.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-    }
-  }
-
   @ParameterizedTest
   @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
   void echoesOverTlsWithBothHandlerStyles(String protocol) throws Exception {
-    PacketConfig serverConfig = server(TlsConfig.server(SERVER).protocols(protocol));
-    PacketConfig clientConfig = client(TlsConfig.client(ANONYMOUS).protocols(protocol));
+    PacketConfig serverConfig = withTls(TlsConfig.server(SERVER).protocols(protocol));
+    PacketConfig clientConfig = withTls(TlsConfig.client(ANONYMOUS).protocols(protocol));
     try (PacketServer callback = PacketServer.bind(LOOPBACK, serverConfig, ECHO);
-        PacketServer blocking = PacketServer.bind(LOOPBACK, serverConfig, PacketConnTest.BLOCKING_ECHO)) {
-      echo(callback, clientConfig, 500);
-      echo(blocking, clientConfig, 500);
+        PacketServer blocking = PacketServer.bind(LOOPBACK, serverConfig, BLOCKING_ECHO)) {
+      echoRandomPackets(callback, clientConfig, 500);
+      echoRandomPackets(blocking, clientConfig, 500);
       try (PacketConn conn = PacketConn.connect(callback.localAddress(), clientConfig, null)) {
         SSLSession session = conn.tlsSession();
         assertNotNull(session, "connect() returns once the handshake is done");
@@ -144,7 +77,7 @@ class TlsTest {
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,
-            () -> PacketServer.bind(LOOPBACK, client(TlsConfig.client(CLIENT)), ECHO));
+            () -> PacketServer.bind(LOOPBACK, withTls(TlsConfig.client(CLIENT)), ECHO));
     assertTrue(e.getMessage().startsWith("a client's TlsConfig in a server's PacketConfig"), e.getMessage());
     assertThrows(IllegalStateException.class, () -> TlsConfig.client(CLIENT).clientAuth(TlsConfig.ClientAuth.NEED));
     assertThrows(IllegalStateException.class, () -> TlsConfig.server(SERVER).serverName("x"));
@@ -180,9 +113,9 @@ class TlsTest {
             if (cause != null) refusal.complete(cause);
           }
         };
-    PacketConfig serverConfig = server(TlsConfig.server(SERVER).clientAuth(TlsConfig.ClientAuth.NEED));
+    PacketConfig serverConfig = withTls(TlsConfig.server(SERVER).clientAuth(TlsConfig.ClientAuth.NEED));
     try (PacketServer server = PacketServer.bind(LOOPBACK, serverConfig, handler)) {
-      try (PacketConn conn = PacketConn.connect(server.localAddress(), client(TlsConfig.client(CLIENT)), null);
+      try (PacketConn conn = PacketConn.connect(server.localAddress(), withTls(TlsConfig.client(CLIENT)), null);
           Packet hello = Packet.of(new byte[] {1, 2, 3})) {
         conn.send(hello);
         try (Packet echo = conn.receive(WAIT)) {
@@ -197,7 +130,7 @@ class TlsTest {
           IOException.class,
           () -> {
             try (PacketConn conn =
-                    PacketConn.connect(server.localAddress(), client(TlsConfig.client(ANONYMOUS)), null);
+                    PacketConn.connect(server.localAddress(), withTls(TlsConfig.client(ANONYMOUS)), null);
                 Packet hello = Packet.of(new byte[] {1})) {
               conn.send(hello);
               if (conn.receive(WAIT) == null) throw new IOException("hung up");
@@ -211,11 +144,11 @@ class TlsTest {
 
   @Test
   void aServerCertificateFromAnotherCaIsRefusedAtConnect() throws Exception {
-    try (PacketServer server = PacketServer.bind(LOOPBACK, server(TlsConfig.server(SERVER)), ECHO)) {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, withTls(TlsConfig.server(SERVER)), ECHO)) {
       SSLHandshakeException e =
           assertThrows(
               SSLHandshakeException.class,
-              () -> PacketConn.connect(server.localAddress(), client(TlsConfig.client(WRONG_CA)), null));
+              () -> PacketConn.connect(server.localAddress(), withTls(TlsConfig.client(WRONG_CA)), null));
       assertTrue(e.getMessage().startsWith("TLS handshake with " + PacketConn.format(server.localAddress()) + " failed: "), e.getMessage());
       assertTrue(e.getMessage().contains("PKIX path"), e.getMessage());
     }
@@ -231,21 +164,21 @@ class TlsTest {
             conn.send(packet);
           }
         };
-    try (PacketServer server = PacketServer.bind(LOOPBACK, server(TlsConfig.server(ELSEWHERE)), sni)) {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, withTls(TlsConfig.server(ELSEWHERE)), sni)) {
       SSLHandshakeException e =
           assertThrows(
               SSLHandshakeException.class,
-              () -> PacketConn.connect(server.localAddress(), client(TlsConfig.client(ANONYMOUS)), null));
+              () -> PacketConn.connect(server.localAddress(), withTls(TlsConfig.client(ANONYMOUS)), null));
       assertTrue(e.getMessage().contains("No subject alternative names matching IP address 127.0.0.1"), e.getMessage());
       TlsConfig named = TlsConfig.client(ANONYMOUS).serverName("example.com");
-      try (PacketConn conn = PacketConn.connect(server.localAddress(), client(named), null);
+      try (PacketConn conn = PacketConn.connect(server.localAddress(), withTls(named), null);
           Packet hello = Packet.of(new byte[] {7})) {
         conn.send(hello);
         conn.receive(WAIT).release();
       }
       assertEquals(java.util.List.of(new SNIHostName("example.com")), requested.get(WAIT.toSeconds(), TimeUnit.SECONDS));
       TlsConfig unverified = TlsConfig.client(ANONYMOUS).hostnameVerification(false);
-      try (PacketConn conn = PacketConn.connect(server.localAddress(), client(unverified), null)) {
+      try (PacketConn conn = PacketConn.connect(server.localAddress(), withTls(unverified), null)) {
         assertNotNull(conn.tlsSession(), "without verification, any certificate the trust store accepts");
       }
     }
@@ -255,7 +188,7 @@ class TlsTest {
   void plainClientOnATlsServerAndTlsClientOnAPlainServerFailClearly() throws Exception {
     CompletableFuture<Throwable> serverSaw = new CompletableFuture<>();
     try (PacketServer tlsServer =
-        PacketServer.bind(LOOPBACK, server(TlsConfig.server(SERVER)), PacketConnTest.echoReportingFailure(serverSaw))) {
+        PacketServer.bind(LOOPBACK, withTls(TlsConfig.server(SERVER)), echoReportingFailure(serverSaw))) {
       try (PacketConn plain = PacketConn.connect(tlsServer.localAddress(), PacketConfig.DEFAULT, null);
           Packet hello = Packet.of(new byte[] {1, 2, 3, 4, 5, 6, 7, 8})) {
         plain.send(hello);
@@ -271,11 +204,11 @@ class TlsTest {
     }
     CompletableFuture<Throwable> plainSaw = new CompletableFuture<>();
     try (PacketServer plainServer =
-        PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, PacketConnTest.echoReportingFailure(plainSaw))) {
+        PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, echoReportingFailure(plainSaw))) {
       SSLHandshakeException e =
           assertThrows(
               SSLHandshakeException.class,
-              () -> PacketConn.connect(plainServer.localAddress(), client(TlsConfig.client(ANONYMOUS)), null));
+              () -> PacketConn.connect(plainServer.localAddress(), withTls(TlsConfig.client(ANONYMOUS)), null));
       assertTrue(e.getMessage().startsWith("the peer closed the connection during the TLS handshake"), e.getMessage());
       Throwable cause = plainSaw.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertInstanceOf(ProtocolException.class, cause);
@@ -292,28 +225,24 @@ class TlsTest {
 
   @Test
   void aPlainPeerIsReportedOnceInOneLogLine() throws Exception {
-    LoggingTest.Capture capture = new LoggingTest.Capture();
-    System.Logger saved = CloseKind.log;
-    CloseKind.log = capture;
     CompletableFuture<Throwable> failure = new CompletableFuture<>();
-    try (PacketServer server =
-            PacketServer.bind(LOOPBACK, server(TlsConfig.server(SERVER)), PacketConnTest.echoReportingFailure(failure));
-        Socket plain = StatsTest.socket(server)) {
+    try (CloseLines capture = CloseLines.capture();
+        PacketServer server =
+            PacketServer.bind(LOOPBACK, withTls(TlsConfig.server(SERVER)), echoReportingFailure(failure));
+        Socket plain = socket(server)) {
       plain.getOutputStream().write(new byte[] {3, 0, 0, 0, 1, 2, 3}); // A plain frame, at once.
-      StatsTest.awaitStats(server, s -> s.closedIoError() == 1); // Counted after the line is logged.
+      awaitStats(server, s -> s.closedIoError() == 1); // Counted after the line is logged.
       Throwable cause = failure.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       String peer = "127.0.0.1:" + plain.getLocalPort();
       String message = plainPeerMessage(peer, cause.getCause());
       assertInstanceOf(SSLHandshakeException.class, cause);
       assertEquals(message, cause.getMessage());
-      List<LoggingTest.Line> lines = capture.about(plain.getLocalPort());
+      List<CloseLines.Line> lines = capture.about(plain.getLocalPort());
       assertEquals(1, lines.size(), lines.toString());
       assertEquals(
           "PacketConn[" + PacketConn.format(server.localAddress()) + " -> " + peer + ", closed] closed: "
               + "javax.net.ssl.SSLHandshakeException: " + message,
           lines.get(0).message());
-    } finally {
-      CloseKind.log = saved;
     }
   }
 
@@ -335,9 +264,9 @@ class TlsTest {
   @Test
   void aPeerThatNeverShakesHandsTimesOut() throws Exception {
     CompletableFuture<Throwable> failure = new CompletableFuture<>();
-    PacketConfig config = server(TlsConfig.server(SERVER).handshakeTimeout(Duration.ofMillis(200)));
-    try (PacketServer server = PacketServer.bind(LOOPBACK, config, PacketConnTest.echoReportingFailure(failure));
-        Socket silent = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+    PacketConfig config = withTls(TlsConfig.server(SERVER).handshakeTimeout(Duration.ofMillis(200)));
+    try (PacketServer server = PacketServer.bind(LOOPBACK, config, echoReportingFailure(failure));
+        Socket silent = socket(server)) {
       long start = System.nanoTime();
       Throwable cause = failure.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
@@ -361,9 +290,9 @@ class TlsTest {
             conn.send(p);
           }
         };
-    try (PacketServer server = PacketServer.bind(LOOPBACK, server(TlsConfig.server(SERVER)), greet)) {
+    try (PacketServer server = PacketServer.bind(LOOPBACK, withTls(TlsConfig.server(SERVER)), greet)) {
       for (int i = 0; i < 20; i++) {
-        try (PacketConn conn = PacketConn.connect(server.localAddress(), client(TlsConfig.client(ANONYMOUS)), null)) {
+        try (PacketConn conn = PacketConn.connect(server.localAddress(), withTls(TlsConfig.client(ANONYMOUS)), null)) {
           try (Packet p = conn.receive(WAIT)) {
             assertArrayEquals(new byte[] {42}, p.toByteArray());
           }
@@ -387,8 +316,8 @@ class TlsTest {
           }
           received.complete(n);
         };
-    try (PacketServer server = PacketServer.bind(LOOPBACK, server(TlsConfig.server(SERVER)), counter)) {
-      PacketConn conn = PacketConn.connect(server.localAddress(), client(TlsConfig.client(ANONYMOUS)), null);
+    try (PacketServer server = PacketServer.bind(LOOPBACK, withTls(TlsConfig.server(SERVER)), counter)) {
+      PacketConn conn = PacketConn.connect(server.localAddress(), withTls(TlsConfig.client(ANONYMOUS)), null);
       for (int i = 0; i < count; i++) {
         try (Packet p = Packet.allocate().writeInt(i).writeBytes(new byte[100])) {
           conn.send(p);

@@ -1,12 +1,12 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.ECHO;
-import static io.github.packetconn.PacketConnTest.WAIT;
-import static io.github.packetconn.PacketConnTest.assertReceivesInOrder;
-import static io.github.packetconn.PacketConnTest.connect;
-import static io.github.packetconn.PacketConnTest.echoRandomPackets;
-import static io.github.packetconn.PacketConnTest.goldenHi;
-import static io.github.packetconn.PacketConnTest.sendUntilFull;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Golden.goldenHi;
+import static io.github.packetconn.testing.Handlers.BLOCKING_ECHO;
+import static io.github.packetconn.testing.Handlers.ECHO;
+import static io.github.packetconn.testing.Traffic.connect;
+import static io.github.packetconn.testing.Traffic.echoRandomPackets;
+import static io.github.packetconn.testing.Traffic.sendUntilFull;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
+import io.github.packetconn.testing.Traffic;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.SocketException;
@@ -24,8 +25,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -74,7 +73,7 @@ class UnixSocketTest {
   @Test
   void echoesSeededRandomPacketsWithVirtualThreadServer() throws Exception {
     PacketConfig config = PacketConfig.builder().maxPacketSize(256 << 10).crc(true).build();
-    try (PacketServer server = PacketServer.bind(address, config, PacketConnTest.BLOCKING_ECHO)) {
+    try (PacketServer server = PacketServer.bind(address, config, BLOCKING_ECHO)) {
       echoRandomPackets(server, config, 3000);
     }
   }
@@ -94,12 +93,12 @@ class UnixSocketTest {
 
   @Test
   void closeFlushesPendingPackets() throws Exception {
-    PacketConnTest.closeFlushesPendingPackets(address);
+    Traffic.closeFlushesPendingPackets(address);
   }
 
   @Test
   void serverSideCloseFlushesPendingPackets() throws Exception {
-    PacketConnTest.serverSideCloseFlushesPendingPackets(address);
+    Traffic.serverSideCloseFlushesPendingPackets(address);
   }
 
   @Test
@@ -233,7 +232,7 @@ class UnixSocketTest {
         PacketConn conn = connect(server, nagle);
         Packet hi = goldenHi()) {
       conn.send(hi);
-      try (Packet echo = conn.receive(Duration.ofSeconds(20))) {
+      try (Packet echo = conn.receive(WAIT)) {
         assertEquals(10, echo.size());
       }
     }
