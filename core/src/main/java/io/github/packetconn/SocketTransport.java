@@ -2,11 +2,13 @@ package io.github.packetconn;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -89,6 +91,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
 
   private ByteBuffer small; // The read buffer an idle receiver blocks on; receivers only.
   private boolean readBig; // The last read filled its buffer; receivers only.
+  private InputStream input; // Says how many bytes wait in the socket; receivers only.
 
   // Counters for stats(): one writer at a time, opaque access (see LoopTransport).
   private long packetsIn; // Under decoderLock.
@@ -260,10 +263,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   @Override
   public void pull() {
     if (state != State.OPEN) return;
-    // A read blocks holding its buffer, so an idle connection waits on a small one of its own; a
-    // read that fills it says more is waiting, and the next takes a large pooled one.
-    boolean big = readBig;
-    ByteBuffer buffer = big ? ReadBuffers.take(config.readBufferSize()) : smallBuffer();
+    ByteBuffer lent = null; // A large pooled buffer, given back after the read.
     decoderLock.lock();
     try {
       if (state != State.OPEN) return;
@@ -272,6 +272,14 @@ final class SocketTransport implements Transport, EventLoop.Timed {
           && budget.pauseReaderUntilRoom(resumeAfterBudget, decoder.held() > 0 ? decoder : null)) {
         return; // Not readable until the budget says so.
       }
+      // A read blocks holding its buffer, so an idle connection waits on a small one of its own. A
+      // read that filled its buffer says more may be coming: when more than the small one holds is
+      // already in the socket, the next takes a large pooled one, which thus never waits. (A guess
+      // alone would park an idle receiver on 256 KiB after a burst that ended on a buffer's edge.)
+      ByteBuffer buffer =
+          readBig && input().available() > SMALL_READ
+              ? (lent = ReadBuffers.take(config.readBufferSize()))
+              : smallBuffer();
       readSince = System.nanoTime();
       int n;
       try {
@@ -292,8 +300,15 @@ final class SocketTransport implements Transport, EventLoop.Timed {
       if (state != State.CLOSED) finish(t, false); // Else our own close ended a blocked read.
     } finally {
       decoderLock.unlock();
-      if (big) ReadBuffers.give(buffer);
+      if (lent != null) ReadBuffers.give(lent);
     }
+  }
+
+  /** {@return the socket as a stream, whose available() asks the kernel what is waiting} */
+  private InputStream input() {
+    InputStream in = input;
+    if (in == null) input = in = Channels.newInputStream(channel);
+    return in;
   }
 
   private ByteBuffer smallBuffer() {
