@@ -6,12 +6,12 @@ import static io.github.packetconn.BlockingFixtures.assertWithin;
 import static io.github.packetconn.BlockingFixtures.awaitDrained;
 import static io.github.packetconn.BlockingFixtures.blockingClient;
 import static io.github.packetconn.BlockingFixtures.millisSince;
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.WAIT;
-import static io.github.packetconn.PacketConnTest.goldenHi;
-import static io.github.packetconn.PacketConnTest.port;
-import static io.github.packetconn.SafetyTest.assertEchoes;
-import static io.github.packetconn.SafetyTest.awaitTrue;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Golden.goldenHi;
+import static io.github.packetconn.testing.Loopback.port;
+import static io.github.packetconn.testing.Traffic.assertEchoes;
+import static io.github.packetconn.testing.Await.awaitTrue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -121,7 +121,7 @@ class BlockingFaultTest {
     PacketConfig config = PacketConfig.builder().sendQueueBytes(1 << 20).build();
     try (RawPair pair = RawPair.open(config);
         Packet p = Packet.of(new byte[64 << 10])) {
-      PacketConnTest.sendUntilFull(pair.conn(), i -> p); // The peer never reads: every buffer is full.
+      io.github.packetconn.testing.Traffic.sendUntilFull(pair.conn(), i -> p); // The peer never reads: every buffer is full.
       Sender sender = Sender.blocked(pair.conn(), p);
       assertTrue(pair.conn().isOpen());
       pair.reset();
@@ -171,10 +171,10 @@ class BlockingFaultTest {
   void receiverGetsThePacketsBeforeAResetThenTheReset() throws Exception {
     try (RawPair pair = RawPair.open(PacketConfig.DEFAULT)) {
       Receiver receiver = Receiver.blocked(pair.conn());
-      byte[] hi = FrameDecoderTest.bytes(FrameDecoderTest.HI);
+      byte[] hi = io.github.packetconn.testing.Golden.bytes(io.github.packetconn.testing.Golden.HI);
       pair.write(hi);
       try (Packet first = receiver.packet()) {
-        assertEquals("cdab7856341202006869", PacketTest.hex(first));
+        assertEquals("cdab7856341202006869", io.github.packetconn.testing.Golden.hex(first));
       }
       pair.write(Arrays.copyOf(hi, 7)); // Half a frame in the socket, then the reset.
       pair.reset();
@@ -189,7 +189,7 @@ class BlockingFaultTest {
   void frameCutAtEverySplitPointFailsTheBlockedReceiverWithTheExactMessage() throws Exception {
     for (boolean crc : new boolean[] {false, true}) {
       PacketConfig config = PacketConfig.builder().crc(crc).build();
-      byte[] frame = FrameDecoderTest.bytes(crc ? FrameDecoderTest.HI_CRC : FrameDecoderTest.HI);
+      byte[] frame = io.github.packetconn.testing.Golden.bytes(crc ? io.github.packetconn.testing.Golden.HI_CRC : io.github.packetconn.testing.Golden.HI);
       for (int k = 1; k < frame.length; k++) {
         String label = "crc=" + crc + " k=" + k;
         try (RawPair pair = RawPair.open(config)) {
@@ -201,8 +201,8 @@ class BlockingFaultTest {
           pair.peer().shutdownOutput();
           try (Packet first = receiver.packet();
               Packet second = pair.conn().receive(WAIT)) {
-            assertEquals("cdab7856341202006869", PacketTest.hex(first), label);
-            assertEquals("cdab7856341202006869", PacketTest.hex(second), label);
+            assertEquals("cdab7856341202006869", io.github.packetconn.testing.Golden.hex(first), label);
+            assertEquals("cdab7856341202006869", io.github.packetconn.testing.Golden.hex(second), label);
           }
           EOFException thrown = assertThrows(EOFException.class, pair.conn()::receive, label);
           assertEquals(PeerFaultTest.cutAfter(k, crc), thrown.getMessage(), label);
@@ -269,7 +269,7 @@ class BlockingFaultTest {
       try (SocketChannel raw = SocketChannel.open(server.localAddress())) {
         port = port(raw.getLocalAddress());
         serverSide = recorder.opened(port);
-        raw.write(ByteBuffer.wrap(Arrays.copyOf(FrameDecoderTest.bytes(FrameDecoderTest.HI), 7)));
+        raw.write(ByteBuffer.wrap(Arrays.copyOf(io.github.packetconn.testing.Golden.bytes(io.github.packetconn.testing.Golden.HI), 7)));
         raw.setOption(StandardSocketOptions.SO_LINGER, 0); // The close resets.
       }
       Throwable thrown = recorder.ended(port);
@@ -293,9 +293,9 @@ class BlockingFaultTest {
         SocketChannel hostile = SocketChannel.open(server.localAddress())) {
       int port = port(hostile.getLocalAddress());
       PacketConn serverSide = recorder.opened(port);
-      hostile.write(ByteBuffer.wrap(FrameDecoderTest.bytes("0000e001"))); // 31,457,280 bytes follow.
+      hostile.write(ByteBuffer.wrap(io.github.packetconn.testing.Golden.bytes("0000e001"))); // 31,457,280 bytes follow.
       for (int i = 0; i < 100; i++) hostile.write(ByteBuffer.wrap(new byte[] {(byte) i}));
-      awaitTrue(() -> serverSide.stats().bytesIn() == 104, WAIT, () -> serverSide.stats().toString());
+      awaitTrue(() -> serverSide.stats().bytesIn() == 104, () -> serverSide.stats().toString());
       // Trusting the header would hold 30 MiB; 100 bytes may cost 32 times as much (the trust factor).
       assertTrue(budget.used() <= 32 * 100, budget.toString());
       assertTrue(serverSide.isOpen(), "a slow frame is not an error");

@@ -1,9 +1,9 @@
 package io.github.packetconn;
 
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.WAIT;
-import static io.github.packetconn.SafetyTest.awaitTrue;
-import static io.github.packetconn.SafetyTest.failureOf;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Await.failureOf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -129,10 +129,7 @@ final class BlockingFixtures {
     static Receiver blocked(PacketConn conn) {
       Receiver receiver = new Receiver(conn, null);
       Thread t = receiver.thread;
-      awaitTrue(
-          () -> t.getState() == Thread.State.WAITING && blockedInRead(t.getStackTrace()),
-          WAIT,
-          () -> t + " is " + t.getState() + " at " + Arrays.toString(t.getStackTrace()));
+      awaitTrue(() -> t.getState() == Thread.State.WAITING && blockedInRead(t.getStackTrace()), () -> t + " is " + t.getState() + " at " + Arrays.toString(t.getStackTrace()));
       return receiver;
     }
 
@@ -181,7 +178,7 @@ final class BlockingFixtures {
     /** Starts a send that waits, because the queue is full, and waits until it does. */
     static Sender blocked(PacketConn conn, Packet p) {
       Sender sender = new Sender(conn, p);
-      SafetyTest.awaitWaiting(sender.thread);
+      io.github.packetconn.testing.Await.awaitWaiting(sender.thread);
       return sender;
     }
 
@@ -219,7 +216,7 @@ final class BlockingFixtures {
 
     @Override
     public void handle(PacketConn conn) {
-      int port = PacketConnTest.port(conn.remoteAddress());
+      int port = io.github.packetconn.testing.Loopback.port(conn.remoteAddress());
       assertEquals(SocketTransport.ENABLED, conn.channel().isBlocking(), "owns a blocking socket: " + conn);
       openedFuture(port).complete(conn);
       try {
@@ -243,12 +240,12 @@ final class BlockingFixtures {
   static byte[] frame(int seq) {
     byte[] payload = new byte[4 + seq % 50];
     ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN).putInt(seq);
-    return Frames.encode(payload, false);
+    return io.github.packetconn.testing.Frames.encode(payload, false);
   }
 
   /** Waits until everything queued on {@code conn} is written, or it has closed. */
   static void awaitDrained(PacketConn conn) {
-    awaitTrue(() -> conn.queuedBytes() == 0 || !conn.isOpen(), WAIT, () -> conn.queuedBytes() + " bytes queued");
+    awaitTrue(() -> conn.queuedBytes() == 0 || !conn.isOpen(), () -> conn.queuedBytes() + " bytes queued");
   }
 
   /** Checks that {@code conn} failed with {@code cause}, everywhere it tells why. */

@@ -6,13 +6,13 @@ import static io.github.packetconn.BlockingFixtures.assertWithin;
 import static io.github.packetconn.BlockingFixtures.blockingClient;
 import static io.github.packetconn.BlockingFixtures.frame;
 import static io.github.packetconn.BlockingFixtures.millisSince;
-import static io.github.packetconn.PacketConnTest.LOOPBACK;
-import static io.github.packetconn.PacketConnTest.WAIT;
-import static io.github.packetconn.PacketConnTest.goldenHi;
-import static io.github.packetconn.PacketConnTest.port;
-import static io.github.packetconn.SafetyTest.assertEchoes;
-import static io.github.packetconn.SafetyTest.awaitTrue;
-import static io.github.packetconn.SafetyTest.failureOf;
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Await.WAIT;
+import static io.github.packetconn.testing.Golden.goldenHi;
+import static io.github.packetconn.testing.Loopback.port;
+import static io.github.packetconn.testing.Traffic.assertEchoes;
+import static io.github.packetconn.testing.Await.awaitTrue;
+import static io.github.packetconn.testing.Await.failureOf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -100,7 +100,7 @@ class BlockingStyleTest {
       }
       assertTrue(conn.isOpen());
     }
-    awaitTrue(() -> pullers() <= before, WAIT, () -> pullers() + " pullers; " + before + " before");
+    awaitTrue(() -> pullers() <= before, () -> pullers() + " pullers; " + before + " before");
   }
 
   /**
@@ -174,7 +174,7 @@ class BlockingStyleTest {
         Packet p = Packet.of(new byte[64 << 10])) {
       PacketConn conn = pair.conn();
       Receiver receiver = Receiver.blocked(conn);
-      PacketConnTest.sendUntilFull(conn, i -> p); // The peer never reads: the writer is stuck.
+      io.github.packetconn.testing.Traffic.sendUntilFull(conn, i -> p); // The peer never reads: the writer is stuck.
       Sender sender = Sender.blocked(conn, p);
       if (SocketTransport.ENABLED) {
         assertEquals(List.of("packetconn-write-" + PacketConn.format(conn.remoteAddress())), writerAndLinger(conn));
@@ -200,7 +200,7 @@ class BlockingStyleTest {
       assertInstanceOf(IllegalStateException.class, refused, "the blocked sender");
       assertEquals("closed", refused.getMessage());
       assertNull(receiver.result.get(PROMPTLY.toSeconds(), TimeUnit.SECONDS), "the blocked receiver sees the end");
-      awaitTrue(() -> writerAndLinger(conn).isEmpty(), WAIT, () -> "still alive: " + writerAndLinger(conn));
+      awaitTrue(() -> writerAndLinger(conn).isEmpty(), () -> "still alive: " + writerAndLinger(conn));
     }
   }
 
@@ -223,7 +223,7 @@ class BlockingStyleTest {
       assertNull(receiver.result.get(PROMPTLY.toSeconds(), TimeUnit.SECONDS), "the blocked receiver sees the end");
       conn.closeFuture().get(PROMPTLY.toSeconds(), TimeUnit.SECONDS);
       assertNull(conn.closeCause(), "a clean close");
-      awaitTrue(() -> writerAndLinger(conn).isEmpty(), WAIT, () -> "still alive: " + writerAndLinger(conn));
+      awaitTrue(() -> writerAndLinger(conn).isEmpty(), () -> "still alive: " + writerAndLinger(conn));
     }
   }
 
@@ -242,7 +242,7 @@ class BlockingStyleTest {
       conn.closeFuture().get(PROMPTLY.toSeconds(), TimeUnit.SECONDS);
       assertNull(conn.closeCause(), "a peer that does not answer our end is no failure");
       assertEquals(-1, pair.peer().read(ByteBuffer.allocate(1)), "the peer sees our end");
-      awaitTrue(() -> writerAndLinger(conn).isEmpty(), WAIT, () -> "still alive: " + writerAndLinger(conn));
+      awaitTrue(() -> writerAndLinger(conn).isEmpty(), () -> "still alive: " + writerAndLinger(conn));
     }
   }
 
@@ -253,7 +253,7 @@ class BlockingStyleTest {
     try (RawPair pair = RawPair.open(config);
         Packet p = Packet.of(new byte[64 << 10])) {
       PacketConn conn = pair.conn();
-      PacketConnTest.sendUntilFull(conn, i -> p); // The peer never reads: the writer is stuck.
+      io.github.packetconn.testing.Traffic.sendUntilFull(conn, i -> p); // The peer never reads: the writer is stuck.
       Sender sender = Sender.blocked(conn, p);
       assertTrue(conn.queuedBytes() >= 3 << 20, conn.queuedBytes() + " bytes queued");
       assertTrue(budget.used() >= conn.queuedBytes(), budget.toString());
@@ -270,7 +270,7 @@ class BlockingStyleTest {
       conn.closeFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertNull(conn.closeCause(), "an abort is not a failure");
       assertEquals(CloseKind.ABORTED, conn.closeKind());
-      awaitTrue(() -> writerAndLinger(conn).isEmpty(), WAIT, () -> "still alive: " + writerAndLinger(conn));
+      awaitTrue(() -> writerAndLinger(conn).isEmpty(), () -> "still alive: " + writerAndLinger(conn));
     }
   }
 
@@ -374,15 +374,15 @@ class BlockingStyleTest {
   void idleReceiversHoldNoDirectBuffer(String transport, int payload) throws Exception {
     int readBufferSize = (1 << 20) + 4096 * UNIQUE.incrementAndGet();
     PacketConfig config = PacketConfig.builder().readBufferSize(readBufferSize).build();
-    byte[] frame = Frames.encode(new byte[payload], false);
+    byte[] frame = io.github.packetconn.testing.Frames.encode(new byte[payload], false);
     List<RawPair> pairs = new ArrayList<>();
     try {
-      long before = ManyConnectionsTest.Memory.directMemoryUsed();
+      long before = io.github.packetconn.testing.Memory.directMemoryUsed();
       for (int i = 0; i < 8; i++) {
         RawPair pair = RawPair.open(config, transport.equals("unix") ? dir.resolve(i + ".sock") : null);
         pairs.add(pair);
         pair.write(frame);
-        awaitTrue(() -> pair.unread() == frame.length, WAIT, () -> pair.unread() + " bytes in the socket");
+        awaitTrue(() -> pair.unread() == frame.length, () -> pair.unread() + " bytes in the socket");
         try (Packet p = pair.conn().receive()) { // One read takes the whole frame.
           assertEquals(payload, p.size());
         }
@@ -390,7 +390,7 @@ class BlockingStyleTest {
       }
       // At most one read buffer, lent for a read and back in the pool (the loop's way); one each
       // would be 8 MiB.
-      long held = ManyConnectionsTest.Memory.directMemoryUsed() - before;
+      long held = io.github.packetconn.testing.Memory.directMemoryUsed() - before;
       assertTrue(held < 2L * readBufferSize, "8 idle receivers hold " + held + " bytes of direct memory");
     } finally {
       for (RawPair pair : pairs) pair.close();
@@ -401,12 +401,12 @@ class BlockingStyleTest {
   @Test
   void burstWaitingInTheSocketIsReadInOneLargeRead() throws Exception {
     int frames = 600;
-    byte[] frame = Frames.encode(new byte[100], false);
+    byte[] frame = io.github.packetconn.testing.Frames.encode(new byte[100], false);
     ByteBuffer burst = ByteBuffer.allocate(frames * frame.length);
     while (burst.hasRemaining()) burst.put(frame);
     try (RawPair pair = RawPair.open(PacketConfig.DEFAULT)) {
       pair.write(burst.array());
-      awaitTrue(() -> pair.unread() == burst.capacity(), WAIT, () -> pair.unread() + " bytes in the socket");
+      awaitTrue(() -> pair.unread() == burst.capacity(), () -> pair.unread() + " bytes in the socket");
       int smallRead = 2048 / frame.length; // The whole frames of a first, small read.
       for (int i = 0; i <= smallRead; i++) pair.conn().receive().release();
       assertEquals(frames, pair.conn().stats().packetsIn(), "the second read took the rest of the burst");
@@ -449,16 +449,16 @@ class BlockingStyleTest {
     try (RawPair pair = RawPair.open(PacketConfig.DEFAULT)) {
       Receiver receiver = new Receiver(pair.conn(), WAIT);
       Thread t = receiver.thread;
-      awaitTrue(() -> t.getState() == Thread.State.TIMED_WAITING, WAIT, () -> t + " is " + t.getState());
+      awaitTrue(() -> t.getState() == Thread.State.TIMED_WAITING, () -> t + " is " + t.getState());
       t.interrupt();
       Throwable thrown = receiver.failure();
       assertInstanceOf(InterruptedIOException.class, thrown);
       assertEquals("interrupted while waiting to receive", thrown.getMessage());
       assertTrue(receiver.interruptedAfter, "the thread stays interrupted");
       assertTrue(pair.conn().isOpen(), "an interrupted wait closes nothing");
-      pair.write(FrameDecoderTest.bytes(FrameDecoderTest.HI));
+      pair.write(io.github.packetconn.testing.Golden.bytes(io.github.packetconn.testing.Golden.HI));
       try (Packet hi = pair.conn().receive(WAIT)) {
-        assertEquals("cdab7856341202006869", PacketTest.hex(hi));
+        assertEquals("cdab7856341202006869", io.github.packetconn.testing.Golden.hex(hi));
       }
     }
   }
