@@ -99,8 +99,8 @@ class BenchOptionsTest {
     assertMessage(
         "--servers: unknown server (not one of packetconn-callback, packetconn-blocking,"
             + " virtual-threads, netty, raw, packetconn-callback-unix, packetconn-blocking-unix,"
-            + " virtual-threads-unix, netty-unix, raw-unix, packetconn-callback-tls, netty-tls):"
-            + " grizzly",
+            + " virtual-threads-unix, netty-unix, raw-unix, packetconn-callback-tls, netty-tls,"
+            + " packetconn-blocking-loop): grizzly",
         "--servers",
         "raw,grizzly");
     assertMessage("--servers: given twice: raw", "--servers", "raw,raw");
