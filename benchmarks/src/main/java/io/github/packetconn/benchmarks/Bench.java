@@ -489,8 +489,8 @@ final class Bench {
         .append("Ratios a / b: of throughput, and of CPU/packet.");
     if (workloads.stream().anyMatch(Workload::fanout)) {
       text.append(" Fan-out (1→N: one publisher, N subscribers, every packet to each): packets")
-          .append(" delivered to all subscribers per second, latency from the publisher's write to a")
-          .append(" subscriber's read, CPU/packet and B/packet per delivered packet.");
+          .append(" delivered to all subscribers per second, latency from the publisher's write")
+          .append(" to a subscriber's read, CPU/packet and B/packet per delivered packet.");
     }
     text.append("\n\n");
     text.append(note(machine, options))

@@ -17,7 +17,8 @@ import java.util.List;
  *
  * <pre>{@code
  * try (EchoServer server = Fanout.start("netty", new InetSocketAddress("127.0.0.1", 0))) {
- *   new FanoutGenerator(address, Workload.FANOUT_SMALL.scaled(0.01), 1).run(warmup, duration, listener);
+ *   InetSocketAddress address = new InetSocketAddress("127.0.0.1", server.port());
+ *   new FanoutGenerator(address, Workload.FANOUT_SMALL, 1).run(warmup, duration, listener);
  * }
  * }</pre>
  */

@@ -118,7 +118,9 @@ final class FanoutGenerator {
     if (!(address instanceof InetSocketAddress)) {
       throw new IllegalArgumentException("fan-out runs over TCP only: " + address);
     }
-    if (bufferSize < HEAD) throw new IllegalArgumentException("bufferSize < " + HEAD + ": " + bufferSize);
+    if (bufferSize < HEAD) {
+      throw new IllegalArgumentException("bufferSize < " + HEAD + ": " + bufferSize);
+    }
     this.address = Objects.requireNonNull(address, "address");
     this.workload = workload;
     this.payloads = new Payloads(workload.minPayload(), workload.maxPayload(), seed);
@@ -224,7 +226,8 @@ final class FanoutGenerator {
     try {
       channel.socket().connect(address, (int) LoadGenerator.CONNECT_TIMEOUT.toMillis());
     } catch (IOException e) {
-      throw new IOException("the publisher: connect to " + address + " failed: " + e.getMessage(), e);
+      throw new IOException(
+          "the publisher: connect to " + address + " failed: " + e.getMessage(), e);
     }
     hello(channel, Fanout.PUBLISHER); // Blocking: 5 bytes.
     channel.configureBlocking(false);
@@ -400,7 +403,7 @@ final class FanoutGenerator {
     }
   }
 
-  /** Writes as many packets as the window allows and the socket takes, from one buffer per write. */
+  /** Writes what the window allows and the socket takes, from one buffer per write. */
   private void writePublisher(long now) throws IOException {
     windowMoved = false;
     ByteBuffer buffer = writeBuffer;
@@ -450,7 +453,13 @@ final class FanoutGenerator {
    * buffer}: its length prefix, its stamp ({@code seq} and {@code time}), then the pattern.
    */
   private void encode(
-      ByteBuffer buffer, long seq, int length, long time, int patternOffset, int offset, int count) {
+      ByteBuffer buffer,
+      long seq,
+      int length,
+      long time,
+      int patternOffset,
+      int offset,
+      int count) {
     if (offset == 0 && count >= HEAD) {
       buffer.putInt(length).putLong(seq).putLong(time);
       offset = HEAD;
@@ -605,12 +614,12 @@ final class FanoutGenerator {
     s.length = 0;
     s.seq = 0;
     s.time = 0;
-    if (received[slot] >= liveSubscribers) moveWindow();
+    if (received[slot] == liveSubscribers) moveWindow();
   }
 
   /** Retires every oldest packet all live subscribers have received. */
   private void moveWindow() {
-    while (oldest < writeSeq && received[(int) oldest & slotMask] >= liveSubscribers) {
+    while (oldest < writeSeq && received[(int) oldest & slotMask] == liveSubscribers) {
       received[(int) oldest & slotMask] = 0;
       oldest++;
       windowMoved = true;
@@ -640,10 +649,15 @@ final class FanoutGenerator {
     if (errorMessages.size() < LoadGenerator.ERRORS_KEPT) errorMessages.add(message);
   }
 
-  /** Counts an error and closes the subscriber, which then takes no further part. */
+  /**
+   * Counts an error and closes the subscriber, which then takes no further part: its deliveries of
+   * the packets in the window no longer count, since the window waits for live subscribers only.
+   */
   private void fail(Subscriber s, String message) {
     error(message);
+    if (!s.open) return;
     close(s);
+    for (long seq = oldest; seq < s.readSeq; seq++) received[(int) seq & slotMask]--;
     moveWindow(); // The others may have all the oldest packets now.
   }
 

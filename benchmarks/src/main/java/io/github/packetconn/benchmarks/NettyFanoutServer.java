@@ -100,7 +100,8 @@ final class NettyFanoutServer implements EchoServer {
       try {
         if (subscriber) throw new ProtocolException("a subscriber sent a packet after its hello");
         int size = frame.readableBytes() - 4;
-        int hello = size == 1 ? frame.getUnsignedByte(frame.readerIndex() + 4) : -1;
+        int first = size > 0 ? frame.getUnsignedByte(frame.readerIndex() + 4) : -1;
+        int hello = size == 1 ? first : -1;
         if (hello == Fanout.PUBLISHER) {
           publisher = true;
         } else if (hello == Fanout.SUBSCRIBER) {
@@ -112,9 +113,7 @@ final class NettyFanoutServer implements EchoServer {
               "the first packet is no hello ('P' or 'S'): "
                   + size
                   + " bytes"
-                  + (size > 0
-                      ? ", the first " + Fanout.describe(frame.getUnsignedByte(frame.readerIndex() + 4))
-                      : ""));
+                  + (first >= 0 ? ", the first " + Fanout.describe(first) : ""));
         }
       } finally {
         frame.release();

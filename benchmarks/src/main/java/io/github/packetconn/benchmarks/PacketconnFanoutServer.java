@@ -57,7 +57,8 @@ final class PacketconnFanoutServer implements EchoServer {
 
   /** Gives the connection the role its first packet names; a subscriber joins and is told so. */
   private void hello(PacketConn conn, Packet packet) throws ProtocolException {
-    int hello = packet.size() == 1 ? packet.readUnsignedByte() : -1;
+    int first = packet.size() > 0 ? packet.payload().get(0) & 0xff : -1;
+    int hello = packet.size() == 1 ? first : -1;
     if (hello == Fanout.PUBLISHER) {
       conn.attach(PUBLISHER);
     } else if (hello == Fanout.SUBSCRIBER) {
@@ -71,7 +72,7 @@ final class PacketconnFanoutServer implements EchoServer {
           "the first packet is no hello ('P' or 'S'): "
               + packet.size()
               + " bytes"
-              + (packet.size() > 0 ? ", the first " + Fanout.describe(packet.payload().get(0) & 0xff) : ""));
+              + (first >= 0 ? ", the first " + Fanout.describe(first) : ""));
     }
   }
 

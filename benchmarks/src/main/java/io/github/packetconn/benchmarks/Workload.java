@@ -34,7 +34,7 @@ record Workload(
   enum Shape {
     /** Every client sends and reads its own echoes. */
     ECHO,
-    /** One publisher sends; the server passes every packet to each of {@code clients} subscribers. */
+    /** One publisher sends; the server passes each packet to all {@code clients} subscribers. */
     FANOUT;
 
     /** {@return the lower-case name used in bench.json} */

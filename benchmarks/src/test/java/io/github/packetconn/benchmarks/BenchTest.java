@@ -116,7 +116,9 @@ class BenchTest {
             "note: fanout-small, fanout-large ran only on packetconn-callback, netty, over TCP\n"),
         output);
     assertTrue(
-        output.lines().anyMatch(line -> line.matches("fanout-small 1→10 +packetconn-callback +[0-9,]+/s .*")),
+        output
+            .lines()
+            .anyMatch(line -> line.matches("fanout-small 1→10 +packetconn-callback +[0-9,]+/s .*")),
         output);
     assertTrue(output.lines().anyMatch(line -> line.matches(" +netty +[0-9,]+/s .*")), output);
     assertTrue(

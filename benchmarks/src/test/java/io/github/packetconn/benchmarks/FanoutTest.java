@@ -61,7 +61,9 @@ class FanoutTest {
     long[] expected = new long[workload.clients()];
     Arrays.fill(expected, published);
     assertEquals( // The generator checked each subscriber's packets for sequence and bytes.
-        Arrays.toString(expected), Arrays.toString(generator.receivedBySubscriber()), workload.name());
+        Arrays.toString(expected),
+        Arrays.toString(generator.receivedBySubscriber()),
+        workload.name());
     assertTrue(result.packets() > 0 && result.payloadBytes() > 0, result::toString);
     assertTrue(
         result.p50Micros() > 0 && result.p50Micros() <= result.p99Micros(), result::toString);
