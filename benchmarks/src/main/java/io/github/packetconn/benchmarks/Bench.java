@@ -77,17 +77,8 @@ final class Bench {
         if (BenchOptions.runs(server, workload)) runs.add(run(workload, server, pinning));
       }
     }
-    List<String> skipped =
-        options.servers().stream()
-            .filter(server -> options.workloads().stream().anyMatch(w -> !BenchOptions.runs(server, w)))
-            .toList();
-    if (!skipped.isEmpty()) {
-      out.println(
-          "note: "
-              + String.join(", ", skipped)
-              + " ran only "
-              + String.join(
-                  ", ", BenchOptions.TLS_WORKLOADS.stream().map(Workload::name).toList()));
+    for (String note : skipNotes(options)) {
+      out.println(Format.wrap("note: " + note, BenchTable.TEXT_WIDTH, "  "));
     }
     Path dir = options.out();
     Files.createDirectories(dir);
@@ -95,6 +86,34 @@ final class Bench {
     Files.writeString(
         dir.resolve("bench.md"), markdown(machine, options, runs), StandardCharsets.UTF_8);
     return report(machine, options, runs, List.of("bench.json", "bench.md"));
+  }
+
+  /** {@return what some servers of {@code options} did not run, one sentence a reason} */
+  static List<String> skipNotes(BenchOptions options) {
+    List<String> notes = new ArrayList<>();
+    List<String> fanouts =
+        options.workloads().stream().filter(Workload::fanout).map(Workload::name).toList();
+    if (!fanouts.isEmpty() && !Fanout.KINDS.containsAll(options.servers())) {
+      notes.add(
+          String.join(", ", fanouts) + " ran only on " + String.join(", ", Fanout.KINDS)
+              + ", over TCP");
+    }
+    List<String> tls =
+        options.servers().stream()
+            .filter(ServerMain.TLS_KINDS::contains)
+            .filter(
+                server ->
+                    options.workloads().stream()
+                        .anyMatch(w -> !w.fanout() && !BenchOptions.runs(server, w)))
+            .toList();
+    if (!tls.isEmpty()) {
+      notes.add(
+          String.join(", ", tls)
+              + " ran only "
+              + String.join(
+                  ", ", BenchOptions.TLS_WORKLOADS.stream().map(Workload::name).toList()));
+    }
+    return notes;
   }
 
   /** Prints the tables of the bench.json {@code options.from()} and draws its charts. */
@@ -142,6 +161,14 @@ final class Bench {
     out.println(
         "Ratios a / b: of throughput (above 1: a is faster) and of CPU/packet (below 1: a is"
             + " cheaper).");
+    if (workloads.stream().anyMatch(Workload::fanout)) {
+      out.println(
+          "Fan-out (1→N: one publisher, N subscribers): packets delivered to all subscribers per"
+              + " second; latency from");
+      out.println(
+          "the publisher's write to a subscriber's read; CPU/packet and B/packet per delivered"
+              + " packet.");
+    }
     out.println();
     out.print(table.text());
     out.println();
@@ -198,7 +225,9 @@ final class Bench {
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), ServerMain.class.getName()));
     Path socketDir = null; // A fresh directory for a Unix domain socket, removed after the run.
     try {
-      if (server.endsWith(ServerMain.UNIX_SUFFIX)) {
+      if (workload.fanout()) {
+        command.addAll(List.of("--kind", server, "--port", "0", "--mode", "fanout"));
+      } else if (server.endsWith(ServerMain.UNIX_SUFFIX)) {
         socketDir = Files.createTempDirectory("packetconn-bench");
         String kind = server.substring(0, server.length() - ServerMain.UNIX_SUFFIX.length());
         command.addAll(List.of("--kind", kind, "--unix", socketDir.resolve("echo.sock").toString()));
@@ -240,11 +269,21 @@ final class Bench {
               out.println(liveLine(server, interval));
             }
           };
-      String tls = BenchOptions.tls(server) ? options.tlsProtocol() : null;
-      LoadGenerator generator =
-          new LoadGenerator(process.address(), workload, options.seed(), LoadGenerator.BUFFER_SIZE, tls);
-      LoadResult result = generator.run(options.warmup(), options.duration(), listener);
-      if (generator.negotiated() != null) out.println("[" + server + "] " + generator.negotiated());
+      LoadResult result;
+      if (workload.fanout()) {
+        result =
+            new FanoutGenerator(process.address(), workload, options.seed())
+                .run(options.warmup(), options.duration(), listener);
+      } else {
+        String tls = BenchOptions.tls(server) ? options.tlsProtocol() : null;
+        LoadGenerator generator =
+            new LoadGenerator(
+                process.address(), workload, options.seed(), LoadGenerator.BUFFER_SIZE, tls);
+        result = generator.run(options.warmup(), options.duration(), listener);
+        if (generator.negotiated() != null) {
+          out.println("[" + server + "] " + generator.negotiated());
+        }
+      }
       JvmStats serverStats =
           stats.size() == 2 ? difference(server, stats.get(0), stats.get(1)) : null;
       BenchRun run = new BenchRun(server, result, serverStats);
@@ -337,7 +376,7 @@ final class Bench {
   static String liveLine(String server, LoadInterval interval) {
     return String.format(
         Locale.ROOT,
-        "%-10s %-24s %-8s %4s/%s s %,11.0f packets/s %,7.0f MiB/s  p99 %s",
+        "%-12s %-24s %-8s %4s/%s s %,11.0f packets/s %,7.0f MiB/s  p99 %s",
         interval.workload().name(),
         server,
         interval.phase().label(),
@@ -353,7 +392,7 @@ final class Bench {
     JvmStats stats = run.serverStats();
     String text = String.format(
         Locale.ROOT,
-        "%-10s %-24s done     %,.0f packets/s, %,.0f MiB/s, p50 %s, p99 %s, p99.9 %s, max %s;%s"
+        "%-12s %-24s done     %,.0f packets/s, %,.0f MiB/s, p50 %s, p99 %s, p99.9 %s, max %s;%s"
             + " server %s CPU/packet, %s B/packet, %s; generator %.2f B/packet, %.0f ns CPU/packet",
         run.workload().name(),
         run.server(),
@@ -402,7 +441,7 @@ final class Bench {
       Workload workload = run.workload();
       boolean busyPolled =
           (long) workload.clients() * workload.inFlight() <= LoadGenerator.BUSY_POLL_IN_FLIGHT;
-      if (!workload.reportsBytes() && !busyPolled)
+      if (workload.minPayload() < LoadGenerator.BULK_PAYLOAD && !busyPolled)
         cpu = Math.max(cpu, run.load().cpuNanosPerPacket());
       fastest = Math.max(fastest, run.load().packetsPerSecond());
     }
@@ -410,7 +449,8 @@ final class Bench {
         String.format(
             Locale.ROOT,
             "load generator: at most %.3f B/packet allocated on its thread, at most %.0f ns CPU"
-                + " per packet (large and busy-polled runs aside), fastest run %s packets/s",
+                + " per packet (large, fanout-large and busy-polled runs aside), fastest run %s"
+                + " packets/s",
             allocated,
             cpu,
             Format.grouped(fastest)),
@@ -446,8 +486,13 @@ final class Bench {
         .append("Latency: round trip. CPU/packet: CPU time of the server's process per echoed packet")
         .append(" (every thread: I/O, JIT, GC). B/packet: bytes the server allocated per echoed packet. ")
         .append("GC (old): collections in the measured period, old-generation ones in parentheses. ")
-        .append("Ratios a / b: of throughput, and of CPU/packet.")
-        .append("\n\n");
+        .append("Ratios a / b: of throughput, and of CPU/packet.");
+    if (workloads.stream().anyMatch(Workload::fanout)) {
+      text.append(" Fan-out (1→N: one publisher, N subscribers, every packet to each): packets")
+          .append(" delivered to all subscribers per second, latency from the publisher's write")
+          .append(" to a subscriber's read, CPU/packet and B/packet per delivered packet.");
+    }
+    text.append("\n\n");
     text.append(note(machine, options))
         .append("; ")
         .append(machine.kernel())

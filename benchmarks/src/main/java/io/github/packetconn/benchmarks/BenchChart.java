@@ -150,7 +150,7 @@ final class BenchChart {
     chart.setYAxisTitle("× " + baseline);
     style(chart.getStyler(), workloads.size(), servers.size());
     List<String> categories =
-        workloads.stream().map(w -> w.name() + " " + w.clients() + "×" + w.inFlight()).toList();
+        workloads.stream().map(Workload::label).toList();
     for (String server : servers) {
       List<Double> ratios = new ArrayList<>();
       for (Workload workload : workloads) {

@@ -45,7 +45,11 @@ final class BenchJson {
             "units",
             Json.object(
                 "mibPerSecond", "echoed payload, one way, MiB (2^20 bytes) per second",
-                "latency", "round trip, microseconds"),
+                "latency", "round trip, microseconds",
+                "fanout",
+                "packets, payloadBytes and the per-packet figures count deliveries: packets"
+                    + " received by all subscribers together; latency: from the publisher's write"
+                    + " to a subscriber's read, microseconds"),
             "runs",
             results));
   }
@@ -60,6 +64,7 @@ final class BenchJson {
         "workload",
         Json.object(
             "name", workload.name(),
+            "shape", workload.shape().label(),
             "clients", workload.clients(),
             "inFlight", workload.inFlight(),
             "minPayload", workload.minPayload(),
@@ -146,6 +151,7 @@ final class BenchJson {
     Workload workload =
         new Workload(
             string(w, "name"),
+            w.containsKey("shape") ? shape(string(w, "shape")) : Workload.Shape.ECHO,
             (int) number(w, "clients"),
             (int) number(w, "inFlight"),
             (int) number(w, "minPayload"),
@@ -181,6 +187,13 @@ final class BenchJson {
               Double.isNaN(cpu) ? -1 : (long) cpu);
     }
     return new BenchRun(string(run, "server"), load, stats);
+  }
+
+  private static Workload.Shape shape(String label) {
+    for (Workload.Shape shape : Workload.Shape.values()) {
+      if (shape.label().equals(label)) return shape;
+    }
+    throw new IllegalArgumentException("\"shape\" is not echo or fanout: " + label);
   }
 
   private static Duration seconds(double seconds) {

@@ -71,8 +71,9 @@ record BenchOptions(
 
       Runs every workload against every echo server, each server in its own JVM on CPU 0 and the
       load generator on CPU 1, and prints live lines and tables; writes bench.json, bench.md and
-      charts (throughput-tcp.png, cpu-tcp.png, ... and .svg). Exits with status 1 if any run had
-      errors.
+      charts (throughput-tcp.png, cpu-tcp.png, ... and .svg). The fan-out workloads run on the
+      fan-out servers of packetconn-callback and netty: one publisher, many subscribers, every
+      packet delivered to each. Exits with status 1 if any run had errors.
 
       Options:
         --servers a,b,...    packetconn-callback, packetconn-blocking, virtual-threads (a
@@ -82,10 +83,14 @@ record BenchOptions(
                              five over TCP, packetconn-callback-unix, netty-unix and the two TLS
                              ones); packetconn-blocking-loop, only when named, is the blocking
                              style on the I/O threads, as before it owned its sockets
-        --workloads a,b,...  pipelined, ping-pong, small, large, single (default: all)
+        --workloads a,b,...  pipelined, ping-pong, small, large, single, and the fan-outs
+                             fanout-small (1 publisher, 1000 subscribers, 16..512 B) and
+                             fanout-large (1 publisher, 100 subscribers, 16..64 KiB), which run
+                             on packetconn-callback and netty only (default: all)
         --warmup TIME        warm-up per run, results discarded: 500ms, 5s, 1m (default: 5s)
         --duration TIME      measured period per run (default: 10s)
-        --scale FACTOR       multiply every workload's clients, at least 1 (default: 1.0)
+        --scale FACTOR       multiply every workload's clients (a fan-out's subscribers), at
+                             least 1 (default: 1.0)
         --seed N             seed of payload sizes and bytes (default: 1)
         --out DIR            where the reports go (default: target/bench)
         --tls VERSION        what the generator speaks to the TLS servers, with AES-128-GCM:
@@ -109,8 +114,13 @@ record BenchOptions(
         null);
   }
 
-  /** {@return whether {@code server} runs {@code workload}: the TLS kinds run only some} */
+  /**
+   * {@return whether {@code server} runs {@code workload}: the fan-out workloads run on the kinds
+   * that have a fan-out server ({@link Fanout#KINDS}, over TCP), the TLS kinds run only some echo
+   * workloads}
+   */
   static boolean runs(String server, Workload workload) {
+    if (workload.fanout()) return Fanout.KINDS.contains(server);
     return !ServerMain.TLS_KINDS.contains(server)
         || TLS_WORKLOADS.stream().anyMatch(w -> w.name().equals(workload.name()));
   }

@@ -7,8 +7,9 @@ import java.util.function.ToDoubleFunction;
 /**
  * The summary of a bench as tables. Per run: throughput (packets/s, or MiB/s of payload one way for
  * {@code large}), round-trip latency, the server's CPU time per echoed packet, bytes it allocated
- * per packet and its GC count (old-generation count in parentheses). Then ratios of pairs of
- * servers, of throughput and of CPU time per packet.
+ * per packet and its GC count (old-generation count in parentheses); for a fan-out, packets
+ * delivered to all subscribers per second, publish-to-delivery latency, and the server's figures
+ * per delivered packet. Then ratios of pairs of servers, of throughput and of CPU time per packet.
  *
  * <p>{@link #text()} is for a terminal, at most {@link #TEXT_WIDTH} columns: one table per
  * transport with a row per workload and server, then one table of ratios, a column per workload.
@@ -195,7 +196,7 @@ final class BenchTable {
         row.add(
             load.packets() == 0
                 ? "-"
-                : workload.inFlight() == 1 && workload.clients() == 1
+                : (workload.inFlight() == 1 && workload.clients() == 1) || workload.fanout()
                     ? "p50 "
                         + Format.latency(load.p50Micros())
                         + " p99 "
@@ -219,7 +220,7 @@ final class BenchTable {
   }
 
   private static String label(Workload workload) {
-    return workload.name() + " " + workload.clients() + "×" + workload.inFlight();
+    return workload.label();
   }
 
   private static String throughput(BenchRun run) {

@@ -3,7 +3,10 @@ package io.github.packetconn.benchmarks;
 import java.io.Closeable;
 import java.io.IOException;
 
-/** An echo server under test: listening once created, until {@link #close()}. */
+/**
+ * A server under test, an echo or a fan-out ({@link Fanout}): listening once created, until {@link
+ * #close()}.
+ */
 interface EchoServer extends Closeable {
   /** {@return the bound port} */
   int port();

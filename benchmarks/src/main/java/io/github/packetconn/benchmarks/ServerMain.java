@@ -21,9 +21,12 @@ import java.util.List;
  *            |packetconn-callback-tls|netty-tls
  *     [--port 0] [--host 127.0.0.1]
  *     [--unix /tmp/echo.sock]
+ *     [--mode echo|fanout]
  * </pre>
  *
- * <p>With {@code --unix}, the server listens on that Unix domain socket instead of a TCP port.
+ * <p>With {@code --unix}, the server listens on that Unix domain socket instead of a TCP port. With
+ * {@code --mode fanout} it is the kind's fan-out server instead of its echo ({@link Fanout}: {@code
+ * packetconn-callback} and {@code netty}, over TCP).
  *
  * <p>Protocol: once listening, prints {@code READY <port>} (or {@code READY <path>} with {@code
  * --unix}). Then reads commands from stdin, one a
@@ -57,6 +60,9 @@ public final class ServerMain {
   /** Appended to a kind, names that server on a Unix domain socket in the bench: {@code netty-unix}. */
   static final String UNIX_SUFFIX = "-unix";
 
+  /** The values of {@code --mode}: the echo (the default), or the fan-out ({@link Fanout}). */
+  static final List<String> MODES = List.of("echo", "fanout");
+
   private ServerMain() {}
 
   public static void main(String[] args) {
@@ -64,11 +70,12 @@ public final class ServerMain {
     String host = "127.0.0.1";
     int port = 0;
     Path unix = null;
+    String mode = "echo";
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       if (arg.equals("--help") || arg.equals("-h")) {
         System.err.println("usage: ServerMain --kind " + String.join("|", KINDS) + "|" + String.join("|", TLS_KINDS)
-            + " [--port 0] [--host 127.0.0.1] [--unix PATH]");
+            + " [--port 0] [--host 127.0.0.1] [--unix PATH] [--mode echo|fanout]");
         System.exit(0);
       }
       if (i + 1 == args.length) fail("missing value after " + arg);
@@ -78,6 +85,7 @@ public final class ServerMain {
         case "--host" -> host = value;
         case "--port" -> port = parsePort(value);
         case "--unix" -> unix = Path.of(value);
+        case "--mode" -> mode = value;
         default -> fail("unknown option " + arg + "; try --help");
       }
     }
@@ -85,20 +93,27 @@ public final class ServerMain {
     if (!KINDS.contains(kind) && !TLS_KINDS.contains(kind) && !COMPARISON_KINDS.contains(kind)) {
       fail("unknown --kind " + kind + ", expected one of " + KINDS + ", " + TLS_KINDS + " or " + COMPARISON_KINDS);
     }
+    if (!MODES.contains(mode)) fail("unknown --mode " + mode + ", expected one of " + MODES);
+    boolean fanout = mode.equals("fanout");
+    if (fanout && !Fanout.KINDS.contains(kind)) {
+      fail("--kind " + kind + " has no fan-out server; --mode fanout takes one of " + Fanout.KINDS);
+    }
+    if (fanout && unix != null) fail("--mode fanout listens on TCP only, not --unix " + unix);
 
     SocketAddress address =
         unix != null ? UnixDomainSocketAddress.of(unix) : new InetSocketAddress(host, port);
     String where = unix != null ? unix.toString() : host + ":" + port;
     EchoServer server = null;
     try {
-      server = start(kind, address);
+      server = fanout ? Fanout.start(kind, address) : start(kind, address);
     } catch (Exception e) {
       System.err.println("cannot start " + kind + " on " + where + ": " + e);
       e.printStackTrace();
       System.exit(1);
     }
     String bound = unix != null ? unix.toString() : Integer.toString(server.port());
-    System.err.println(kind + ": listening on " + (unix != null ? bound : host + ":" + bound) + "; " + environment());
+    System.err.println(kind + (fanout ? " fan-out" : "") + ": listening on "
+        + (unix != null ? bound : host + ":" + bound) + "; " + environment());
     System.out.println("READY " + bound);
     System.out.flush();
 

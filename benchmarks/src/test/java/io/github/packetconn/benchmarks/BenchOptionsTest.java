@@ -99,14 +99,14 @@ class BenchOptionsTest {
     assertMessage(
         "--servers: unknown server (not one of packetconn-callback, packetconn-blocking,"
             + " virtual-threads, netty, raw, packetconn-callback-unix, packetconn-blocking-unix,"
-            + " virtual-threads-unix, netty-unix, raw-unix, packetconn-callback-tls, netty-tls):"
-            + " grizzly",
+            + " virtual-threads-unix, netty-unix, raw-unix, packetconn-callback-tls, netty-tls,"
+            + " packetconn-blocking-loop): grizzly",
         "--servers",
         "raw,grizzly");
     assertMessage("--servers: given twice: raw", "--servers", "raw,raw");
     assertMessage(
-        "--workloads: unknown workload (not one of pipelined, ping-pong, small, large, single):"
-            + " huge",
+        "--workloads: unknown workload (not one of pipelined, ping-pong, small, large, single,"
+            + " fanout-small, fanout-large): huge",
         "--workloads",
         "huge");
     assertMessage("--warmup is not a time such as 500ms, 5s or 1m: 5x", "--warmup", "5x");
@@ -133,6 +133,27 @@ class BenchOptionsTest {
       assertEquals(tlsRuns, BenchOptions.runs("packetconn-callback-tls", workload), workload.name());
       assertEquals(true, BenchOptions.runs("netty", workload), workload.name());
     }
+  }
+
+  @Test
+  void fanoutRunsOnCallbackAndNettyOverTcpOnly() throws UsageException {
+    for (String server : BenchOptions.ALL_SERVERS) {
+      boolean fanout = server.equals("packetconn-callback") || server.equals("netty");
+      assertEquals(fanout, BenchOptions.runs(server, Workload.FANOUT_SMALL.scaled(0.01)), server);
+      assertEquals(fanout, BenchOptions.runs(server, Workload.FANOUT_LARGE), server);
+    }
+    assertEquals(
+        List.of(
+            "fanout-small, fanout-large ran only on packetconn-callback, netty, over TCP",
+            "netty-tls ran only pipelined, ping-pong"),
+        Bench.skipNotes(BenchOptions.parse(List.of("--servers", "netty,raw,netty-tls"))));
+    assertEquals(
+        List.of(),
+        Bench.skipNotes(
+            BenchOptions.parse(
+                List.of("--servers", "netty,packetconn-callback", "--workloads", "fanout-large"))));
+    assertEquals(
+        List.of(), Bench.skipNotes(BenchOptions.parse(List.of("--workloads", "pipelined"))));
   }
 
   @Test

@@ -83,4 +83,61 @@ class BenchTest {
         "the same tables:\n" + output + "\nthen:\n" + redrawOutput);
     assertTrue(Files.exists(redrawn.resolve("cpu-tcp.png")), redrawOutput);
   }
+
+  @Test
+  void benchRunsTheFanoutsOnBothFanoutServers(@TempDir Path dir) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status =
+        Main.bench(
+            List.of(
+                "--servers",
+                "packetconn-callback,netty,raw",
+                "--workloads",
+                "fanout-small,fanout-large",
+                "--scale",
+                "0.01",
+                "--warmup",
+                "0.2s",
+                "--duration",
+                "0.5s",
+                "--out",
+                dir.toString()),
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            false);
+    String output = out.toString(StandardCharsets.UTF_8);
+    assertEquals(0, status, output + err);
+    for (String line : output.lines().toList()) {
+      assertTrue(line.length() <= BenchTable.TEXT_WIDTH, line.length() + " columns: " + line);
+    }
+    assertTrue(
+        output.contains(
+            "note: fanout-small, fanout-large ran only on packetconn-callback, netty, over TCP\n"),
+        output);
+    assertTrue(
+        output
+            .lines()
+            .anyMatch(line -> line.matches("fanout-small 1→10 +packetconn-callback +[0-9,]+/s .*")),
+        output);
+    assertTrue(output.lines().anyMatch(line -> line.matches(" +netty +[0-9,]+/s .*")), output);
+    assertTrue(
+        output.lines().anyMatch(line -> line.matches("fanout-large 1→1 +packetconn-callback .*")),
+        output);
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("[netty] netty fan-out: listening on"),
+        err::toString);
+    Map<?, ?> json = (Map<?, ?>) JsonReader.parse(Files.readString(dir.resolve("bench.json")));
+    List<?> runs = (List<?>) json.get("runs");
+    assertEquals(4, runs.size()); // raw has no fan-out.
+    for (Object run : runs) {
+      Map<?, ?> r = (Map<?, ?>) run;
+      assertEquals(0.0, r.get("errors"), run::toString);
+      assertEquals("fanout", ((Map<?, ?>) r.get("workload")).get("shape"), run::toString);
+      assertTrue((Double) r.get("packets") > 0, run::toString);
+      Map<?, ?> stats = (Map<?, ?>) r.get("serverStats");
+      assertTrue(stats.get("cpuNanos") instanceof Double cpu && cpu >= 0, run::toString);
+    }
+    assertTrue(Files.readString(dir.resolve("bench.md")).contains("| fanout-small 1→10 |"));
+    assertTrue(Files.size(dir.resolve("throughput-tcp.png")) > 0);
+  }
 }

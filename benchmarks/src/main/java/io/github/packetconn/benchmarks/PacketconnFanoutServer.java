@@ -1,0 +1,119 @@
+package io.github.packetconn.benchmarks;
+
+import io.github.packetconn.Packet;
+import io.github.packetconn.PacketConfig;
+import io.github.packetconn.PacketConn;
+import io.github.packetconn.PacketHandler;
+import io.github.packetconn.PacketServer;
+import java.io.IOException;
+import java.net.ProtocolException;
+import java.net.SocketAddress;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * packetconn's fan-out ({@link Fanout}'s protocol), written the way the README teaches: a {@link
+ * PacketHandler} on the I/O threads, default configuration. A subscriber's hello adds it to a
+ * group; the publisher's handler sends each of its packets to every member with {@link
+ * PacketConn#trySend}, which on an I/O thread never waits: a member whose send queue is full misses
+ * the packet instead of holding up the others (the generator then reports a gap in its sequence
+ * numbers; with the bench's window no queue fills). Members leave when they close.
+ *
+ * <p>The handler runs on the I/O threads, one connection's callbacks at a time; the group is
+ * thread-safe, since the publisher's thread sends to members that other threads add.
+ */
+final class PacketconnFanoutServer implements EchoServer {
+  private static final Object PUBLISHER = "publisher"; // A connection's attachment: its role.
+  private static final Object SUBSCRIBER = "subscriber";
+
+  private final PacketServer server;
+  private final FailureLog failures = new FailureLog("packetconn-callback");
+  private final Group subscribers = new Group(); // TODO PacketGroup: PacketGroup.skipping()
+
+  PacketconnFanoutServer(SocketAddress address) throws IOException {
+    server = PacketServer.bind(address, PacketConfig.DEFAULT, new Handler());
+  }
+
+  private final class Handler implements PacketHandler {
+    @Override
+    public void onPacket(PacketConn conn, Packet packet) throws ProtocolException {
+      try (packet) {
+        Object role = conn.attachment();
+        if (role == PUBLISHER) {
+          subscribers.send(packet); // A member it skips finds a gap in the sequence numbers.
+        } else if (role == SUBSCRIBER) {
+          throw new ProtocolException("a subscriber sent a packet after its hello");
+        } else {
+          hello(conn, packet);
+        }
+      }
+    }
+
+    @Override
+    public void onClose(PacketConn conn, Throwable cause) {
+      if (cause != null) failures.connectionFailed(conn.remoteAddress(), cause);
+    }
+  }
+
+  /** Gives the connection the role its first packet names; a subscriber joins and is told so. */
+  private void hello(PacketConn conn, Packet packet) throws ProtocolException {
+    int first = packet.size() > 0 ? packet.payload().get(0) & 0xff : -1;
+    int hello = packet.size() == 1 ? first : -1;
+    if (hello == Fanout.PUBLISHER) {
+      conn.attach(PUBLISHER);
+    } else if (hello == Fanout.SUBSCRIBER) {
+      conn.attach(SUBSCRIBER);
+      subscribers.add(conn);
+      try (Packet joined = Packet.allocate(1).writeByte(Fanout.SUBSCRIBER)) {
+        conn.send(joined); // After add: whatever is published next reaches it too.
+      }
+    } else {
+      throw new ProtocolException(
+          "the first packet is no hello ('P' or 'S'): "
+              + packet.size()
+              + " bytes"
+              + (first >= 0 ? ", the first " + Fanout.describe(first) : ""));
+    }
+  }
+
+  /**
+   * Stands in for {@code io.github.packetconn.PacketGroup} until it lands in the core, with its
+   * calls: {@code add}, {@code send} returning how many members got the packet, members leaving
+   * when they close. Thread-safe: a copy-on-write list, copied on every join and leave only.
+   */
+  // TODO PacketGroup: delete this class, and make the field above
+  // `private final PacketGroup subscribers = PacketGroup.skipping();`.
+  private static final class Group {
+    private final List<PacketConn> members = new CopyOnWriteArrayList<>();
+
+    void add(PacketConn conn) {
+      members.add(conn);
+      conn.closeFuture().whenComplete((ignored, failure) -> members.remove(conn));
+    }
+
+    /** Sends {@code packet} to every member whose queue has room; {@return how many got it} */
+    int send(Packet packet) {
+      int sent = 0;
+      for (PacketConn member : members) {
+        try {
+          if (member.trySend(packet)) sent++;
+        } catch (IllegalStateException e) {
+          // Closed or closing: its close future takes it out of the list.
+        }
+      }
+      return sent;
+    }
+  }
+
+  @Override
+  public int port() {
+    return server.port();
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.close();
+    server.closeFuture().join();
+    failures.summarize();
+  }
+}
