@@ -35,6 +35,10 @@ import org.junit.jupiter.params.provider.FieldSource;
 
 /** Runs each server kind as the harness does, in its own JVM, and echoes frames through it. */
 class ServerMainTest {
+  /** The servers' stderr, beside the test's own output: a passing build stays quiet. */
+  private static final java.io.File SERVER_LOG =
+      new java.io.File("target/surefire-reports/ServerMainTest-servers.txt");
+
   static final List<String> KINDS = ServerMain.KINDS;
 
   @ParameterizedTest
@@ -76,7 +80,7 @@ class ServerMainTest {
                 kind));
     command.addAll(where);
     Process process =
-        new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(SERVER_LOG)).start();
     try (BufferedReader out =
             new BufferedReader(
                 new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));

@@ -29,6 +29,10 @@ import org.junit.jupiter.params.provider.FieldSource;
 /** The TLS servers and the generator's TLS clients, with the bench's own key. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TlsBenchTest {
+  /** The servers' stderr, beside the test's own output: a passing build stays quiet. */
+  private static final java.io.File SERVER_LOG =
+      new java.io.File("target/surefire-reports/TlsBenchTest-servers.txt");
+
   static final List<String> TLS_KINDS = ServerMain.TLS_KINDS;
   private static final Duration WARMUP = Duration.ofMillis(100);
   private static final Duration DURATION = Duration.ofMillis(400);
@@ -137,7 +141,7 @@ class TlsBenchTest {
                 kind,
                 "--port",
                 "0")
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .redirectError(ProcessBuilder.Redirect.appendTo(SERVER_LOG))
             .start();
     try (BufferedReader out =
             new BufferedReader(
