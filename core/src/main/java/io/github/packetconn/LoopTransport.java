@@ -211,12 +211,13 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
    * @return false if nothing was queued
    */
   @Override
-  public boolean send(Packet packet, long timeoutNanos) {
+  public boolean send(Packet packet, long timeoutNanos, boolean quietIfClosed) {
     EventLoop current = EventLoop.current();
-    if (current == null) return out.offer(packet, timeoutNanos);
+    if (current == null) return out.offer(packet, timeoutNanos, quietIfClosed);
     LoopTransport source = current.dispatching; // Whose packet the handler is handling, if any.
     SendQueue.Overflow overflow =
-        out.offerOnLoop(packet, timeoutNanos < 0, source == null ? null : source.resumeAfterQueueFull);
+        out.offerOnLoop(
+            packet, timeoutNanos < 0, quietIfClosed, source == null ? null : source.resumeAfterQueueFull);
     if (overflow == SendQueue.Overflow.REFUSED) return false;
     if (source != null) source.pushedBack(overflow, out.budget(), conn);
     return true;

@@ -288,35 +288,57 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
    * into the queue, so the caller may release or reuse it as soon as this returns. On an I/O thread
    * (in a {@link PacketHandler}) this never waits: see {@link PacketHandler}.
    *
+   * <p><b>A connection may close at any moment</b>, from its peer's side or another thread's, and
+   * checking {@link #isOpen()} first does not help: it may close right after. Sent to a connection
+   * that is closing or closed, this throws {@code IllegalStateException} with a message starting
+   * {@code "closed"} (followed by the cause of a failure, {@code "closed: java.io.IOException: ..."}).
+   * Uncaught in a {@link PacketHandler}, that exception aborts the connection being <em>handled</em>,
+   * not this one; a handler sending to <em>other</em> connections uses {@link #trySend(Packet)},
+   * which returns false instead.
+   *
    * @param packet sent whole, from byte 0 whatever its read position; still the caller's to
    *     release
-   * @throws IllegalStateException if the connection is closed or closing, or the packet released
+   * @throws IllegalStateException if the connection is closing or closed (also when it closes while
+   *     this waits for room), or the packet was released
    * @throws IllegalArgumentException if the packet exceeds {@link PacketConfig#maxPacketSize()}
    */
   public void send(Packet packet) {
-    enqueue(packet, -1);
+    enqueue(packet, -1, false);
   }
 
   /**
-   * Queues {@code packet}, waiting at most {@code timeout} for room.
+   * Queues {@code packet}, waiting at most {@code timeout} for room. A closing or closed connection
+   * throws, as for {@link #send(Packet)}.
    *
    * @param packet as for {@link #send(Packet)}
    * @param timeout the longest to wait for room; zero does not wait
    * @return false if the queue stayed full for the whole timeout; nothing was queued
+   * @throws IllegalStateException if the connection is closing or closed (also when it closes while
+   *     this waits for room), or the packet was released
    */
   public boolean send(Packet packet, Duration timeout) {
     if (timeout.isNegative()) throw new IllegalArgumentException("timeout < 0: " + timeout);
-    return enqueue(packet, timeout.toNanos());
+    return enqueue(packet, timeout.toNanos(), false);
   }
 
   /**
-   * Queues {@code packet} if there is room now.
+   * Queues {@code packet} if there is room now. Never waits and never throws for the connection's
+   * state: a connection that is closing or closed returns false, as a full one does, so a loop over
+   * many connections (a broadcast from a handler, say) needs no {@code try}/{@code catch} for one
+   * that closed meanwhile:
+   *
+   * <pre>{@code
+   * for (PacketConn c : server.connections()) c.trySend(packet); // false for full and closed ones
+   * }</pre>
    *
    * @param packet as for {@link #send(Packet)}
-   * @return false if the queue is full; nothing was queued
+   * @return false if nothing was queued: the queue is full, or the connection is closing or closed
+   *     ({@link #isOpen()} tells which)
+   * @throws IllegalStateException if the packet was released
+   * @throws IllegalArgumentException if the packet exceeds {@link PacketConfig#maxPacketSize()}
    */
   public boolean trySend(Packet packet) {
-    return enqueue(packet, 0);
+    return enqueue(packet, 0, true);
   }
 
   /** Writes queued packets now, without waiting for {@link PacketConfig#flushDelay()}. */
@@ -324,13 +346,17 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
     io.flushNow();
   }
 
-  private boolean enqueue(Packet packet, long timeoutNanos) {
+  /**
+   * Queues {@code packet}, waiting up to {@code timeoutNanos} (see {@link Transport#send}); a
+   * {@code quietIfClosed} send returns false for a closing or closed connection instead of throwing.
+   */
+  boolean enqueue(Packet packet, long timeoutNanos, boolean quietIfClosed) {
     int size = packet.size();
     if (size > config.maxPacketSize()) {
       throw new IllegalArgumentException(
           "packet size " + size + " exceeds maxPacketSize " + config.maxPacketSize());
     }
-    return io.send(packet, timeoutNanos);
+    return io.send(packet, timeoutNanos, quietIfClosed);
   }
 
   // ---- receiving

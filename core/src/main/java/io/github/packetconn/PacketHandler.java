@@ -10,6 +10,20 @@ package io.github.packetconn;
  * running until the queue drains. To skip a slow receiver instead (a broadcast, say), use {@link
  * PacketConn#trySend(Packet)}, which here returns false at once when the queue is full.
  *
+ * <p><b>Sending to other connections</b> (a broadcast, a relay): any of them may be closing or
+ * closed by the time the callback sends, whatever {@code isOpen()} said a moment before. There
+ * {@link PacketConn#send(Packet)} and {@link PacketConn#send(Packet, java.time.Duration)} throw
+ * {@code IllegalStateException("closed")}, and an exception that leaves the callback aborts the
+ * connection being <em>handled</em>, which did nothing wrong, and the log blames it. {@link
+ * PacketConn#trySend(Packet)} returns false for a closing or closed connection, as for a full one,
+ * and never throws for either, so a broadcast needs no {@code try}/{@code catch}:
+ *
+ * <pre>{@code
+ * for (PacketConn other : server.connections()) {
+ *   if (other != conn) other.trySend(packet); // false: full or closed; either way, skip it
+ * }
+ * }</pre>
+ *
  * <pre>{@code
  * PacketHandler echo = (conn, packet) -> {
  *   try (packet) {            // the packet is ours: release it when done

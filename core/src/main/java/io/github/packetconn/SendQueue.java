@@ -68,13 +68,21 @@ final class SendQueue {
    * @return false if nothing was queued: no room in time
    */
   boolean offer(Packet packet, long timeoutNanos) {
+    return offer(packet, timeoutNanos, false);
+  }
+
+  /**
+   * As {@link #offer(Packet, long)}; a {@code quietIfClosed} offer returns false instead of throwing
+   * when the queue refuses sends (closing or closed), also when that happens while it waits.
+   */
+  boolean offer(Packet packet, long timeoutNanos, boolean quietIfClosed) {
     int frame = frameSize(packet);
     boolean flush;
     long refund = 0;
     lock.lock();
     try {
-      checkOpen();
-      if (!admitted(frame) && (timeoutNanos == 0 || !await(frame, timeoutNanos))) return false;
+      if (refused(quietIfClosed)) return false;
+      if (!admitted(frame) && (timeoutNanos == 0 || !await(frame, timeoutNanos, quietIfClosed))) return false;
       long taken = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
       try {
         flush = encode(packet, frame);
@@ -99,13 +107,21 @@ final class SendQueue {
    * is queued.
    */
   Overflow offerOnLoop(Packet packet, boolean mayOverflow, Runnable onDrained) {
+    return offerOnLoop(packet, mayOverflow, false, onDrained);
+  }
+
+  /**
+   * As {@link #offerOnLoop(Packet, boolean, Runnable)}; a {@code quietIfClosed} offer returns {@link
+   * Overflow#REFUSED} instead of throwing when the queue refuses sends (closing or closed).
+   */
+  Overflow offerOnLoop(Packet packet, boolean mayOverflow, boolean quietIfClosed, Runnable onDrained) {
     int frame = frameSize(packet);
     Overflow overflow = Overflow.NONE;
     boolean flush;
     long refund = 0;
     lock.lock();
     try {
-      checkOpen();
+      if (refused(quietIfClosed)) return Overflow.REFUSED;
       if (!admitted(frame)) {
         if (!mayOverflow) return Overflow.REFUSED;
         boolean pastBound = full(frame);
@@ -202,7 +218,7 @@ final class SendQueue {
    * Waits in line until {@code frame} fits in this queue and the budget, and takes its chunks from
    * the budget; false on timeout. Lock held.
    */
-  private boolean await(int frame, long timeoutNanos) {
+  private boolean await(int frame, long timeoutNanos, boolean quietIfClosed) {
     Thread me = Thread.currentThread(); // Each thread waits for one frame at a time.
     waiting.addLast(me);
     long remaining = timeoutNanos;
@@ -220,7 +236,7 @@ final class SendQueue {
           if (remaining <= 0) return false;
           remaining = notFull.awaitNanos(remaining);
         }
-        checkOpen();
+        if (refused(quietIfClosed)) return false;
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -456,8 +472,14 @@ final class SendQueue {
     }
   }
 
-  private void checkOpen() {
-    if (closedReason != null) throw new IllegalStateException(closedReason);
+  /**
+   * {@return true if sends are refused and the caller asked to be told quietly} Throws {@code
+   * IllegalStateException} with the reason if they are refused and it did not. Lock held.
+   */
+  private boolean refused(boolean quietly) {
+    if (closedReason == null) return false;
+    if (quietly) return true;
+    throw new IllegalStateException(closedReason);
   }
 
   private void putInt(int value) {

@@ -134,12 +134,13 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   // ---- sending: senders queue, the writer writes
 
   @Override
-  public boolean send(Packet packet, long timeoutNanos) {
+  public boolean send(Packet packet, long timeoutNanos, boolean quietIfClosed) {
     EventLoop current = EventLoop.current();
-    if (current == null) return out.offer(packet, timeoutNanos);
+    if (current == null) return out.offer(packet, timeoutNanos, quietIfClosed);
     LoopTransport source = current.dispatching; // A handler on an I/O thread: it must not wait.
     SendQueue.Overflow overflow =
-        out.offerOnLoop(packet, timeoutNanos < 0, source == null ? null : source.resumeAfterQueueFull);
+        out.offerOnLoop(
+            packet, timeoutNanos < 0, quietIfClosed, source == null ? null : source.resumeAfterQueueFull);
     if (overflow == SendQueue.Overflow.REFUSED) return false;
     if (source != null) source.pushedBack(overflow, out.budget(), conn);
     return true;

@@ -25,9 +25,10 @@ interface Transport {
 
   /**
    * Queues {@code packet}, waiting up to {@code timeoutNanos} for room (forever when negative; never
-   * on an I/O thread); returns false if nothing was queued.
+   * on an I/O thread); returns false if nothing was queued. A closing or closed connection throws
+   * {@code IllegalStateException}, or returns false if {@code quietIfClosed}.
    */
-  boolean send(Packet packet, long timeoutNanos);
+  boolean send(Packet packet, long timeoutNanos, boolean quietIfClosed);
 
   /** Writes what is queued now, without waiting for the flush delay. */
   void flushNow();
