@@ -54,6 +54,8 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   private static final int FLUSH = 1 << 6; // Write what is queued, honouring flushDelay.
   private static final int ARM_READ = 1 << 7; // A receiver drained the socket: watch it again.
   private static final int READ = 1 << 8; // TLS holds plaintext the selector cannot see.
+  private static final int WRITABILITY = 1 << 9; // The send queue crossed a water mark.
+  private static final int NOT_INLINE = READ | WRITABILITY; // From a task even on the loop: see request().
 
   final PacketConn conn; // The application's face, handed to the handler.
   final PacketConfig config;
@@ -130,7 +132,15 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc(), config.memoryBudget());
     this.delayedFlush = !config.flushDelay().isZero();
     this.out =
-        new SendQueue(config.sendQueueBytes(), config.crc(), config.memoryBudget(), delayedFlush, this::requestFlush);
+        new SendQueue(
+            config.sendQueueBytes(),
+            config.crc(),
+            config.memoryBudget(),
+            delayedFlush,
+            this::requestFlush,
+            config.writeLowWaterMark(),
+            config.writeHighWaterMark(),
+            this::writabilityChanged);
     this.liveness = new Liveness(config, handler != null);
     this.events = new ConnectionEvents(conn);
     this.flushDelayNanos = config.flushDelay().toNanos();
@@ -299,11 +309,12 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   }
 
   /**
-   * Asks the loop for {@code work}: done now on the loop itself (but a read, which waits its turn),
-   * else one task however many asks come before it runs.
+   * Asks the loop for {@code work}: done now on the loop itself (but a read, which waits its turn,
+   * and a writability change, whose callback must not run inside a send or a write), else one task
+   * however many asks come before it runs.
    */
   private void request(int work) {
-    if (loop.inLoop() && work != READ) {
+    if (loop.inLoop() && (work & NOT_INLINE) == 0) {
       runRequests(work);
     } else if ((int) REQUESTS.getAndBitwiseOr(this, work) == 0) {
       loop.execute(runRequests); // Nothing was pending: no task is on its way yet.
@@ -324,6 +335,44 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     if ((work & FLUSH) != 0) flushOnLoop(false);
     if ((work & ARM_READ) != 0 && state == State.OPEN) interest.resume(ReadInterest.Pause.RECEIVER);
     if ((work & READ) != 0) read();
+    if ((work & WRITABILITY) != 0) writabilityChangedOnLoop();
+  }
+
+  // ---- writability
+
+  /**
+   * The send queue crossed a water mark, on whichever thread moved it: tells the handler and the
+   * waiting futures on the loop, if anyone listens. Nothing is asked of the loop otherwise.
+   */
+  private void writabilityChanged() {
+    if (handler != null || out.hasWritableWaiter()) request(WRITABILITY);
+  }
+
+  /** Completes the waiting futures if writable, then calls the handler: from a task on the loop. */
+  private void writabilityChangedOnLoop() {
+    out.completeWritableWaiter();
+    if (handler == null || state != State.OPEN) return;
+    try {
+      handler.onWritabilityChanged(conn);
+    } catch (Throwable t) {
+      handlerFailed = true;
+      finish(t, false);
+    }
+  }
+
+  @Override
+  public boolean writable() {
+    return out.writable();
+  }
+
+  @Override
+  public long unwritableSince() {
+    return out.unwritableSince();
+  }
+
+  @Override
+  public CompletableFuture<Void> whenWritable() {
+    return out.whenWritable();
   }
 
   // ---- the event loop's side

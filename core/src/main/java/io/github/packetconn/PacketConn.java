@@ -32,7 +32,10 @@ import java.util.function.Consumer;
  * lone packet on an idle connection leaves at once: there is no timer unless {@link
  * PacketConfig#flushDelay()} asks for one. The queue is <b>bounded by bytes</b>; when it is full,
  * {@code send} waits, {@link #send(Packet, Duration)} waits at most a timeout and {@link
- * #trySend(Packet)} does not wait. Packets sent from one thread arrive in the order sent.
+ * #trySend(Packet)} does not wait. Packets sent from one thread arrive in the order sent. Before the
+ * queue is full, {@link #isWritable()} turns false at a high water mark and true again at a low one,
+ * for a sender that can put packets off: {@link PacketHandler#onWritabilityChanged} and {@link
+ * #whenWritable()} say when.
  *
  * <p><b>Receiving</b>, in one of two styles chosen when the connection is made: a {@link
  * PacketHandler} called on the I/O thread for each packet (the fastest), or {@link #receive()} and
@@ -339,6 +342,40 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
    */
   public boolean trySend(Packet packet) {
     return enqueue(packet, 0, true);
+  }
+
+  /**
+   * {@return false while the send queue is over its high water mark: from when the bytes queued
+   * reach {@link PacketConfig#writeHighWaterMark()} until writes bring them down to {@link
+   * PacketConfig#writeLowWaterMark()}; and false for good once the connection is closing or closed}
+   * A sender with packets it may skip or put off (a broadcast to a slow reader, a bulk transfer)
+   * checks this first, and resumes when {@link PacketHandler#onWritabilityChanged} or {@link
+   * #whenWritable()} says so. Unwritable is a signal, not a limit: sends are still accepted until
+   * the queue holds {@link PacketConfig#sendQueueBytes()}. A volatile read: cheap enough per packet.
+   */
+  public boolean isWritable() {
+    return io.writable();
+  }
+
+  /**
+   * {@return a future that completes when this connection is writable (see {@link #isWritable()}):
+   * at once if it is now, else when writes bring its queue down to the low water mark; it fails with
+   * the {@code IllegalStateException} {@link #send(Packet)} would throw if the connection is closing
+   * or closed, now or before it turns writable}
+   * The future completes on an I/O thread: an action added with {@code thenRun} runs there and must
+   * not block, as in a {@link PacketHandler} (there a {@code send} never waits); use {@code
+   * thenRunAsync} for anything slow. When the connection fails, the future may fail on the thread
+   * that closes it. Each call returns a new future: completing or cancelling it affects no other.
+   * Nothing is allocated while no one calls this.
+   */
+  public CompletableFuture<Void> whenWritable() {
+    CompletableFuture<Void> shared = io.whenWritable();
+    return shared.isDone() ? shared : shared.copy(); // Done ones are fresh already.
+  }
+
+  /** {@return when the connection last turned unwritable, by {@link System#nanoTime()}} */
+  long unwritableSince() {
+    return io.unwritableSince();
   }
 
   /** Writes queued packets now, without waiting for {@link PacketConfig#flushDelay()}. */

@@ -87,6 +87,21 @@ public interface PacketHandler {
   default void onIdle(PacketConn conn) throws Exception {}
 
   /**
+   * Called on the connection's I/O thread after {@link PacketConn#isWritable()} changed: when its
+   * send queue reached the high water mark, and when it drained to the low one. The typical use is to
+   * resume what was put off while it was unwritable (reading a file to send, a slow subscriber's
+   * backlog). Several quick changes may come as one call, and the state may have changed again by
+   * the time it runs: read {@code conn.isWritable()} here. Not called once the connection is closing.
+   * Whoever sends (this connection's handler, another connection's, another thread), the call is for
+   * the connection whose queue changed and comes on that connection's I/O thread. Threads without a
+   * handler use {@link PacketConn#whenWritable()}.
+   *
+   * @param conn the connection whose writability changed
+   * @throws Exception anything; it aborts the connection as {@link #onPacket} does
+   */
+  default void onWritabilityChanged(PacketConn conn) throws Exception {}
+
+  /**
    * Called once when the connection has closed.
    *
    * @param conn the connection, closed

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32;
@@ -16,6 +17,12 @@ import java.util.zip.CRC32;
  * may release its packet as soon as {@code send} returns and a frame costs one copy before the
  * kernel's. The event loop takes all filled chunks at once ({@link #takeFilled()}), then writes them
  * without holding the lock: one gathering write per ready connection, however many senders.
+ *
+ * <p><b>Writability</b>: the queue turns unwritable when its bytes reach the high water mark and
+ * writable again when writes bring them down to the low one (hysteresis, like Netty's {@code
+ * ChannelOutboundBuffer}), and tells its owner through a callback, on the thread that moved it
+ * across: a sender's or the writer's. Per frame this costs one comparison under the lock the
+ * frame takes anyway; nothing is allocated.
  */
 final class SendQueue {
   private final ReentrantLock lock = new ReentrantLock();
@@ -24,6 +31,9 @@ final class SendQueue {
   private final MemoryBudget budget; // Counts the chunks this queue holds.
   private final CRC32 crc; // Null without CRC; guarded by lock.
   private final Runnable flushRequest; // Asks the loop to write; run when a frame lands unasked.
+  private final Runnable writabilityChanged; // Run after unlocking, when writable flipped.
+  private final int lowWater; // Writable again at or below this many bytes queued.
+  private final int highWater; // Unwritable at or above this many.
   private final boolean timed; // flushDelay is on: frames are stamped when queued.
   private final byte[] scratch = new byte[4];
 
@@ -41,6 +51,9 @@ final class SendQueue {
   private long appended; // Packets accepted, ever; for stats.
   private long written; // Bytes written, ever; for stats. Only the event loop writes it.
   private long writes; // Write system calls that wrote something; for stats.
+  private volatile boolean writable = true; // Written under lock; read anywhere, lock-free.
+  private volatile long unwritableSince; // System.nanoTime() of the last flip to unwritable.
+  private volatile CompletableFuture<Void> writableWaiter; // For whenWritable(); under lock.
 
   // Owned by the event loop.
   private ByteBuffer[] writing = new ByteBuffer[8];
@@ -48,11 +61,27 @@ final class SendQueue {
   private int writeTail;
 
   SendQueue(int bound, boolean crc, MemoryBudget budget, boolean timed, Runnable flushRequest) {
+    this(bound, crc, budget, timed, flushRequest, PacketConfig.defaultHighWaterMark(bound) / 2,
+        PacketConfig.defaultHighWaterMark(bound), () -> {});
+  }
+
+  SendQueue(
+      int bound,
+      boolean crc,
+      MemoryBudget budget,
+      boolean timed,
+      Runnable flushRequest,
+      int lowWater,
+      int highWater,
+      Runnable writabilityChanged) {
     this.bound = bound;
     this.budget = budget;
     this.crc = crc ? new CRC32() : null;
     this.timed = timed;
     this.flushRequest = flushRequest;
+    this.lowWater = lowWater;
+    this.highWater = highWater;
+    this.writabilityChanged = writabilityChanged;
   }
 
   MemoryBudget budget() {
@@ -77,7 +106,7 @@ final class SendQueue {
    */
   boolean offer(Packet packet, long timeoutNanos, boolean quietIfClosed) {
     int frame = frameSize(packet);
-    boolean flush;
+    int done;
     long refund = 0;
     lock.lock();
     try {
@@ -85,7 +114,7 @@ final class SendQueue {
       if (!admitted(frame) && (timeoutNanos == 0 || !await(frame, timeoutNanos, quietIfClosed))) return false;
       long taken = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
       try {
-        flush = encode(packet, frame);
+        done = encode(packet, frame);
       } catch (Throwable t) {
         refund = taken; // Given back after unlocking: a release may take other queues' locks.
         throw t;
@@ -95,7 +124,8 @@ final class SendQueue {
       lock.unlock();
       if (refund > 0) budget.release(refund);
     }
-    if (flush) flushRequest.run();
+    if ((done & FLUSH) != 0) flushRequest.run();
+    if ((done & UNWRITABLE) != 0) writabilityChanged.run();
     return true;
   }
 
@@ -117,7 +147,7 @@ final class SendQueue {
   Overflow offerOnLoop(Packet packet, boolean mayOverflow, boolean quietIfClosed, Runnable onDrained) {
     int frame = frameSize(packet);
     Overflow overflow = Overflow.NONE;
-    boolean flush;
+    int done;
     long refund = 0;
     lock.lock();
     try {
@@ -134,7 +164,7 @@ final class SendQueue {
       }
       long taken = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
       try {
-        flush = encode(packet, frame);
+        done = encode(packet, frame);
       } catch (Throwable t) {
         refund = taken;
         throw t;
@@ -144,7 +174,8 @@ final class SendQueue {
       lock.unlock();
       if (refund > 0) budget.release(refund);
     }
-    if (flush) flushRequest.run();
+    if ((done & FLUSH) != 0) flushRequest.run();
+    if ((done & UNWRITABLE) != 0) writabilityChanged.run();
     return overflow;
   }
 
@@ -182,12 +213,16 @@ final class SendQueue {
     return !full(frame) && waiting.isEmpty() && budget.tryAcquire(chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE);
   }
 
+  private static final int FLUSH = 1; // encode(): a flush must be asked for.
+  private static final int UNWRITABLE = 2; // encode(): the frame made the queue unwritable.
+
   /**
    * Encodes {@code packet} into the chunks, its {@code frame} bytes already admitted (and their new
-   * chunks taken from the budget); returns true if a flush must be asked for. Lock held; if it
-   * throws, nothing was queued and the caller gives the chunks' budget back.
+   * chunks taken from the budget); returns {@link #FLUSH} if a flush must be asked for, plus {@link
+   * #UNWRITABLE} if the queue reached its high water mark. Lock held; if it throws, nothing was
+   * queued and the caller gives the chunks' budget back.
    */
-  private boolean encode(Packet packet, int frame) {
+  private int encode(Packet packet, int frame) {
     reserve(frame); // Every chunk the frame needs, before a byte is written: failure-atomic.
     int size = packet.size();
     byte[] payload = packet.array();
@@ -201,13 +236,19 @@ final class SendQueue {
     }
     queuedBytes += frame;
     appended++;
+    int done = 0;
+    if (writable && queuedBytes >= highWater) {
+      writable = false;
+      unwritableSince = System.nanoTime();
+      done = UNWRITABLE;
+    }
     if (timed) {
       lastQueuedNanos = System.nanoTime();
       if (!flushPending) firstQueuedNanos = lastQueuedNanos;
     }
-    if (flushPending) return false;
+    if (flushPending) return done;
     flushPending = true;
-    return true;
+    return done | FLUSH;
   }
 
   private boolean full(int frame) {
@@ -382,6 +423,7 @@ final class SendQueue {
     int given = 0;
     int calls = 0;
     List<Runnable> drained = null;
+    boolean nowWritable = false;
     try {
       while (writeHead < writeTail) {
         int end = writeHead;
@@ -413,10 +455,15 @@ final class SendQueue {
             drained = drainSignals;
             drainSignals = null;
           }
+          if (!writable && queuedBytes <= lowWater && closedReason == null) {
+            writable = true;
+            nowWritable = true;
+          }
         } finally {
           lock.unlock();
         }
       }
+      if (nowWritable) writabilityChanged.run();
     }
     return drained;
   }
@@ -429,13 +476,16 @@ final class SendQueue {
 
   /** Refuses further sends with {@code reason}; frames already queued stay. */
   void refuse(String reason) {
+    CompletableFuture<Void> waiter;
     lock.lock();
     try {
       if (closedReason == null) closedReason = reason;
       notFull.signalAll();
+      waiter = takeWaiterOnClose();
     } finally {
       lock.unlock();
     }
+    failWaiter(waiter);
   }
 
   /**
@@ -445,9 +495,11 @@ final class SendQueue {
    */
   List<Runnable> discard(String reason) {
     int given = 0;
+    CompletableFuture<Void> waiter = null;
     lock.lock();
     try {
       if (closedReason == null) closedReason = reason;
+      waiter = takeWaiterOnClose();
       for (int i = 0; i < fillingCount; i++) {
         ChunkPool.give(filling[i]);
         filling[i] = null;
@@ -469,6 +521,81 @@ final class SendQueue {
     } finally {
       lock.unlock();
       if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE); // Outside our lock.
+      failWaiter(waiter);
+    }
+  }
+
+  // ---- writability
+
+  /** {@return true while the queued bytes are below the high water mark, or back at the low one} */
+  boolean writable() {
+    return writable;
+  }
+
+  /** {@return when the queue last turned unwritable, by {@link System#nanoTime()}} */
+  long unwritableSince() {
+    return unwritableSince;
+  }
+
+  /** {@return true if a future of {@link #whenWritable()} waits} Any thread, lock-free. */
+  boolean hasWritableWaiter() {
+    return writableWaiter != null;
+  }
+
+  /**
+   * {@return a future completed when the queue is writable: at once if it is, else by {@link
+   * #completeWritableWaiter()}; failed at once, or when sends are refused, with the {@code
+   * IllegalStateException} a send would throw} Every caller in one unwritable spell gets the same
+   * future.
+   */
+  CompletableFuture<Void> whenWritable() {
+    lock.lock();
+    try {
+      if (closedReason != null) return CompletableFuture.failedFuture(new IllegalStateException(closedReason));
+      if (writable) return CompletableFuture.completedFuture(null);
+      CompletableFuture<Void> waiter = writableWaiter;
+      if (waiter == null) writableWaiter = waiter = new CompletableFuture<>();
+      return waiter;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Completes the future of {@link #whenWritable()}, if the queue is writable; its dependents run on
+   * the calling thread, so the owner calls this where they may run.
+   */
+  void completeWritableWaiter() {
+    CompletableFuture<Void> waiter;
+    lock.lock();
+    try {
+      waiter = writableWaiter;
+      if (waiter == null || !writable) return;
+      writableWaiter = null;
+    } finally {
+      lock.unlock();
+    }
+    waiter.complete(null);
+  }
+
+  /** Marks the queue unwritable for good, sends being refused; returns the waiter to fail. Lock held. */
+  private CompletableFuture<Void> takeWaiterOnClose() {
+    writable = false;
+    CompletableFuture<Void> waiter = writableWaiter;
+    writableWaiter = null;
+    return waiter;
+  }
+
+  private void failWaiter(CompletableFuture<Void> waiter) {
+    if (waiter != null) waiter.completeExceptionally(new IllegalStateException(closedReason()));
+  }
+
+  private String closedReason() {
+    lock.lock();
+    try {
+      return closedReason;
+    } finally {
+      lock.unlock();
     }
   }
 

@@ -66,6 +66,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   private final ReentrantLock decoderLock = new ReentrantLock(); // The receiver pulling, or finish().
   private final ReentrantLock writeLock = new ReentrantLock(); // The writer writing, or finish().
   private final Runnable resumeAfterBudget; // The budget's signal: receivers may read again.
+  private final Runnable completeWritableWaiter; // Run on the timer's loop: see writabilityChanged().
   private final ConnectionEvents events; // Flight Recorder: opened by start(), closed by finish().
   private final long readIdleNanos; // Zero when off, as the two below.
   private final long writeStallNanos;
@@ -104,7 +105,15 @@ final class SocketTransport implements Transport, EventLoop.Timed {
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc(), config.memoryBudget());
     this.out =
         new SendQueue(
-            config.sendQueueBytes(), config.crc(), config.memoryBudget(), !config.flushDelay().isZero(), this::wantWrite);
+            config.sendQueueBytes(),
+            config.crc(),
+            config.memoryBudget(),
+            !config.flushDelay().isZero(),
+            this::wantWrite,
+            config.writeLowWaterMark(),
+            config.writeHighWaterMark(),
+            this::writabilityChanged);
+    this.completeWritableWaiter = out::completeWritableWaiter;
     this.resumeAfterBudget = inbox::readable;
     this.events = new ConnectionEvents(conn);
     this.readIdleNanos = config.readIdleTimeout().toNanos();
@@ -512,5 +521,31 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   @Override
   public long queuedBytes() {
     return out.queuedBytes();
+  }
+
+  // ---- writability
+
+  /**
+   * The send queue crossed a water mark: to writable on the writer thread, which must not run the
+   * waiting futures' dependents (one that sends would wait for the writer itself), so they run on
+   * the timer's I/O thread, as a loop connection's do.
+   */
+  private void writabilityChanged() {
+    if (out.hasWritableWaiter()) timers.execute(completeWritableWaiter);
+  }
+
+  @Override
+  public boolean writable() {
+    return out.writable();
+  }
+
+  @Override
+  public long unwritableSince() {
+    return out.unwritableSince();
+  }
+
+  @Override
+  public CompletableFuture<Void> whenWritable() {
+    return out.whenWritable();
   }
 }

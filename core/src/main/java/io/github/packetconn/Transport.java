@@ -74,4 +74,16 @@ interface Transport {
 
   /** {@return the bytes queued and not yet written} */
   long queuedBytes();
+
+  /** {@return false from when the queued bytes reach the high water mark until they fall to the low one, and once closing} */
+  boolean writable();
+
+  /** {@return when the connection last turned unwritable, by {@link System#nanoTime()}} */
+  long unwritableSince();
+
+  /**
+   * {@return a future that completes, on an I/O thread, when the connection is writable (at once if
+   * it is), or fails with {@code IllegalStateException} if it closes first}
+   */
+  CompletableFuture<Void> whenWritable();
 }
