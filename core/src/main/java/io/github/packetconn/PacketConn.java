@@ -77,6 +77,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   private final SocketAddress localAddress;
   private final SocketAddress remoteAddress;
   private volatile Object attachment;
+  private volatile PacketGroup.Memberships memberships; // Made when it first joins a PacketGroup.
 
   private PacketConn(
       SocketChannel channel,
@@ -297,7 +298,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
    * {@code "closed"} (followed by the cause of a failure, {@code "closed: java.io.IOException: ..."}).
    * Uncaught in a {@link PacketHandler}, that exception aborts the connection being <em>handled</em>,
    * not this one; a handler sending to <em>other</em> connections uses {@link #trySend(Packet)},
-   * which returns false instead.
+   * which returns false instead, or a {@link PacketGroup}.
    *
    * @param packet sent whole, from byte 0 whatever its read position; still the caller's to
    *     release
@@ -376,6 +377,18 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   /** {@return when the connection last turned unwritable, by {@link System#nanoTime()}} */
   long unwritableSince() {
     return io.unwritableSince();
+  }
+
+  /** {@return the groups this connection is a member of, made on first use} */
+  PacketGroup.Memberships memberships() {
+    PacketGroup.Memberships m = memberships;
+    if (m == null) {
+      synchronized (this) { // Once per connection; a losing racer must not hook the close twice.
+        m = memberships;
+        if (m == null) memberships = m = new PacketGroup.Memberships(this, io.closeFuture());
+      }
+    }
+    return m;
   }
 
   /** Writes queued packets now, without waiting for {@link PacketConfig#flushDelay()}. */

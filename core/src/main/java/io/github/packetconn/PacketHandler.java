@@ -24,6 +24,9 @@ package io.github.packetconn;
  * }
  * }</pre>
  *
+ * <p>A {@link PacketGroup} does the same with less work per packet, drops members that close, and
+ * has a policy for members that cannot keep up.
+ *
  * <pre>{@code
  * PacketHandler echo = (conn, packet) -> {
  *   try (packet) {            // the packet is ours: release it when done
