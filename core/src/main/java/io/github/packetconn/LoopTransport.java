@@ -826,11 +826,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     state = State.CLOSED;
     cause = why;
     if (key != null) key.cancel();
-    try {
-      channel.close();
-    } catch (IOException e) {
-      if (why != null) why.addSuppressed(e);
-    }
+    Transport.close(channel, why, aborted); // A reset unless clean; sent when the key leaves the selector.
     releaseDecoder();
     List<Runnable> drained = out.discard(why == null ? "closed" : "closed: " + why);
     if (drained != null) {

@@ -43,11 +43,15 @@ import java.util.function.Consumer;
  * received packet belongs to the receiver, who releases it or hands it to another thread that then
  * does (see {@link Packet} and the package documentation).
  *
- * <p><b>Closing</b>: {@link #close()} writes everything queued before it, then closes; {@link
- * #abort()} drops what is queued and closes at once. A peer that breaks the protocol (a length above
- * {@link PacketConfig#maxPacketSize()}, a CRC mismatch, a frame cut by the end of the stream) closes
- * this connection only, with a {@link java.net.ProtocolException} or an {@link EOFException} naming
- * the values; {@link #closeFuture()} tells when and why.
+ * <p><b>Closing</b>: {@link #close()} writes everything queued before it, then closes: the peer
+ * reads every packet, then a clean end of stream. {@link #abort()} drops what is queued and closes
+ * at once. A peer that breaks the protocol (a length above {@link PacketConfig#maxPacketSize()}, a
+ * CRC mismatch, a frame cut by the end of the stream) closes this connection only, with a {@link
+ * java.net.ProtocolException} or an {@link EOFException} naming the values; {@link #closeFuture()}
+ * tells when and why. <b>The peer can tell a failure from a graceful close</b>: an abort, a
+ * handler's failure, a protocol error or a timeout closes a TCP connection with a reset (SO_LINGER
+ * 0), so the peer's next read fails with {@code SocketException: Connection reset}, which a
+ * packetconn peer's {@code receive()} throws and {@code closeCause()} returns.
  *
  * <pre>{@code
  * try (PacketConn conn = PacketConn.connect("127.0.0.1", 14572)) {
@@ -486,7 +490,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
 
   /**
    * Closes gracefully: refuses new sends, writes every packet queued before, closes the sending
-   * side, and releases packets not yet received. Waits up to {@link PacketConfig#closeTimeout()} for
+   * side (a FIN: the peer sees a clean end of stream), and releases packets not yet received. Waits up to {@link PacketConfig#closeTimeout()} for
    * the queued packets to be written, then aborts. Called on an I/O thread, it does not wait. Calling
    * it again does nothing.
    *
@@ -526,7 +530,11 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
     return io.outputClosed();
   }
 
-  /** Closes at once, dropping queued packets in both directions. Calling it again does nothing. */
+  /**
+   * Closes at once, dropping queued packets in both directions, with a reset: over TCP the peer's
+   * next read fails with {@code SocketException: Connection reset} rather than seeing a clean end.
+   * Calling it again does nothing.
+   */
   public void abort() {
     io.abort(null, true);
   }

@@ -54,7 +54,8 @@ package io.github.packetconn;
  * {@link PacketServer}. For requests and replies over one connection shared by many threads, see
  * {@link PacketConn}.
  *
- * <p>An exception thrown by a callback aborts that connection, with the exception as the cause.
+ * <p>An exception thrown by a callback aborts that connection, with the exception as the cause;
+ * its peer sees a reset.
  */
 @FunctionalInterface
 public interface PacketHandler {

@@ -377,11 +377,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
       if (STATE.compareAndSet(this, s, State.CLOSED)) break;
     }
     cause = why;
-    try {
-      channel.close();
-    } catch (IOException e) {
-      if (why != null) why.addSuppressed(e);
-    }
+    Transport.close(channel, why, aborted); // A reset unless clean; ends blocked reads and writes.
     Thread w = writer;
     if (w != null) LockSupport.unpark(w);
     decoderLock.lock(); // After the close: a receiver blocked in a read has been let go.
