@@ -30,6 +30,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   private static final VarHandle PACKETS_IN;
   private static final VarHandle BYTES_READ;
   private static final VarHandle BYTES_PULLED;
+  private static final VarHandle QUEUES_HOLDING;
 
   static {
     try {
@@ -39,6 +40,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
       PACKETS_IN = lookup.findVarHandle(LoopTransport.class, "packetsIn", long.class);
       BYTES_READ = lookup.findVarHandle(LoopTransport.class, "bytesRead", long.class);
       BYTES_PULLED = lookup.findVarHandle(LoopTransport.class, "bytesPulled", long.class);
+      QUEUES_HOLDING = lookup.findVarHandle(LoopTransport.class, "queuesHolding", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -77,7 +79,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   private final FrameDecoder.Sink sink = this::deliver;
   private final Runnable runRequests = this::runRequests;
   // Signals this connection gives other queues and the budget, to resume reading: stable identities.
-  final Runnable resumeAfterQueueFull = () -> request(RESUME_QUEUE_FULL);
+  final Runnable resumeAfterQueueFull = new QueueFullSignal();
   private final Runnable resumeAfterQueuedBudget = () -> request(RESUME_QUEUED_BUDGET);
   private final Runnable resumeAfterPartialBudget = () -> request(RESUME_PARTIAL_BUDGET);
   // Held by whoever uses the decoder of a connection whose receivers pull: the receiver's thread
@@ -92,6 +94,8 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   @SuppressWarnings("unused") // Through REQUESTS.
   private volatile int requests;
   private volatile boolean handshaking; // TLS: packets wait until the first handshake is done.
+  @SuppressWarnings("unused") // Through QUEUES_HOLDING.
+  private volatile int queuesHolding; // Queues our handler overfilled that have not drained yet.
 
   // Owned by the event loop.
   private SelectionKey key;
@@ -234,6 +238,24 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   }
 
   /**
+   * The signal this connection leaves with each queue its handler overfills: it reads again once
+   * every one of them has drained, not when the first does (a healthy reader's queue draining must
+   * not let a talker go on filling a dead reader's). Counted up under the queue's lock, on this
+   * connection's loop; counted down by whichever thread drains or discards the queue.
+   */
+  private final class QueueFullSignal implements Runnable, SendQueue.Holding {
+    @Override
+    public void held() {
+      QUEUES_HOLDING.getAndAdd(LoopTransport.this, 1);
+    }
+
+    @Override
+    public void run() {
+      if ((int) QUEUES_HOLDING.getAndAdd(LoopTransport.this, -1) == 1) request(RESUME_QUEUE_FULL);
+    }
+  }
+
+  /**
    * Stops reading this connection, whose handler's send went past another queue's bound or the
    * {@code budget} as {@code overflow} says, until that queue drains or the budget has room.
    */
@@ -326,7 +348,9 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   }
 
   private void runRequests(int work) {
-    if ((work & RESUME_QUEUE_FULL) != 0) resume(ReadInterest.Pause.QUEUE_FULL);
+    if ((work & RESUME_QUEUE_FULL) != 0 && (int) QUEUES_HOLDING.getVolatile(this) == 0) {
+      resume(ReadInterest.Pause.QUEUE_FULL); // Unless a queue overfilled since holds it again.
+    }
     if ((work & RESUME_QUEUED_BUDGET) != 0) resume(ReadInterest.Pause.QUEUED_BUDGET);
     if ((work & RESUME_PARTIAL_BUDGET) != 0) resume(ReadInterest.Pause.PARTIAL_BUDGET);
     if ((work & END_OF_STREAM) != 0) endOfStream();

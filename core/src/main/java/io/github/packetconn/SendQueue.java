@@ -468,10 +468,26 @@ final class SendQueue {
     return drained;
   }
 
-  /** Remembers {@code signal}, to run once this queue drains below half its bound. Lock held. */
+  /**
+   * Remembers {@code signal}, to run once this queue drains below half its bound (or is discarded).
+   * A {@link Holding} signal is told each time it starts waiting here, under this lock, so that it
+   * is counted before it can run. Lock held.
+   */
   private void whenDrained(Runnable signal) {
     if (drainSignals == null) drainSignals = new ArrayList<>(2);
-    if (!drainSignals.contains(signal)) drainSignals.add(signal);
+    if (!drainSignals.contains(signal)) {
+      drainSignals.add(signal);
+      if (signal instanceof Holding holding) holding.held();
+    }
+  }
+
+  /**
+   * A drain signal that counts the queues it waits for: a connection paused because its handler
+   * overfilled several queues reads again only when the last of them drains.
+   */
+  interface Holding {
+    /** One more queue waits to run this signal. */
+    void held();
   }
 
   /** Refuses further sends with {@code reason}; frames already queued stay. */
