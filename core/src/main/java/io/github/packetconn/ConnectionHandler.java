@@ -15,7 +15,7 @@ package io.github.packetconn;
  * }</pre>
  *
  * <p>When {@link #handle} returns the connection is closed gracefully; if it throws, the connection
- * is aborted with the exception as the cause.
+ * is aborted with the exception as the cause, and its peer sees a reset.
  */
 @FunctionalInterface
 public interface ConnectionHandler {

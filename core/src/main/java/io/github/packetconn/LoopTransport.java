@@ -30,6 +30,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   private static final VarHandle PACKETS_IN;
   private static final VarHandle BYTES_READ;
   private static final VarHandle BYTES_PULLED;
+  private static final VarHandle QUEUES_HOLDING;
 
   static {
     try {
@@ -39,6 +40,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
       PACKETS_IN = lookup.findVarHandle(LoopTransport.class, "packetsIn", long.class);
       BYTES_READ = lookup.findVarHandle(LoopTransport.class, "bytesRead", long.class);
       BYTES_PULLED = lookup.findVarHandle(LoopTransport.class, "bytesPulled", long.class);
+      QUEUES_HOLDING = lookup.findVarHandle(LoopTransport.class, "queuesHolding", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -54,6 +56,8 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   private static final int FLUSH = 1 << 6; // Write what is queued, honouring flushDelay.
   private static final int ARM_READ = 1 << 7; // A receiver drained the socket: watch it again.
   private static final int READ = 1 << 8; // TLS holds plaintext the selector cannot see.
+  private static final int WRITABILITY = 1 << 9; // The send queue crossed a water mark.
+  private static final int NOT_INLINE = READ | WRITABILITY; // From a task even on the loop: see request().
 
   final PacketConn conn; // The application's face, handed to the handler.
   final PacketConfig config;
@@ -75,7 +79,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   private final FrameDecoder.Sink sink = this::deliver;
   private final Runnable runRequests = this::runRequests;
   // Signals this connection gives other queues and the budget, to resume reading: stable identities.
-  final Runnable resumeAfterQueueFull = () -> request(RESUME_QUEUE_FULL);
+  final Runnable resumeAfterQueueFull = new QueueFullSignal();
   private final Runnable resumeAfterQueuedBudget = () -> request(RESUME_QUEUED_BUDGET);
   private final Runnable resumeAfterPartialBudget = () -> request(RESUME_PARTIAL_BUDGET);
   // Held by whoever uses the decoder of a connection whose receivers pull: the receiver's thread
@@ -90,6 +94,8 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   @SuppressWarnings("unused") // Through REQUESTS.
   private volatile int requests;
   private volatile boolean handshaking; // TLS: packets wait until the first handshake is done.
+  @SuppressWarnings("unused") // Through QUEUES_HOLDING.
+  private volatile int queuesHolding; // Queues our handler overfilled that have not drained yet.
 
   // Owned by the event loop.
   private SelectionKey key;
@@ -130,7 +136,15 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc(), config.memoryBudget());
     this.delayedFlush = !config.flushDelay().isZero();
     this.out =
-        new SendQueue(config.sendQueueBytes(), config.crc(), config.memoryBudget(), delayedFlush, this::requestFlush);
+        new SendQueue(
+            config.sendQueueBytes(),
+            config.crc(),
+            config.memoryBudget(),
+            delayedFlush,
+            this::requestFlush,
+            config.writeLowWaterMark(),
+            config.writeHighWaterMark(),
+            this::writabilityChanged);
     this.liveness = new Liveness(config, handler != null);
     this.events = new ConnectionEvents(conn);
     this.flushDelayNanos = config.flushDelay().toNanos();
@@ -211,15 +225,34 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
    * @return false if nothing was queued
    */
   @Override
-  public boolean send(Packet packet, long timeoutNanos) {
+  public boolean send(Packet packet, long timeoutNanos, boolean quietIfClosed) {
     EventLoop current = EventLoop.current();
-    if (current == null) return out.offer(packet, timeoutNanos);
+    if (current == null) return out.offer(packet, timeoutNanos, quietIfClosed);
     LoopTransport source = current.dispatching; // Whose packet the handler is handling, if any.
     SendQueue.Overflow overflow =
-        out.offerOnLoop(packet, timeoutNanos < 0, source == null ? null : source.resumeAfterQueueFull);
+        out.offerOnLoop(
+            packet, timeoutNanos < 0, quietIfClosed, source == null ? null : source.resumeAfterQueueFull);
     if (overflow == SendQueue.Overflow.REFUSED) return false;
     if (source != null) source.pushedBack(overflow, out.budget(), conn);
     return true;
+  }
+
+  /**
+   * The signal this connection leaves with each queue its handler overfills: it reads again once
+   * every one of them has drained, not when the first does (a healthy reader's queue draining must
+   * not let a talker go on filling a dead reader's). Counted up under the queue's lock, on this
+   * connection's loop; counted down by whichever thread drains or discards the queue.
+   */
+  private final class QueueFullSignal implements Runnable, SendQueue.Holding {
+    @Override
+    public void held() {
+      QUEUES_HOLDING.getAndAdd(LoopTransport.this, 1);
+    }
+
+    @Override
+    public void run() {
+      if ((int) QUEUES_HOLDING.getAndAdd(LoopTransport.this, -1) == 1) request(RESUME_QUEUE_FULL);
+    }
   }
 
   /**
@@ -298,11 +331,12 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   }
 
   /**
-   * Asks the loop for {@code work}: done now on the loop itself (but a read, which waits its turn),
-   * else one task however many asks come before it runs.
+   * Asks the loop for {@code work}: done now on the loop itself (but a read, which waits its turn,
+   * and a writability change, whose callback must not run inside a send or a write), else one task
+   * however many asks come before it runs.
    */
   private void request(int work) {
-    if (loop.inLoop() && work != READ) {
+    if (loop.inLoop() && (work & NOT_INLINE) == 0) {
       runRequests(work);
     } else if ((int) REQUESTS.getAndBitwiseOr(this, work) == 0) {
       loop.execute(runRequests); // Nothing was pending: no task is on its way yet.
@@ -314,7 +348,9 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   }
 
   private void runRequests(int work) {
-    if ((work & RESUME_QUEUE_FULL) != 0) resume(ReadInterest.Pause.QUEUE_FULL);
+    if ((work & RESUME_QUEUE_FULL) != 0 && (int) QUEUES_HOLDING.getVolatile(this) == 0) {
+      resume(ReadInterest.Pause.QUEUE_FULL); // Unless a queue overfilled since holds it again.
+    }
     if ((work & RESUME_QUEUED_BUDGET) != 0) resume(ReadInterest.Pause.QUEUED_BUDGET);
     if ((work & RESUME_PARTIAL_BUDGET) != 0) resume(ReadInterest.Pause.PARTIAL_BUDGET);
     if ((work & END_OF_STREAM) != 0) endOfStream();
@@ -323,6 +359,44 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     if ((work & FLUSH) != 0) flushOnLoop(false);
     if ((work & ARM_READ) != 0 && state == State.OPEN) interest.resume(ReadInterest.Pause.RECEIVER);
     if ((work & READ) != 0) read();
+    if ((work & WRITABILITY) != 0) writabilityChangedOnLoop();
+  }
+
+  // ---- writability
+
+  /**
+   * The send queue crossed a water mark, on whichever thread moved it: tells the handler and the
+   * waiting futures on the loop, if anyone listens. Nothing is asked of the loop otherwise.
+   */
+  private void writabilityChanged() {
+    if (handler != null || out.hasWritableWaiter()) request(WRITABILITY);
+  }
+
+  /** Completes the waiting futures if writable, then calls the handler: from a task on the loop. */
+  private void writabilityChangedOnLoop() {
+    out.completeWritableWaiter();
+    if (handler == null || state != State.OPEN) return;
+    try {
+      handler.onWritabilityChanged(conn);
+    } catch (Throwable t) {
+      handlerFailed = true;
+      finish(t, false);
+    }
+  }
+
+  @Override
+  public boolean writable() {
+    return out.writable();
+  }
+
+  @Override
+  public long unwritableSince() {
+    return out.unwritableSince();
+  }
+
+  @Override
+  public CompletableFuture<Void> whenWritable() {
+    return out.whenWritable();
   }
 
   // ---- the event loop's side
@@ -776,11 +850,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     state = State.CLOSED;
     cause = why;
     if (key != null) key.cancel();
-    try {
-      channel.close();
-    } catch (IOException e) {
-      if (why != null) why.addSuppressed(e);
-    }
+    Transport.close(channel, why, aborted); // A reset unless clean; sent when the key leaves the selector.
     releaseDecoder();
     List<Runnable> drained = out.discard(why == null ? "closed" : "closed: " + why);
     if (drained != null) {

@@ -24,6 +24,11 @@ import java.util.Objects;
  * @param sendQueueBytes bytes of encoded frames that may wait to be written before {@link
  *     PacketConn#send(Packet)} waits (default 4 MiB); a single larger packet is still accepted when
  *     the queue is empty
+ * @param writeLowWaterMark queued bytes at or below which an unwritable connection turns writable
+ *     again (default half the high water mark); see {@link PacketConn#isWritable()}
+ * @param writeHighWaterMark queued bytes at or above which a connection turns unwritable (default
+ *     1 MiB or half of {@code sendQueueBytes}, whichever is less: 1 MiB with the default 4 MiB
+ *     queue). Unwritable is a signal, not a limit: sends still queue up to {@code sendQueueBytes}
  * @param flushDelay how long a send waits for more sends to share its write; zero (the default)
  *     writes as soon as the connection is ready
  * @param maxFlushDelay the longest a packet waits for company when {@code flushDelay} is set; zero
@@ -56,6 +61,8 @@ public record PacketConfig(
     int readBufferSize,
     int writeBufferSize,
     int sendQueueBytes,
+    int writeLowWaterMark,
+    int writeHighWaterMark,
     Duration flushDelay,
     Duration maxFlushDelay,
     boolean tcpNoDelay,
@@ -91,6 +98,17 @@ public record PacketConfig(
       throw new IllegalArgumentException("writeBufferSize < 1024: " + writeBufferSize);
     }
     if (sendQueueBytes <= 0) throw new IllegalArgumentException("sendQueueBytes <= 0: " + sendQueueBytes);
+    if (writeLowWaterMark < 0) {
+      throw new IllegalArgumentException("writeLowWaterMark < 0: " + writeLowWaterMark);
+    }
+    if (writeLowWaterMark >= writeHighWaterMark) {
+      throw new IllegalArgumentException(
+          "writeLowWaterMark(" + writeLowWaterMark + ") >= writeHighWaterMark(" + writeHighWaterMark + ")");
+    }
+    if (writeHighWaterMark > sendQueueBytes) {
+      throw new IllegalArgumentException(
+          "writeHighWaterMark(" + writeHighWaterMark + ") > sendQueueBytes(" + sendQueueBytes + ")");
+    }
     if (flushDelay.isNegative()) throw new IllegalArgumentException("flushDelay < 0: " + flushDelay);
     if (maxFlushDelay.isNegative()) {
       throw new IllegalArgumentException("maxFlushDelay < 0: " + maxFlushDelay);
@@ -127,6 +145,9 @@ public record PacketConfig(
     b.readBufferSize = readBufferSize;
     b.writeBufferSize = writeBufferSize;
     b.sendQueueBytes = sendQueueBytes;
+    if (writeHighWaterMark != defaultHighWaterMark(sendQueueBytes) || writeLowWaterMark != writeHighWaterMark / 2) {
+      b.writeWaterMarks(writeLowWaterMark, writeHighWaterMark); // Set by hand; defaults follow the queue.
+    }
     b.flushDelay = flushDelay;
     b.maxFlushDelay = maxFlushDelay;
     b.tcpNoDelay = tcpNoDelay;
@@ -141,6 +162,14 @@ public record PacketConfig(
     return b;
   }
 
+  /**
+   * {@return the default high water mark for a send queue of {@code sendQueueBytes}: 1 MiB or half
+   * the queue, whichever is less, and at least 1} The low one defaults to half of it.
+   */
+  static int defaultHighWaterMark(int sendQueueBytes) {
+    return Math.max(1, Math.min(1 << 20, sendQueueBytes / 2));
+  }
+
   /** {@return the bytes a frame of {@code payloadSize} takes on the wire with these settings} */
   int frameSize(int payloadSize) {
     return 4 + payloadSize + (crc ? 4 : 0);
@@ -153,6 +182,9 @@ public record PacketConfig(
     private int readBufferSize = 256 << 10;
     private int writeBufferSize = 1 << 20;
     private int sendQueueBytes = 4 << 20;
+    private boolean waterMarksSet; // If not, the marks are derived from sendQueueBytes when built.
+    private int writeLowWaterMark;
+    private int writeHighWaterMark;
     private Duration flushDelay = Duration.ZERO;
     private Duration maxFlushDelay = Duration.ZERO;
     private boolean tcpNoDelay = true;
@@ -220,6 +252,26 @@ public record PacketConfig(
      */
     public Builder sendQueueBytes(int bytes) {
       this.sendQueueBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Sets when a connection turns unwritable and when writable again: {@link PacketConn#isWritable()}
+     * turns false once the bytes queued reach {@code high}, and true again once writes bring them
+     * down to {@code low}. The gap keeps a connection near the mark from flapping. Unless set, the
+     * marks follow {@link #sendQueueBytes}: {@code high} is 1 MiB or half the queue, whichever is
+     * less, and {@code low} half of {@code high} (1 MiB and 512 KiB with the default 4 MiB queue):
+     * a healthy reader absorbs a burst of that size without turning unwritable, and a slow one is
+     * noticed while half the queue is still free for what must be sent anyway.
+     *
+     * @param low 0 or more, below {@code high}; {@link #build()} checks it
+     * @param high at most {@code sendQueueBytes}
+     * @return this builder
+     */
+    public Builder writeWaterMarks(int low, int high) {
+      this.writeLowWaterMark = low;
+      this.writeHighWaterMark = high;
+      this.waterMarksSet = true;
       return this;
     }
 
@@ -357,6 +409,8 @@ public record PacketConfig(
           readBufferSize,
           writeBufferSize,
           sendQueueBytes,
+          waterMarksSet ? writeLowWaterMark : defaultHighWaterMark(sendQueueBytes) / 2,
+          waterMarksSet ? writeHighWaterMark : defaultHighWaterMark(sendQueueBytes),
           flushDelay,
           maxFlushDelay,
           tcpNoDelay,

@@ -32,7 +32,10 @@ import java.util.function.Consumer;
  * lone packet on an idle connection leaves at once: there is no timer unless {@link
  * PacketConfig#flushDelay()} asks for one. The queue is <b>bounded by bytes</b>; when it is full,
  * {@code send} waits, {@link #send(Packet, Duration)} waits at most a timeout and {@link
- * #trySend(Packet)} does not wait. Packets sent from one thread arrive in the order sent.
+ * #trySend(Packet)} does not wait. Packets sent from one thread arrive in the order sent. Before the
+ * queue is full, {@link #isWritable()} turns false at a high water mark and true again at a low one,
+ * for a sender that can put packets off: {@link PacketHandler#onWritabilityChanged} and {@link
+ * #whenWritable()} say when.
  *
  * <p><b>Receiving</b>, in one of two styles chosen when the connection is made: a {@link
  * PacketHandler} called on the I/O thread for each packet (the fastest), or {@link #receive()} and
@@ -40,11 +43,15 @@ import java.util.function.Consumer;
  * received packet belongs to the receiver, who releases it or hands it to another thread that then
  * does (see {@link Packet} and the package documentation).
  *
- * <p><b>Closing</b>: {@link #close()} writes everything queued before it, then closes; {@link
- * #abort()} drops what is queued and closes at once. A peer that breaks the protocol (a length above
- * {@link PacketConfig#maxPacketSize()}, a CRC mismatch, a frame cut by the end of the stream) closes
- * this connection only, with a {@link java.net.ProtocolException} or an {@link EOFException} naming
- * the values; {@link #closeFuture()} tells when and why.
+ * <p><b>Closing</b>: {@link #close()} writes everything queued before it, then closes: the peer
+ * reads every packet, then a clean end of stream. {@link #abort()} drops what is queued and closes
+ * at once. A peer that breaks the protocol (a length above {@link PacketConfig#maxPacketSize()}, a
+ * CRC mismatch, a frame cut by the end of the stream) closes this connection only, with a {@link
+ * java.net.ProtocolException} or an {@link EOFException} naming the values; {@link #closeFuture()}
+ * tells when and why. <b>The peer can tell a failure from a graceful close</b>: an abort, a
+ * handler's failure, a protocol error or a timeout closes a TCP connection with a reset (SO_LINGER
+ * 0), so the peer's next read fails with {@code SocketException: Connection reset}, which a
+ * packetconn peer's {@code receive()} throws and {@code closeCause()} returns.
  *
  * <pre>{@code
  * try (PacketConn conn = PacketConn.connect("127.0.0.1", 14572)) {
@@ -74,6 +81,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   private final SocketAddress localAddress;
   private final SocketAddress remoteAddress;
   private volatile Object attachment;
+  private volatile PacketGroup.Memberships memberships; // Made when it first joins a PacketGroup.
 
   private PacketConn(
       SocketChannel channel,
@@ -288,35 +296,103 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
    * into the queue, so the caller may release or reuse it as soon as this returns. On an I/O thread
    * (in a {@link PacketHandler}) this never waits: see {@link PacketHandler}.
    *
+   * <p><b>A connection may close at any moment</b>, from its peer's side or another thread's, and
+   * checking {@link #isOpen()} first does not help: it may close right after. Sent to a connection
+   * that is closing or closed, this throws {@code IllegalStateException} with a message starting
+   * {@code "closed"} (followed by the cause of a failure, {@code "closed: java.io.IOException: ..."}).
+   * Uncaught in a {@link PacketHandler}, that exception aborts the connection being <em>handled</em>,
+   * not this one; a handler sending to <em>other</em> connections uses {@link #trySend(Packet)},
+   * which returns false instead, or a {@link PacketGroup}.
+   *
    * @param packet sent whole, from byte 0 whatever its read position; still the caller's to
    *     release
-   * @throws IllegalStateException if the connection is closed or closing, or the packet released
+   * @throws IllegalStateException if the connection is closing or closed (also when it closes while
+   *     this waits for room), or the packet was released
    * @throws IllegalArgumentException if the packet exceeds {@link PacketConfig#maxPacketSize()}
    */
   public void send(Packet packet) {
-    enqueue(packet, -1);
+    enqueue(packet, -1, false);
   }
 
   /**
-   * Queues {@code packet}, waiting at most {@code timeout} for room.
+   * Queues {@code packet}, waiting at most {@code timeout} for room. A closing or closed connection
+   * throws, as for {@link #send(Packet)}.
    *
    * @param packet as for {@link #send(Packet)}
    * @param timeout the longest to wait for room; zero does not wait
    * @return false if the queue stayed full for the whole timeout; nothing was queued
+   * @throws IllegalStateException if the connection is closing or closed (also when it closes while
+   *     this waits for room), or the packet was released
    */
   public boolean send(Packet packet, Duration timeout) {
     if (timeout.isNegative()) throw new IllegalArgumentException("timeout < 0: " + timeout);
-    return enqueue(packet, timeout.toNanos());
+    return enqueue(packet, timeout.toNanos(), false);
   }
 
   /**
-   * Queues {@code packet} if there is room now.
+   * Queues {@code packet} if there is room now. Never waits and never throws for the connection's
+   * state: a connection that is closing or closed returns false, as a full one does, so a loop over
+   * many connections (a broadcast from a handler, say) needs no {@code try}/{@code catch} for one
+   * that closed meanwhile:
+   *
+   * <pre>{@code
+   * for (PacketConn c : server.connections()) c.trySend(packet); // false for full and closed ones
+   * }</pre>
    *
    * @param packet as for {@link #send(Packet)}
-   * @return false if the queue is full; nothing was queued
+   * @return false if nothing was queued: the queue is full, or the connection is closing or closed
+   *     ({@link #isOpen()} tells which)
+   * @throws IllegalStateException if the packet was released
+   * @throws IllegalArgumentException if the packet exceeds {@link PacketConfig#maxPacketSize()}
    */
   public boolean trySend(Packet packet) {
-    return enqueue(packet, 0);
+    return enqueue(packet, 0, true);
+  }
+
+  /**
+   * {@return false while the send queue is over its high water mark: from when the bytes queued
+   * reach {@link PacketConfig#writeHighWaterMark()} until writes bring them down to {@link
+   * PacketConfig#writeLowWaterMark()}; and false for good once the connection is closing or closed}
+   * A sender with packets it may skip or put off (a broadcast to a slow reader, a bulk transfer)
+   * checks this first, and resumes when {@link PacketHandler#onWritabilityChanged} or {@link
+   * #whenWritable()} says so. Unwritable is a signal, not a limit: sends are still accepted until
+   * the queue holds {@link PacketConfig#sendQueueBytes()}. A volatile read: cheap enough per packet.
+   */
+  public boolean isWritable() {
+    return io.writable();
+  }
+
+  /**
+   * {@return a future that completes when this connection is writable (see {@link #isWritable()}):
+   * at once if it is now, else when writes bring its queue down to the low water mark; it fails with
+   * the {@code IllegalStateException} {@link #send(Packet)} would throw if the connection is closing
+   * or closed, now or before it turns writable}
+   * The future completes on an I/O thread: an action added with {@code thenRun} runs there and must
+   * not block, as in a {@link PacketHandler} (there a {@code send} never waits); use {@code
+   * thenRunAsync} for anything slow. When the connection fails, the future may fail on the thread
+   * that closes it. Each call returns a new future: completing or cancelling it affects no other.
+   * Nothing is allocated while no one calls this.
+   */
+  public CompletableFuture<Void> whenWritable() {
+    CompletableFuture<Void> shared = io.whenWritable();
+    return shared.isDone() ? shared : shared.copy(); // Done ones are fresh already.
+  }
+
+  /** {@return when the connection last turned unwritable, by {@link System#nanoTime()}} */
+  long unwritableSince() {
+    return io.unwritableSince();
+  }
+
+  /** {@return the groups this connection is a member of, made on first use} */
+  PacketGroup.Memberships memberships() {
+    PacketGroup.Memberships m = memberships;
+    if (m == null) {
+      synchronized (this) { // Once per connection; a losing racer must not hook the close twice.
+        m = memberships;
+        if (m == null) memberships = m = new PacketGroup.Memberships(this, io.closeFuture());
+      }
+    }
+    return m;
   }
 
   /** Writes queued packets now, without waiting for {@link PacketConfig#flushDelay()}. */
@@ -324,13 +400,17 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
     io.flushNow();
   }
 
-  private boolean enqueue(Packet packet, long timeoutNanos) {
+  /**
+   * Queues {@code packet}, waiting up to {@code timeoutNanos} (see {@link Transport#send}); a
+   * {@code quietIfClosed} send returns false for a closing or closed connection instead of throwing.
+   */
+  boolean enqueue(Packet packet, long timeoutNanos, boolean quietIfClosed) {
     int size = packet.size();
     if (size > config.maxPacketSize()) {
       throw new IllegalArgumentException(
           "packet size " + size + " exceeds maxPacketSize " + config.maxPacketSize());
     }
-    return io.send(packet, timeoutNanos);
+    return io.send(packet, timeoutNanos, quietIfClosed);
   }
 
   // ---- receiving
@@ -410,7 +490,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
 
   /**
    * Closes gracefully: refuses new sends, writes every packet queued before, closes the sending
-   * side, and releases packets not yet received. Waits up to {@link PacketConfig#closeTimeout()} for
+   * side (a FIN: the peer sees a clean end of stream), and releases packets not yet received. Waits up to {@link PacketConfig#closeTimeout()} for
    * the queued packets to be written, then aborts. Called on an I/O thread, it does not wait. Calling
    * it again does nothing.
    *
@@ -450,7 +530,11 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
     return io.outputClosed();
   }
 
-  /** Closes at once, dropping queued packets in both directions. Calling it again does nothing. */
+  /**
+   * Closes at once, dropping queued packets in both directions, with a reset: over TCP the peer's
+   * next read fails with {@code SocketException: Connection reset} rather than seeing a clean end.
+   * Calling it again does nothing.
+   */
   public void abort() {
     io.abort(null, true);
   }

@@ -10,6 +10,23 @@ package io.github.packetconn;
  * running until the queue drains. To skip a slow receiver instead (a broadcast, say), use {@link
  * PacketConn#trySend(Packet)}, which here returns false at once when the queue is full.
  *
+ * <p><b>Sending to other connections</b> (a broadcast, a relay): any of them may be closing or
+ * closed by the time the callback sends, whatever {@code isOpen()} said a moment before. There
+ * {@link PacketConn#send(Packet)} and {@link PacketConn#send(Packet, java.time.Duration)} throw
+ * {@code IllegalStateException("closed")}, and an exception that leaves the callback aborts the
+ * connection being <em>handled</em>, which did nothing wrong, and the log blames it. {@link
+ * PacketConn#trySend(Packet)} returns false for a closing or closed connection, as for a full one,
+ * and never throws for either, so a broadcast needs no {@code try}/{@code catch}:
+ *
+ * <pre>{@code
+ * for (PacketConn other : server.connections()) {
+ *   if (other != conn) other.trySend(packet); // false: full or closed; either way, skip it
+ * }
+ * }</pre>
+ *
+ * <p>A {@link PacketGroup} does the same with less work per packet, drops members that close, and
+ * has a policy for members that cannot keep up.
+ *
  * <pre>{@code
  * PacketHandler echo = (conn, packet) -> {
  *   try (packet) {            // the packet is ours: release it when done
@@ -37,7 +54,8 @@ package io.github.packetconn;
  * {@link PacketServer}. For requests and replies over one connection shared by many threads, see
  * {@link PacketConn}.
  *
- * <p>An exception thrown by a callback aborts that connection, with the exception as the cause.
+ * <p>An exception thrown by a callback aborts that connection, with the exception as the cause;
+ * its peer sees a reset.
  */
 @FunctionalInterface
 public interface PacketHandler {
@@ -71,6 +89,21 @@ public interface PacketHandler {
    * @throws Exception anything; it aborts the connection as {@link #onPacket} does
    */
   default void onIdle(PacketConn conn) throws Exception {}
+
+  /**
+   * Called on the connection's I/O thread after {@link PacketConn#isWritable()} changed: when its
+   * send queue reached the high water mark, and when it drained to the low one. The typical use is to
+   * resume what was put off while it was unwritable (reading a file to send, a slow subscriber's
+   * backlog). Several quick changes may come as one call, and the state may have changed again by
+   * the time it runs: read {@code conn.isWritable()} here. Not called once the connection is closing.
+   * Whoever sends (this connection's handler, another connection's, another thread), the call is for
+   * the connection whose queue changed and comes on that connection's I/O thread. Threads without a
+   * handler use {@link PacketConn#whenWritable()}.
+   *
+   * @param conn the connection whose writability changed
+   * @throws Exception anything; it aborts the connection as {@link #onPacket} does
+   */
+  default void onWritabilityChanged(PacketConn conn) throws Exception {}
 
   /**
    * Called once when the connection has closed.

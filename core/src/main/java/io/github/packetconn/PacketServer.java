@@ -56,7 +56,7 @@ import java.util.concurrent.TimeUnit;
  *       PacketServer s = server;
  *       if (s == null) return; // Still inside bind: nobody to tell yet.
  *       for (PacketConn conn : s.connections()) {
- *         if (conn != from) conn.trySend(packet); // Skip a slow reader rather than wait.
+ *         if (conn != from) conn.trySend(packet); // False for a slow or closed reader: skip it.
  *       }
  *     }
  *   }

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32;
@@ -16,6 +17,12 @@ import java.util.zip.CRC32;
  * may release its packet as soon as {@code send} returns and a frame costs one copy before the
  * kernel's. The event loop takes all filled chunks at once ({@link #takeFilled()}), then writes them
  * without holding the lock: one gathering write per ready connection, however many senders.
+ *
+ * <p><b>Writability</b>: the queue turns unwritable when its bytes reach the high water mark and
+ * writable again when writes bring them down to the low one (hysteresis, like Netty's {@code
+ * ChannelOutboundBuffer}), and tells its owner through a callback, on the thread that moved it
+ * across: a sender's or the writer's. Per frame this costs one comparison under the lock the
+ * frame takes anyway; nothing is allocated.
  */
 final class SendQueue {
   private final ReentrantLock lock = new ReentrantLock();
@@ -24,6 +31,9 @@ final class SendQueue {
   private final MemoryBudget budget; // Counts the chunks this queue holds.
   private final CRC32 crc; // Null without CRC; guarded by lock.
   private final Runnable flushRequest; // Asks the loop to write; run when a frame lands unasked.
+  private final Runnable writabilityChanged; // Run after unlocking, when writable flipped.
+  private final int lowWater; // Writable again at or below this many bytes queued.
+  private final int highWater; // Unwritable at or above this many.
   private final boolean timed; // flushDelay is on: frames are stamped when queued.
   private final byte[] scratch = new byte[4];
 
@@ -41,6 +51,9 @@ final class SendQueue {
   private long appended; // Packets accepted, ever; for stats.
   private long written; // Bytes written, ever; for stats. Only the event loop writes it.
   private long writes; // Write system calls that wrote something; for stats.
+  private volatile boolean writable = true; // Written under lock; read anywhere, lock-free.
+  private volatile long unwritableSince; // System.nanoTime() of the last flip to unwritable.
+  private volatile CompletableFuture<Void> writableWaiter; // For whenWritable(); under lock.
 
   // Owned by the event loop.
   private ByteBuffer[] writing = new ByteBuffer[8];
@@ -48,11 +61,27 @@ final class SendQueue {
   private int writeTail;
 
   SendQueue(int bound, boolean crc, MemoryBudget budget, boolean timed, Runnable flushRequest) {
+    this(bound, crc, budget, timed, flushRequest, PacketConfig.defaultHighWaterMark(bound) / 2,
+        PacketConfig.defaultHighWaterMark(bound), () -> {});
+  }
+
+  SendQueue(
+      int bound,
+      boolean crc,
+      MemoryBudget budget,
+      boolean timed,
+      Runnable flushRequest,
+      int lowWater,
+      int highWater,
+      Runnable writabilityChanged) {
     this.bound = bound;
     this.budget = budget;
     this.crc = crc ? new CRC32() : null;
     this.timed = timed;
     this.flushRequest = flushRequest;
+    this.lowWater = lowWater;
+    this.highWater = highWater;
+    this.writabilityChanged = writabilityChanged;
   }
 
   MemoryBudget budget() {
@@ -68,16 +97,24 @@ final class SendQueue {
    * @return false if nothing was queued: no room in time
    */
   boolean offer(Packet packet, long timeoutNanos) {
+    return offer(packet, timeoutNanos, false);
+  }
+
+  /**
+   * As {@link #offer(Packet, long)}; a {@code quietIfClosed} offer returns false instead of throwing
+   * when the queue refuses sends (closing or closed), also when that happens while it waits.
+   */
+  boolean offer(Packet packet, long timeoutNanos, boolean quietIfClosed) {
     int frame = frameSize(packet);
-    boolean flush;
+    int done;
     long refund = 0;
     lock.lock();
     try {
-      checkOpen();
-      if (!admitted(frame) && (timeoutNanos == 0 || !await(frame, timeoutNanos))) return false;
+      if (refused(quietIfClosed)) return false;
+      if (!admitted(frame) && (timeoutNanos == 0 || !await(frame, timeoutNanos, quietIfClosed))) return false;
       long taken = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
       try {
-        flush = encode(packet, frame);
+        done = encode(packet, frame);
       } catch (Throwable t) {
         refund = taken; // Given back after unlocking: a release may take other queues' locks.
         throw t;
@@ -87,7 +124,8 @@ final class SendQueue {
       lock.unlock();
       if (refund > 0) budget.release(refund);
     }
-    if (flush) flushRequest.run();
+    if ((done & FLUSH) != 0) flushRequest.run();
+    if ((done & UNWRITABLE) != 0) writabilityChanged.run();
     return true;
   }
 
@@ -99,13 +137,21 @@ final class SendQueue {
    * is queued.
    */
   Overflow offerOnLoop(Packet packet, boolean mayOverflow, Runnable onDrained) {
+    return offerOnLoop(packet, mayOverflow, false, onDrained);
+  }
+
+  /**
+   * As {@link #offerOnLoop(Packet, boolean, Runnable)}; a {@code quietIfClosed} offer returns {@link
+   * Overflow#REFUSED} instead of throwing when the queue refuses sends (closing or closed).
+   */
+  Overflow offerOnLoop(Packet packet, boolean mayOverflow, boolean quietIfClosed, Runnable onDrained) {
     int frame = frameSize(packet);
     Overflow overflow = Overflow.NONE;
-    boolean flush;
+    int done;
     long refund = 0;
     lock.lock();
     try {
-      checkOpen();
+      if (refused(quietIfClosed)) return Overflow.REFUSED;
       if (!admitted(frame)) {
         if (!mayOverflow) return Overflow.REFUSED;
         boolean pastBound = full(frame);
@@ -118,7 +164,7 @@ final class SendQueue {
       }
       long taken = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
       try {
-        flush = encode(packet, frame);
+        done = encode(packet, frame);
       } catch (Throwable t) {
         refund = taken;
         throw t;
@@ -128,7 +174,8 @@ final class SendQueue {
       lock.unlock();
       if (refund > 0) budget.release(refund);
     }
-    if (flush) flushRequest.run();
+    if ((done & FLUSH) != 0) flushRequest.run();
+    if ((done & UNWRITABLE) != 0) writabilityChanged.run();
     return overflow;
   }
 
@@ -166,12 +213,16 @@ final class SendQueue {
     return !full(frame) && waiting.isEmpty() && budget.tryAcquire(chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE);
   }
 
+  private static final int FLUSH = 1; // encode(): a flush must be asked for.
+  private static final int UNWRITABLE = 2; // encode(): the frame made the queue unwritable.
+
   /**
    * Encodes {@code packet} into the chunks, its {@code frame} bytes already admitted (and their new
-   * chunks taken from the budget); returns true if a flush must be asked for. Lock held; if it
-   * throws, nothing was queued and the caller gives the chunks' budget back.
+   * chunks taken from the budget); returns {@link #FLUSH} if a flush must be asked for, plus {@link
+   * #UNWRITABLE} if the queue reached its high water mark. Lock held; if it throws, nothing was
+   * queued and the caller gives the chunks' budget back.
    */
-  private boolean encode(Packet packet, int frame) {
+  private int encode(Packet packet, int frame) {
     reserve(frame); // Every chunk the frame needs, before a byte is written: failure-atomic.
     int size = packet.size();
     byte[] payload = packet.array();
@@ -185,13 +236,19 @@ final class SendQueue {
     }
     queuedBytes += frame;
     appended++;
+    int done = 0;
+    if (writable && queuedBytes >= highWater) {
+      writable = false;
+      unwritableSince = System.nanoTime();
+      done = UNWRITABLE;
+    }
     if (timed) {
       lastQueuedNanos = System.nanoTime();
       if (!flushPending) firstQueuedNanos = lastQueuedNanos;
     }
-    if (flushPending) return false;
+    if (flushPending) return done;
     flushPending = true;
-    return true;
+    return done | FLUSH;
   }
 
   private boolean full(int frame) {
@@ -202,7 +259,7 @@ final class SendQueue {
    * Waits in line until {@code frame} fits in this queue and the budget, and takes its chunks from
    * the budget; false on timeout. Lock held.
    */
-  private boolean await(int frame, long timeoutNanos) {
+  private boolean await(int frame, long timeoutNanos, boolean quietIfClosed) {
     Thread me = Thread.currentThread(); // Each thread waits for one frame at a time.
     waiting.addLast(me);
     long remaining = timeoutNanos;
@@ -220,7 +277,7 @@ final class SendQueue {
           if (remaining <= 0) return false;
           remaining = notFull.awaitNanos(remaining);
         }
-        checkOpen();
+        if (refused(quietIfClosed)) return false;
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -366,6 +423,7 @@ final class SendQueue {
     int given = 0;
     int calls = 0;
     List<Runnable> drained = null;
+    boolean nowWritable = false;
     try {
       while (writeHead < writeTail) {
         int end = writeHead;
@@ -397,29 +455,53 @@ final class SendQueue {
             drained = drainSignals;
             drainSignals = null;
           }
+          if (!writable && queuedBytes <= lowWater && closedReason == null) {
+            writable = true;
+            nowWritable = true;
+          }
         } finally {
           lock.unlock();
         }
       }
+      if (nowWritable) writabilityChanged.run();
     }
     return drained;
   }
 
-  /** Remembers {@code signal}, to run once this queue drains below half its bound. Lock held. */
+  /**
+   * Remembers {@code signal}, to run once this queue drains below half its bound (or is discarded).
+   * A {@link Holding} signal is told each time it starts waiting here, under this lock, so that it
+   * is counted before it can run. Lock held.
+   */
   private void whenDrained(Runnable signal) {
     if (drainSignals == null) drainSignals = new ArrayList<>(2);
-    if (!drainSignals.contains(signal)) drainSignals.add(signal);
+    if (!drainSignals.contains(signal)) {
+      drainSignals.add(signal);
+      if (signal instanceof Holding holding) holding.held();
+    }
+  }
+
+  /**
+   * A drain signal that counts the queues it waits for: a connection paused because its handler
+   * overfilled several queues reads again only when the last of them drains.
+   */
+  interface Holding {
+    /** One more queue waits to run this signal. */
+    void held();
   }
 
   /** Refuses further sends with {@code reason}; frames already queued stay. */
   void refuse(String reason) {
+    CompletableFuture<Void> waiter;
     lock.lock();
     try {
       if (closedReason == null) closedReason = reason;
       notFull.signalAll();
+      waiter = takeWaiterOnClose();
     } finally {
       lock.unlock();
     }
+    failWaiter(waiter);
   }
 
   /**
@@ -429,9 +511,11 @@ final class SendQueue {
    */
   List<Runnable> discard(String reason) {
     int given = 0;
+    CompletableFuture<Void> waiter = null;
     lock.lock();
     try {
       if (closedReason == null) closedReason = reason;
+      waiter = takeWaiterOnClose();
       for (int i = 0; i < fillingCount; i++) {
         ChunkPool.give(filling[i]);
         filling[i] = null;
@@ -453,11 +537,92 @@ final class SendQueue {
     } finally {
       lock.unlock();
       if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE); // Outside our lock.
+      failWaiter(waiter);
     }
   }
 
-  private void checkOpen() {
-    if (closedReason != null) throw new IllegalStateException(closedReason);
+  // ---- writability
+
+  /** {@return true while the queued bytes are below the high water mark, or back at the low one} */
+  boolean writable() {
+    return writable;
+  }
+
+  /** {@return when the queue last turned unwritable, by {@link System#nanoTime()}} */
+  long unwritableSince() {
+    return unwritableSince;
+  }
+
+  /** {@return true if a future of {@link #whenWritable()} waits} Any thread, lock-free. */
+  boolean hasWritableWaiter() {
+    return writableWaiter != null;
+  }
+
+  /**
+   * {@return a future completed when the queue is writable: at once if it is, else by {@link
+   * #completeWritableWaiter()}; failed at once, or when sends are refused, with the {@code
+   * IllegalStateException} a send would throw} Every caller in one unwritable spell gets the same
+   * future.
+   */
+  CompletableFuture<Void> whenWritable() {
+    lock.lock();
+    try {
+      if (closedReason != null) return CompletableFuture.failedFuture(new IllegalStateException(closedReason));
+      if (writable) return CompletableFuture.completedFuture(null);
+      CompletableFuture<Void> waiter = writableWaiter;
+      if (waiter == null) writableWaiter = waiter = new CompletableFuture<>();
+      return waiter;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Completes the future of {@link #whenWritable()}, if the queue is writable; its dependents run on
+   * the calling thread, so the owner calls this where they may run.
+   */
+  void completeWritableWaiter() {
+    CompletableFuture<Void> waiter;
+    lock.lock();
+    try {
+      waiter = writableWaiter;
+      if (waiter == null || !writable) return;
+      writableWaiter = null;
+    } finally {
+      lock.unlock();
+    }
+    waiter.complete(null);
+  }
+
+  /** Marks the queue unwritable for good, sends being refused; returns the waiter to fail. Lock held. */
+  private CompletableFuture<Void> takeWaiterOnClose() {
+    writable = false;
+    CompletableFuture<Void> waiter = writableWaiter;
+    writableWaiter = null;
+    return waiter;
+  }
+
+  private void failWaiter(CompletableFuture<Void> waiter) {
+    if (waiter != null) waiter.completeExceptionally(new IllegalStateException(closedReason()));
+  }
+
+  private String closedReason() {
+    lock.lock();
+    try {
+      return closedReason;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * {@return true if sends are refused and the caller asked to be told quietly} Throws {@code
+   * IllegalStateException} with the reason if they are refused and it did not. Lock held.
+   */
+  private boolean refused(boolean quietly) {
+    if (closedReason == null) return false;
+    if (quietly) return true;
+    throw new IllegalStateException(closedReason);
   }
 
   private void putInt(int value) {

@@ -68,6 +68,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   private final ReentrantLock decoderLock = new ReentrantLock(); // The receiver pulling, or finish().
   private final ReentrantLock writeLock = new ReentrantLock(); // The writer writing, or finish().
   private final Runnable resumeAfterBudget; // The budget's signal: receivers may read again.
+  private final Runnable completeWritableWaiter; // Run on the timer's loop: see writabilityChanged().
   private final ConnectionEvents events; // Flight Recorder: opened by start(), closed by finish().
   private final long readIdleNanos; // Zero when off, as the two below.
   private final long writeStallNanos;
@@ -107,7 +108,15 @@ final class SocketTransport implements Transport, EventLoop.Timed {
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc(), config.memoryBudget());
     this.out =
         new SendQueue(
-            config.sendQueueBytes(), config.crc(), config.memoryBudget(), !config.flushDelay().isZero(), this::wantWrite);
+            config.sendQueueBytes(),
+            config.crc(),
+            config.memoryBudget(),
+            !config.flushDelay().isZero(),
+            this::wantWrite,
+            config.writeLowWaterMark(),
+            config.writeHighWaterMark(),
+            this::writabilityChanged);
+    this.completeWritableWaiter = out::completeWritableWaiter;
     this.resumeAfterBudget = inbox::readable;
     this.events = new ConnectionEvents(conn);
     this.readIdleNanos = config.readIdleTimeout().toNanos();
@@ -137,12 +146,13 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   // ---- sending: senders queue, the writer writes
 
   @Override
-  public boolean send(Packet packet, long timeoutNanos) {
+  public boolean send(Packet packet, long timeoutNanos, boolean quietIfClosed) {
     EventLoop current = EventLoop.current();
-    if (current == null) return out.offer(packet, timeoutNanos);
+    if (current == null) return out.offer(packet, timeoutNanos, quietIfClosed);
     LoopTransport source = current.dispatching; // A handler on an I/O thread: it must not wait.
     SendQueue.Overflow overflow =
-        out.offerOnLoop(packet, timeoutNanos < 0, source == null ? null : source.resumeAfterQueueFull);
+        out.offerOnLoop(
+            packet, timeoutNanos < 0, quietIfClosed, source == null ? null : source.resumeAfterQueueFull);
     if (overflow == SendQueue.Overflow.REFUSED) return false;
     if (source != null) source.pushedBack(overflow, out.budget(), conn);
     return true;
@@ -382,11 +392,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
       if (STATE.compareAndSet(this, s, State.CLOSED)) break;
     }
     cause = why;
-    try {
-      channel.close();
-    } catch (IOException e) {
-      if (why != null) why.addSuppressed(e);
-    }
+    Transport.close(channel, why, aborted); // A reset unless clean; ends blocked reads and writes.
     Thread w = writer;
     if (w != null) LockSupport.unpark(w);
     decoderLock.lock(); // After the close: a receiver blocked in a read has been let go.
@@ -526,5 +532,31 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   @Override
   public long queuedBytes() {
     return out.queuedBytes();
+  }
+
+  // ---- writability
+
+  /**
+   * The send queue crossed a water mark: to writable on the writer thread, which must not run the
+   * waiting futures' dependents (one that sends would wait for the writer itself), so they run on
+   * the timer's I/O thread, as a loop connection's do.
+   */
+  private void writabilityChanged() {
+    if (out.hasWritableWaiter()) timers.execute(completeWritableWaiter);
+  }
+
+  @Override
+  public boolean writable() {
+    return out.writable();
+  }
+
+  @Override
+  public long unwritableSince() {
+    return out.unwritableSince();
+  }
+
+  @Override
+  public CompletableFuture<Void> whenWritable() {
+    return out.whenWritable();
   }
 }

@@ -23,6 +23,7 @@ import javax.net.ssl.SSLHandshakeException;
 final class TlsChannel implements Wire {
   private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
   private static final String PEER_CLOSED = "the peer closed the connection during the TLS handshake";
+  private static final String PEER_RESET = "the peer reset the connection during the TLS handshake";
 
   private final SocketChannel channel;
   private final SSLEngine engine;
@@ -86,7 +87,12 @@ final class TlsChannel implements Wire {
           }
           case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
             if (underflow || netIn.position() == 0) {
-              int n = channel.read(netIn);
+              int n;
+              try {
+                n = channel.read(netIn);
+              } catch (java.net.SocketException e) { // A plain server resets a ClientHello it cannot read.
+                throw peerReset(e);
+              }
               if (n < 0) {
                 throw peerClosed();
               }
@@ -369,9 +375,16 @@ final class TlsChannel implements Wire {
         PEER_CLOSED + " (" + peer + "; does it speak TLS, and accept our certificate?)");
   }
 
+  private SSLHandshakeException peerReset(java.net.SocketException e) {
+    SSLHandshakeException reset =
+        new SSLHandshakeException(PEER_RESET + " (" + peer + "; does it speak TLS, and accept our certificate?)");
+    reset.initCause(e);
+    return reset;
+  }
+
   private SSLException handshakeFailed(SSLException e) {
     if (e instanceof SSLHandshakeException && e.getMessage() != null
-        && e.getMessage().startsWith(PEER_CLOSED)) {
+        && (e.getMessage().startsWith(PEER_CLOSED) || e.getMessage().startsWith(PEER_RESET))) {
       return e; // Ours, already saying what happened.
     }
     // "Unsupported or unrecognized SSL message" (JDK 21), "Unrecognized SSL message" (JDK 25).

@@ -1,5 +1,8 @@
 package io.github.packetconn;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.CompletableFuture;
 
@@ -20,14 +23,36 @@ import java.util.concurrent.CompletableFuture;
  * connection's {@link ReceiveQueue} calls, on a receiver's thread.
  */
 interface Transport {
+  /**
+   * Closes {@code channel} as a connection ends: gracefully (the FIN the graceful close sent, or the
+   * kernel's default) after a clean end, with a reset (SO_LINGER 0) after a failure or an abort, so
+   * that the peer's next read fails with "Connection reset" instead of seeing a clean end of stream.
+   * TCP only: a Unix domain socket has no reset. A failure to close is added to {@code why}.
+   */
+  static void close(SocketChannel channel, Throwable why, boolean aborted) {
+    try {
+      if ((why != null || aborted) && channel.isOpen() && channel.getRemoteAddress() instanceof InetSocketAddress) {
+        channel.setOption(StandardSocketOptions.SO_LINGER, 0); // Closing now sends RST, not FIN.
+      }
+    } catch (IOException | RuntimeException e) { // The peer reset it first, say: closing is what matters.
+      if (why != null) why.addSuppressed(e);
+    }
+    try {
+      channel.close();
+    } catch (IOException e) {
+      if (why != null) why.addSuppressed(e);
+    }
+  }
+
   /** Starts moving bytes; nothing is read before. */
   void start();
 
   /**
    * Queues {@code packet}, waiting up to {@code timeoutNanos} for room (forever when negative; never
-   * on an I/O thread); returns false if nothing was queued.
+   * on an I/O thread); returns false if nothing was queued. A closing or closed connection throws
+   * {@code IllegalStateException}, or returns false if {@code quietIfClosed}.
    */
-  boolean send(Packet packet, long timeoutNanos);
+  boolean send(Packet packet, long timeoutNanos, boolean quietIfClosed);
 
   /** Writes what is queued now, without waiting for the flush delay. */
   void flushNow();
@@ -73,4 +98,16 @@ interface Transport {
 
   /** {@return the bytes queued and not yet written} */
   long queuedBytes();
+
+  /** {@return false from when the queued bytes reach the high water mark until they fall to the low one, and once closing} */
+  boolean writable();
+
+  /** {@return when the connection last turned unwritable, by {@link System#nanoTime()}} */
+  long unwritableSince();
+
+  /**
+   * {@return a future that completes, on an I/O thread, when the connection is writable (at once if
+   * it is), or fails with {@code IllegalStateException} if it closes first}
+   */
+  CompletableFuture<Void> whenWritable();
 }

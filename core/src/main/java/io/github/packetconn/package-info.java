@@ -47,6 +47,9 @@
  *       passes slow work, and the packet with it, to an executor (see its documentation).
  *   <li>A handler gets its connection, not its {@link io.github.packetconn.PacketServer}: keep the
  *       server in a field set when {@code bind} returns (see {@code PacketServer}).
+ *   <li>To send one packet to many connections (a chat room, a topic), put them in a {@link
+ *       io.github.packetconn.PacketGroup}: any thread sends to all of them, closed members leave by
+ *       themselves, and slow ones are skipped or aborted as the group's policy says.
  *   <li>Any number of threads may send on one {@link io.github.packetconn.PacketConn}. To match
  *       replies to requests, tag each request with an id and complete a future per id from a
  *       handler: the {@code rpc} example in the project's {@code examples/} ({@code RpcClient},

@@ -158,7 +158,10 @@ class PacketConnTest {
       Throwable cause = closed.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertInstanceOf(ProtocolException.class, cause);
       assertEquals("packet size 65537 exceeds maxPacketSize 65536", cause.getMessage());
-      assertEquals(-1, bad.getInputStream().read(), "the server closed the bad connection");
+      assertEquals(
+          "Connection reset",
+          assertThrows(java.net.SocketException.class, () -> bad.getInputStream().read()).getMessage(),
+          "a protocol error resets the bad connection");
       try (Packet p = goldenHi()) {
         good.send(p);
       }
@@ -508,7 +511,10 @@ class PacketConnTest {
       LogRecord line = // Captured, not printed: see CapturedLog.
           CapturedLog.await(Level.WARNING, "closed: handler failed: " + failure, WAIT);
       assertEquals("empty packets are not allowed", line.getThrown().getMessage());
-      assertNull(bad.receive(WAIT), "the server closed the connection");
+      assertEquals(
+          "Connection reset",
+          assertThrows(java.net.SocketException.class, () -> bad.receive(WAIT)).getMessage(),
+          "a handler's failure resets the connection");
       good.send(hi);
       try (Packet echo = good.receive(WAIT)) {
         assertEquals(10, echo.size());

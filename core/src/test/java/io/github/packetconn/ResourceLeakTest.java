@@ -270,7 +270,11 @@ class ResourceLeakTest {
       } catch (ExecutionException e) {
         throw new AssertionError("the packets decoded before the failure come first; got " + e.getCause(), e);
       }
-      assertEquals(-1, socket.getInputStream().read(), "the server closed the connection");
+      assertEquals(
+          "Connection reset",
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.net.SocketException.class, () -> socket.getInputStream().read()).getMessage(),
+          "the protocol error resets the connection");
     }
     PacketLeaks.assertNone(Duration.ofSeconds(5));
   }

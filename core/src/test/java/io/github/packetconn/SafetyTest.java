@@ -223,12 +223,13 @@ class SafetyTest {
   // ---- 7. misuse
 
   @Test
-  void everySendVariantAfterCloseThrowsClosed() throws Exception {
+  void sendAfterCloseThrowsClosedAndTrySendReturnsFalse() throws Exception {
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, ECHO);
         Packet p = goldenHi()) {
       PacketConn conn = connect(server, PacketConfig.DEFAULT);
       conn.close();
-      assertEquals("closed", assertThrows(IllegalStateException.class, () -> conn.trySend(p)).getMessage());
+      assertEquals("closed", assertThrows(IllegalStateException.class, () -> conn.send(p)).getMessage());
+      org.junit.jupiter.api.Assertions.assertFalse(conn.trySend(p), "trySend says no, as for a full queue");
       assertEquals(
           "closed",
           assertThrows(IllegalStateException.class, () -> conn.send(p, Duration.ofSeconds(1))).getMessage());

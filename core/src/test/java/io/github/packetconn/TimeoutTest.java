@@ -63,7 +63,10 @@ class TimeoutTest {
       assertInstanceOf(SocketTimeoutException.class, cause);
       assertEquals("no packet received for 100 ms (readIdleTimeout)", cause.getMessage());
       assertTrue(elapsed >= 100, "closed after " + elapsed + " ms");
-      assertNull(client.receive(WAIT), "the peer sees the end of the stream");
+      assertEquals(
+          "Connection reset",
+          assertThrows(java.net.SocketException.class, () -> client.receive(WAIT)).getMessage(),
+          "the peer sees a reset, not a clean end");
     }
   }
 

@@ -209,7 +209,9 @@ class TlsTest {
           assertThrows(
               SSLHandshakeException.class,
               () -> PacketConn.connect(plainServer.localAddress(), withTls(TlsConfig.client(ANONYMOUS)), null));
-      assertTrue(e.getMessage().startsWith("the peer closed the connection during the TLS handshake"), e.getMessage());
+      // The plain server resets a connection whose first frame is a ClientHello: a protocol error.
+      assertTrue(e.getMessage().startsWith("the peer reset the connection during the TLS handshake ("), e.getMessage());
+      assertEquals("Connection reset", e.getCause().getMessage());
       Throwable cause = plainSaw.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertInstanceOf(ProtocolException.class, cause);
       assertTrue(cause.getMessage().contains("is a TLS ClientHello"), cause.getMessage());
@@ -276,7 +278,10 @@ class TlsTest {
               + " not finished after 200 ms",
           cause.getMessage());
       assertTrue(millis >= 150, "fired after " + millis + " ms");
-      assertEquals(-1, silent.getInputStream().read(), "the server hung up");
+      assertEquals(
+          "Connection reset",
+          assertThrows(java.net.SocketException.class, () -> silent.getInputStream().read()).getMessage(),
+          "the server reset the connection");
     }
   }
 

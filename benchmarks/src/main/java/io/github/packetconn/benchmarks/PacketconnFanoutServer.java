@@ -3,21 +3,21 @@ package io.github.packetconn.benchmarks;
 import io.github.packetconn.Packet;
 import io.github.packetconn.PacketConfig;
 import io.github.packetconn.PacketConn;
+import io.github.packetconn.PacketGroup;
 import io.github.packetconn.PacketHandler;
 import io.github.packetconn.PacketServer;
 import java.io.IOException;
 import java.net.ProtocolException;
 import java.net.SocketAddress;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * packetconn's fan-out ({@link Fanout}'s protocol), written the way the README teaches: a {@link
  * PacketHandler} on the I/O threads, default configuration. A subscriber's hello adds it to a
- * group; the publisher's handler sends each of its packets to every member with {@link
- * PacketConn#trySend}, which on an I/O thread never waits: a member whose send queue is full misses
- * the packet instead of holding up the others (the generator then reports a gap in its sequence
- * numbers; with the bench's window no queue fills). Members leave when they close.
+ * {@link PacketGroup} that skips slow members; the publisher's handler sends each of its packets
+ * to the group, which encodes it into every member's queue and never waits: a member that is not
+ * writable misses the packet instead of holding up the others (the generator then reports a gap in
+ * its sequence numbers; with the bench's window no member falls behind). Members leave when they
+ * close.
  *
  * <p>The handler runs on the I/O threads, one connection's callbacks at a time; the group is
  * thread-safe, since the publisher's thread sends to members that other threads add.
@@ -28,7 +28,7 @@ final class PacketconnFanoutServer implements EchoServer {
 
   private final PacketServer server;
   private final FailureLog failures = new FailureLog("packetconn-callback");
-  private final Group subscribers = new Group(); // TODO PacketGroup: PacketGroup.skipping()
+  private final PacketGroup subscribers = PacketGroup.skippingSlowMembers();
 
   PacketconnFanoutServer(SocketAddress address) throws IOException {
     server = PacketServer.bind(address, PacketConfig.DEFAULT, new Handler());
@@ -73,35 +73,6 @@ final class PacketconnFanoutServer implements EchoServer {
               + packet.size()
               + " bytes"
               + (first >= 0 ? ", the first " + Fanout.describe(first) : ""));
-    }
-  }
-
-  /**
-   * Stands in for {@code io.github.packetconn.PacketGroup} until it lands in the core, with its
-   * calls: {@code add}, {@code send} returning how many members got the packet, members leaving
-   * when they close. Thread-safe: a copy-on-write list, copied on every join and leave only.
-   */
-  // TODO PacketGroup: delete this class, and make the field above
-  // `private final PacketGroup subscribers = PacketGroup.skipping();`.
-  private static final class Group {
-    private final List<PacketConn> members = new CopyOnWriteArrayList<>();
-
-    void add(PacketConn conn) {
-      members.add(conn);
-      conn.closeFuture().whenComplete((ignored, failure) -> members.remove(conn));
-    }
-
-    /** Sends {@code packet} to every member whose queue has room; {@return how many got it} */
-    int send(Packet packet) {
-      int sent = 0;
-      for (PacketConn member : members) {
-        try {
-          if (member.trySend(packet)) sent++;
-        } catch (IllegalStateException e) {
-          // Closed or closing: its close future takes it out of the list.
-        }
-      }
-      return sent;
     }
   }
 

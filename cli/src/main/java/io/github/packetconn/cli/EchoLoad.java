@@ -271,6 +271,7 @@ final class EchoLoad {
     } catch (Exception e) {
       boolean noEcho =
           e instanceof EOFException
+              || e instanceof java.net.SocketException // A packetconn server resets what it cannot read.
               || e instanceof SocketTimeoutException
               || e instanceof ProtocolException;
       String hint =

@@ -80,7 +80,7 @@ final class EchoLoadTest {
 
       assertEquals(1, result.errors().size(), () -> "seed " + SEED + ": " + result.failures());
       assertTrue(
-          result.errors().get(0).startsWith("client 0, packet 0: java.io.EOFException")
+          result.errors().get(0).startsWith("client 0, packet 0: java.net.SocketException: Connection reset")
               && result
                   .errors()
                   .get(0)

@@ -1,0 +1,469 @@
+package io.github.packetconn;
+
+import static io.github.packetconn.testing.Loopback.LOOPBACK;
+import static io.github.packetconn.testing.Await.WAIT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@link PacketGroup}: members join and leave, leave by themselves when they close, every member gets
+ * what is sent, from any thread, and a slow member is skipped or aborted as the group's policy says.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class PacketGroupTest {
+  /** Small queues, so that a member that reads nothing falls behind after little traffic. */
+  static final PacketConfig SMALL = PacketConfig.builder().sendQueueBytes(64 << 10).build(); // Marks 16/32 KiB.
+
+  /**
+   * A server handler that puts every connection in {@code room} and remembers it by its peer's
+   * port; packets go to {@code onPacket}, by default released.
+   */
+  static final class Room implements PacketHandler {
+    final PacketGroup group;
+    final Map<Integer, CompletableFuture<PacketConn>> joined = new ConcurrentHashMap<>();
+    final List<Integer> sentTo = new CopyOnWriteArrayList<>(); // What each relay returned.
+
+    Room(PacketGroup group) {
+      this.group = group;
+    }
+
+    /** {@return the server's side of the client connection from local port {@code port}} */
+    PacketConn serverSide(int port) throws Exception {
+      return joined.computeIfAbsent(port, k -> new CompletableFuture<>()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    PacketConn serverSide(PacketConn client) throws Exception {
+      return serverSide(io.github.packetconn.testing.Loopback.port(client.localAddress()));
+    }
+
+    @Override
+    public void onOpen(PacketConn conn) {
+      assertTrue(group.add(conn));
+      joined.computeIfAbsent(io.github.packetconn.testing.Loopback.port(conn.remoteAddress()), k -> new CompletableFuture<>()).complete(conn);
+    }
+
+    @Override
+    public void onPacket(PacketConn from, Packet packet) {
+      try (packet) {
+        sentTo.add(group.send(packet, from)); // Relays to everyone else.
+      }
+    }
+  }
+
+  private static PacketConn client(PacketServer server) throws IOException {
+    return PacketConn.connect(server.localAddress(), PacketConfig.DEFAULT, null);
+  }
+
+  private static Packet numbered(int n, int size) {
+    return Packet.allocate(size).writeInt(n).writeBytes(new byte[size - 4]);
+  }
+
+  // ---- members
+
+  @Test
+  void membersJoinAndLeave() throws Exception {
+    PacketGroup group = PacketGroup.skippingSlowMembers();
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, io.github.packetconn.testing.Handlers.ECHO);
+        PacketConn a = client(server);
+        PacketConn b = client(server)) {
+      assertTrue(group.add(a));
+      assertFalse(group.add(a), "a member already");
+      assertTrue(group.add(b));
+      assertEquals(List.of(a, b), group.members());
+      assertThrows(UnsupportedOperationException.class, () -> group.members().clear());
+      assertTrue(group.contains(b));
+      assertTrue(group.remove(a));
+      assertFalse(group.remove(a), "not a member any more");
+      assertEquals(1, group.size());
+      assertFalse(group.contains(a));
+      assertTrue(group.add(a), "may join again");
+      assertEquals(List.of(b, a), group.members());
+    }
+  }
+
+  @Test
+  void membersLeaveByThemselvesWhenTheyCloseAnyWay() throws Exception {
+    PacketGroup group = PacketGroup.closingSlowMembers(Duration.ofSeconds(5));
+    PacketGroup other = PacketGroup.skippingSlowMembers();
+    Room room = new Room(group);
+    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, room)) {
+      PacketConn closes = client(server);
+      PacketConn aborts = client(server);
+      PacketConn stays = client(server);
+      PacketConn serverSideOfAborts = room.serverSide(aborts);
+      assertTrue(other.add(serverSideOfAborts));
+      io.github.packetconn.testing.Await.awaitTrue(() -> group.size() == 3, group::toString);
+      closes.close(); // The server's side sees the end and closes.
+      io.github.packetconn.testing.Await.awaitTrue(() -> group.size() == 2, group::toString);
+      serverSideOfAborts.abort(); // Closed on the server's side, in two groups.
+      io.github.packetconn.testing.Await.awaitTrue(() -> group.size() == 1 && other.size() == 0, () -> group + ", " + other);
+      assertEquals(List.of(room.serverSide(stays)), group.members());
+      assertFalse(group.add(serverSideOfAborts), "a closed connection cannot join");
+      assertEquals(1, group.size());
+      aborts.abort();
+      stays.close();
+    }
+  }
+
+  @Test
+  void aNegativeStallLimitIsRejected() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> PacketGroup.closingSlowMembers(Duration.ofSeconds(-1)));
+    assertEquals("stallLimit < 0: PT-1S", e.getMessage());
+  }
+
+  // ---- delivery
+
+  @Test
+  void everyMemberGetsWhatIsSentFromAnyThread() throws Exception {
+    for (PacketGroup group : new PacketGroup[] {PacketGroup.skippingSlowMembers(), PacketGroup.closingSlowMembers(WAIT)}) {
+      Room room = new Room(group);
+      try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, room)) {
+        List<PacketConn> clients = new ArrayList<>();
+        for (int i = 0; i < 4; i++) clients.add(client(server));
+        for (PacketConn c : clients) room.serverSide(c);
+        try (Packet p = numbered(7, 100)) {
+          assertEquals(4, group.send(p), "from the test's thread");
+        }
+        for (PacketConn c : clients) {
+          try (Packet p = c.receive(WAIT)) {
+            assertEquals(7, p.readInt());
+          }
+        }
+        try (Packet p = numbered(8, 100)) {
+          clients.get(0).send(p); // The server's handler relays it to the others, on its I/O thread.
+        }
+        for (PacketConn c : clients.subList(1, 4)) {
+          try (Packet p = c.receive(WAIT)) {
+            assertEquals(8, p.readInt());
+          }
+        }
+        assertEquals(List.of(3), room.sentTo);
+        try (Packet p = numbered(9, 100)) {
+          assertEquals(4, group.send(p), "the sender got none of its own, but the next one");
+        }
+        try (Packet p = clients.get(0).receive(WAIT)) {
+          assertEquals(9, p.readInt());
+        }
+        for (PacketConn c : clients) c.close();
+        assertEquals(0, group.skipped() + group.aborted(), group.toString());
+      }
+    }
+  }
+
+  /** A member whose close has begun but not ended is still listed; a send passes it over quietly. */
+  @Test
+  void aMemberThatIsClosingIsPassedOverQuietly() throws Exception {
+    PacketConfig lingering = PacketConfig.builder().closeTimeout(WAIT).build();
+    for (PacketGroup group : new PacketGroup[] {PacketGroup.skippingSlowMembers(), PacketGroup.closingSlowMembers(WAIT)}) {
+      try (ServerSocket raw = new ServerSocket(0, 1, LOOPBACK.getAddress());
+          PacketConn conn = PacketConn.connect(raw.getLocalSocketAddress(), lingering, null);
+          Socket peer = raw.accept();
+          Packet big = Packet.of(new byte[64 << 10])) {
+        assertTrue(peer.isConnected()); // It reads nothing, so the close cannot finish.
+        group.add(conn);
+        io.github.packetconn.testing.Traffic.sendUntilFull(conn, i -> big);
+        CompletableFuture<Void> closing = conn.closeAsync();
+        assertFalse(closing.isDone());
+        assertTrue(group.contains(conn), "still closing");
+        assertEquals(0, group.send(big));
+        assertEquals(0, group.skipped() + group.aborted(), "a closing member is neither skipped nor aborted");
+        conn.abort();
+      }
+    }
+  }
+
+  @Test
+  void sendNeverThrowsWhileMembersCloseUnderIt() throws Exception {
+    for (PacketGroup group : new PacketGroup[] {PacketGroup.skippingSlowMembers(), PacketGroup.closingSlowMembers(WAIT)}) {
+      Room room = new Room(group);
+      try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, room)) {
+        List<PacketConn> clients = new ArrayList<>();
+        for (int i = 0; i < 16; i++) clients.add(client(server));
+        List<PacketConn> members = new ArrayList<>();
+        for (PacketConn c : clients) members.add(room.serverSide(c));
+        AtomicInteger sends = new AtomicInteger();
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        List<Thread> senders = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+          senders.add(
+              Thread.ofPlatform().start(() -> {
+                try (Packet p = numbered(1, 32)) {
+                  while (group.size() > 0) {
+                    group.send(p);
+                    sends.incrementAndGet();
+                  }
+                } catch (Throwable e) {
+                  failures.add(e);
+                }
+              }));
+        }
+        for (int i = 0; i < members.size(); i++) {
+          int at = sends.get();
+          io.github.packetconn.testing.Await.awaitTrue(() -> sends.get() > at + 10, sends::toString); // Amid the sends.
+          if (i % 2 == 0) members.get(i).abort(); else clients.get(i).abort();
+        }
+        for (Thread t : senders) t.join(WAIT.toMillis());
+        assertEquals(List.of(), failures);
+        assertEquals(0, group.size());
+        for (PacketConn c : clients) c.abort();
+      }
+    }
+  }
+
+  // ---- slow members
+
+  /**
+   * A member that reads nothing is skipped once it is unwritable, while a reader that keeps up gets
+   * everything; when the slow one reads its backlog it gets packets again, with a gap.
+   */
+  @Test
+  void aSkippingGroupSkipsASlowMemberUntilItIsWritableAgain() throws Exception {
+    PacketGroup group = PacketGroup.skippingSlowMembers();
+    Room room = new Room(group);
+    try (PacketServer server = PacketServer.bind(LOOPBACK, SMALL, room);
+        PacketConn healthy = client(server);
+        Socket slow = new Socket()) {
+      slow.setReceiveBufferSize(4096); // Little room in its socket: the server's queue fills soon.
+      slow.connect(server.localAddress());
+      PacketConn slowMember = room.serverSide(slow.getLocalPort());
+      room.serverSide(healthy);
+      int sent = 0;
+      int toSlow = 0; // Packets queued for the slow member.
+      while (slowMember.isWritable()) {
+        try (Packet p = numbered(sent++, 1024)) {
+          assertEquals(2, group.send(p));
+        }
+        toSlow++;
+        try (Packet p = healthy.receive(WAIT)) { // In step: the healthy member is never behind.
+          assertEquals(sent - 1, p.readInt());
+        }
+        assertTrue(sent < 100_000, "the slow member never turned unwritable");
+      }
+      for (int i = 0; i < 10; i++) {
+        try (Packet p = numbered(sent++, 1024)) {
+          assertEquals(1, group.send(p), "the healthy member only");
+        }
+        try (Packet p = healthy.receive(WAIT)) {
+          assertEquals(sent - 1, p.readInt());
+        }
+      }
+      assertEquals(10, group.skipped());
+
+      InputStream in = slow.getInputStream();
+      for (int i = 0; i < toSlow; i++) { // Its backlog, in order.
+        assertEquals(i, readFrame(in));
+      }
+      slowMember.whenWritable().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      try (Packet p = numbered(sent++, 1024)) {
+        assertEquals(2, group.send(p), "writable again: resumed");
+      }
+      assertEquals(sent - 1, readFrame(in), "the ten it missed are skipped, not queued");
+      assertEquals(10, group.skipped());
+    }
+  }
+
+  /** Reads one frame of a {@link #numbered} packet from a raw socket; {@return its number} */
+  private static int readFrame(InputStream in) throws IOException {
+    byte[] header = in.readNBytes(8);
+    int size = java.nio.ByteBuffer.wrap(header).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
+    in.readNBytes(size - 4);
+    return java.nio.ByteBuffer.wrap(header).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(4);
+  }
+
+  /**
+   * A member that stays unwritable past the stall limit is aborted by the group's timer, also when
+   * nothing is sent any more; the others keep everything.
+   */
+  @Test
+  void aClosingGroupAbortsAMemberUnwritableForLongerThanTheLimit() throws Exception {
+    PacketGroup group = PacketGroup.closingSlowMembers(Duration.ofMillis(200));
+    Room room = new Room(group);
+    try (PacketServer server = PacketServer.bind(LOOPBACK, SMALL, room);
+        PacketConn healthy = client(server);
+        Socket slow = new Socket()) {
+      slow.setReceiveBufferSize(4096);
+      slow.connect(server.localAddress());
+      PacketConn slowMember = room.serverSide(slow.getLocalPort());
+      room.serverSide(healthy);
+      int sent = 0;
+      long start = System.nanoTime();
+      while (slowMember.isWritable()) {
+        try (Packet p = numbered(sent++, 1024)) {
+          assertEquals(2, group.send(p));
+        }
+        try (Packet p = healthy.receive(WAIT)) {
+          assertEquals(sent - 1, p.readInt());
+        }
+      }
+      // Nothing is sent from now on: the timer alone finds it.
+      Throwable cause = io.github.packetconn.testing.Await.failureOf(slowMember.closeFuture());
+      long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertInstanceOf(SocketTimeoutException.class, cause);
+      assertTrue(
+          cause.getMessage().matches(
+              "not writable for [0-9]+ ms \\(the PacketGroup's stall limit is 200 ms\\) with [0-9]+ bytes queued;"
+                  + " the peer reads too slowly"),
+          cause.getMessage());
+      assertTrue(millis >= 200, millis + " ms");
+      assertEquals(1, group.aborted());
+      assertEquals(List.of(room.serverSide(healthy)), group.members());
+      try (Packet p = numbered(sent, 1024)) {
+        assertEquals(1, group.send(p));
+      }
+      try (Packet p = healthy.receive(WAIT)) {
+        assertEquals(sent, p.readInt());
+      }
+      assertEquals(0, group.skipped());
+    }
+  }
+
+  /**
+   * A thread that is not an I/O thread waits for a member's room as {@code send} does, but not past
+   * the stall limit: the member is aborted and the sender goes on.
+   */
+  @Test
+  void aClosingGroupLetsASenderWaitForAFullMemberNoLongerThanTheLimit() throws Exception {
+    PacketGroup group = PacketGroup.closingSlowMembers(Duration.ofMillis(300));
+    try (ServerSocket raw = new ServerSocket(0, 1, LOOPBACK.getAddress());
+        PacketConn conn = PacketConn.connect(raw.getLocalSocketAddress(), SMALL, null);
+        Socket peer = raw.accept();
+        Packet p = Packet.of(new byte[16 << 10])) {
+      assertTrue(peer.isConnected());
+      group.add(conn);
+      int delivered = 0;
+      while (conn.isOpen()) delivered += group.send(p); // Waits at the full queue, then aborts it.
+      assertTrue(delivered > 0);
+      Throwable cause = io.github.packetconn.testing.Await.failureOf(conn.closeFuture());
+      assertInstanceOf(SocketTimeoutException.class, cause);
+      assertTrue(cause.getMessage().endsWith("bytes queued; the peer reads too slowly"), cause.getMessage());
+      assertEquals(1, group.aborted());
+      assertEquals(0, group.size());
+    }
+  }
+
+  /**
+   * The chat room of the issue in small: talkers relay through a closing group from the server's
+   * handler; the readers that keep reading get every message in order, the one that reads nothing
+   * is aborted after the stall limit, and its stall holds the talkers back no longer than that.
+   */
+  @Test
+  void healthyMembersGetEveryPacketRelayedByAHandlerWhileADeadOneIsAborted() throws Exception {
+    int talkers = 4;
+    int messages = 500; // Of 4 KiB: 8 MB for the dead member, more than its socket's buffers take (3 MB here).
+    PacketGroup group = PacketGroup.closingSlowMembers(Duration.ofMillis(500));
+    Room room = new Room(group);
+    try (PacketServer server = PacketServer.bind(LOOPBACK, SMALL, room);
+        Socket dead = new Socket()) {
+      dead.setReceiveBufferSize(4096);
+      dead.connect(server.localAddress());
+      PacketConn deadMember = room.serverSide(dead.getLocalPort());
+      List<PacketConn> clients = new ArrayList<>();
+      for (int i = 0; i < talkers; i++) clients.add(client(server));
+      for (PacketConn c : clients) room.serverSide(c);
+      List<Thread> threads = new ArrayList<>();
+      List<Throwable> failures = new CopyOnWriteArrayList<>();
+      for (int i = 0; i < talkers; i++) {
+        PacketConn c = clients.get(i);
+        int id = i;
+        threads.add(Thread.ofVirtual().start(() -> {
+          for (int seq = 0; seq < messages; seq++) {
+            try (Packet p = Packet.allocate(4096).writeInt(id).writeInt(seq).writeBytes(new byte[4088])) {
+              c.send(p);
+            }
+          }
+        }));
+        threads.add(Thread.ofVirtual().start(() -> {
+          int[] next = new int[talkers];
+          try {
+            for (int n = 0; n < (talkers - 1) * messages; n++) {
+              try (Packet p = c.receive(WAIT)) {
+                if (p == null) throw new AssertionError("ended: " + c.closeCause());
+                int from = p.readInt();
+                assertEquals(next[from]++, p.readInt(), "reader " + id + ", from " + from);
+              }
+            }
+          } catch (Throwable t) {
+            failures.add(t);
+          }
+        }));
+      }
+      for (Thread t : threads) t.join();
+      assertEquals(List.of(), failures);
+      assertInstanceOf(SocketTimeoutException.class, io.github.packetconn.testing.Await.failureOf(deadMember.closeFuture()));
+      assertEquals(1, group.aborted());
+      assertEquals(talkers, group.size());
+      for (PacketConn c : clients) {
+        assertNull(c.closeCause());
+        c.close();
+      }
+    }
+  }
+
+  // ---- cost
+
+  @Test
+  void sendAllocatesNothingPerDelivery() throws Exception {
+    for (PacketGroup group : new PacketGroup[] {PacketGroup.skippingSlowMembers(), PacketGroup.closingSlowMembers(WAIT)}) {
+      Room room = new Room(group);
+      try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, room)) {
+        List<PacketConn> clients = new ArrayList<>();
+        for (int i = 0; i < 8; i++) clients.add(client(server));
+        for (PacketConn c : clients) room.serverSide(c);
+        AtomicInteger received = new AtomicInteger();
+        List<Thread> readers = new ArrayList<>();
+        for (PacketConn c : clients) {
+          readers.add(Thread.ofVirtual().start(() -> {
+            try {
+              for (Packet p; (p = c.receive()) != null; ) {
+                p.release();
+                received.incrementAndGet();
+              }
+            } catch (IOException ignored) {
+              // Closed at the end.
+            }
+          }));
+        }
+        long[] self = {Thread.currentThread().threadId()};
+        int delivered = 0;
+        try (Packet p = numbered(0, 64)) {
+          for (int i = 0; i < 20_000; i++) delivered += group.send(p); // Warm up.
+          io.github.packetconn.testing.Memory.allocatedBytes(self);
+          long before = io.github.packetconn.testing.Memory.allocatedBytes(self);
+          int counted = 0;
+          for (int i = 0; i < 100_000; i++) counted += group.send(p);
+          long allocated = io.github.packetconn.testing.Memory.allocatedBytes(self) - before;
+          delivered += counted;
+          assertTrue(counted > 400_000, counted + " deliveries of 800,000: " + group);
+          assertTrue(
+              allocated < counted, allocated + " bytes allocated by " + counted + " deliveries: " + group);
+        }
+        int expected = delivered;
+        io.github.packetconn.testing.Await.awaitTrue(() -> received.get() == expected, () -> received + " of " + expected);
+        for (PacketConn c : clients) c.close();
+        for (Thread t : readers) t.join();
+      }
+    }
+  }
+}
