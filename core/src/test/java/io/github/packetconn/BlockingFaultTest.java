@@ -207,7 +207,10 @@ class BlockingFaultTest {
           EOFException thrown = assertThrows(EOFException.class, pair.conn()::receive, label);
           assertEquals(PeerFaultTest.cutAfter(k, crc), thrown.getMessage(), label);
           assertFailedWith(pair.conn(), thrown);
-          assertEquals(-1, pair.peer().read(ByteBuffer.allocate(1)), label + ": the connection closed its side");
+          // A failure ends the connection with a reset (WhatThePeerSeesTest), not a clean end.
+          java.net.SocketException reset =
+              assertThrows(java.net.SocketException.class, () -> pair.peer().read(ByteBuffer.allocate(1)), label);
+          assertEquals("Connection reset", reset.getMessage(), label);
         }
       }
     }

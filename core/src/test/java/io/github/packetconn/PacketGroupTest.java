@@ -309,15 +309,23 @@ class PacketGroupTest {
       room.serverSide(healthy);
       int sent = 0;
       long start = System.nanoTime();
-      while (slowMember.isWritable()) {
+      long deadline = start + WAIT.toNanos();
+      // Send while the slow member is writable. Once it is not, nothing is sent: the timer alone
+      // must find it. Its I/O thread may still drain the queue into the kernel's buffers, making it
+      // writable again, until those are full too: then send more.
+      while (slowMember.isOpen()) {
+        assertTrue(System.nanoTime() - deadline < 0, "still open after " + WAIT + ": " + slowMember);
+        if (!slowMember.isWritable()) {
+          java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+          continue;
+        }
         try (Packet p = numbered(sent++, 1024)) {
-          assertEquals(2, group.send(p));
+          assertTrue(group.send(p) >= 1, "the healthy member gets every packet");
         }
         try (Packet p = healthy.receive(WAIT)) {
           assertEquals(sent - 1, p.readInt());
         }
       }
-      // Nothing is sent from now on: the timer alone finds it.
       Throwable cause = io.github.packetconn.testing.Await.failureOf(slowMember.closeFuture());
       long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
       assertInstanceOf(SocketTimeoutException.class, cause);
