@@ -46,7 +46,7 @@ final class Fanout {
     }
     return switch (kind) {
       case "packetconn-callback" -> new PacketconnFanoutServer(address);
-      case "netty" -> new NettyFanoutServer(address);
+      case "netty" -> NettyFanoutServer.start(address);
       default ->
           throw new IllegalArgumentException(
               "no fan-out server of kind " + kind + " (one of " + String.join(", ", KINDS) + ")");

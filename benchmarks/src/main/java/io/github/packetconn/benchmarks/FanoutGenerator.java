@@ -2,7 +2,6 @@ package io.github.packetconn.benchmarks;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardSocketOptions;
@@ -12,13 +11,9 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.HdrHistogram.Histogram;
 
 /**
  * Drives a fan-out server ({@link Fanout}'s protocol) with a fan-out {@link Workload} from <b>one
@@ -56,16 +51,14 @@ import org.HdrHistogram.Histogram;
  * time per delivered packet. A run connects the subscribers (at most {@link
  * LoadGenerator#MAX_PENDING_CONNECTS} not yet joined at a time) and waits for each to be a member,
  * then connects the publisher, warms up, measures, stops publishing and waits up to {@link
- * LoadGenerator#DRAIN_TIMEOUT} for every packet sent to reach every subscriber. Over TCP only. Not
- * thread-safe: one run, on the calling thread.
+ * LoadPhases#DRAIN_TIMEOUT} for every packet sent to reach every subscriber ({@link LoadPhases}).
+ * Over TCP only. Not thread-safe: one run, on the calling thread.
  */
 final class FanoutGenerator {
   /** Bytes at the start of each payload: its sequence number and its send time. */
   static final int STAMP = 16;
 
   private static final int HEAD = 4 + STAMP; // A frame's length prefix and stamp.
-  private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
-  private static final long HIGHEST_LATENCY = TimeUnit.MINUTES.toNanos(1); // Longer is clamped.
 
   private final SocketAddress address;
   private final Workload workload;
@@ -79,11 +72,10 @@ final class FanoutGenerator {
   private final ByteBuffer writeBuffer;
   private final ByteBuffer readBuffer;
   private final byte[] readArray;
-  private final Histogram intervalLatencies = new Histogram(HIGHEST_LATENCY, 3);
-  private final Histogram latencies = new Histogram(HIGHEST_LATENCY, 3);
+  private final LoadMeter meter;
+  private final LoadErrors errors = new LoadErrors();
+  private final LoadPhases phases;
   private final Consumer<SelectionKey> onReady = this::onReady; // Allocated once, not per select.
-  private final com.sun.management.ThreadMXBean threads =
-      (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
   private Selector selector;
   private Subscriber[] subscribers;
@@ -98,14 +90,6 @@ final class FanoutGenerator {
   private int writeOffset; // Bytes of frame writeSeq (header included) already written.
   private long oldest; // The oldest packet not yet received in full by every live subscriber.
   private boolean windowMoved; // Since the publisher last wrote: it may send more.
-  private Phase phase = Phase.CONNECT;
-  private long intervalPackets;
-  private long intervalBytes;
-  private long packets; // Deliveries measured.
-  private long payloadBytes; // Their payload.
-  private long errors;
-  private long reportingAllocated; // By the listener's interval calls: not the generator's own.
-  private final List<String> errorMessages = new ArrayList<>();
 
   /** Creates a generator for the fan-out {@code workload} against the server at {@code address}. */
   FanoutGenerator(SocketAddress address, Workload workload, long seed) {
@@ -134,6 +118,8 @@ final class FanoutGenerator {
     this.writeBuffer = ByteBuffer.allocate(bufferSize).order(ByteOrder.LITTLE_ENDIAN);
     this.readBuffer = ByteBuffer.allocate(bufferSize).order(ByteOrder.LITTLE_ENDIAN);
     this.readArray = readBuffer.array();
+    this.meter = new LoadMeter(workload);
+    this.phases = new LoadPhases(meter);
   }
 
   /**
@@ -143,19 +129,11 @@ final class FanoutGenerator {
    *     result
    */
   LoadResult run(Duration warmup, Duration duration, LoadListener listener) throws IOException {
-    if (warmup.isNegative()) throw new IllegalArgumentException("warmup < 0: " + warmup);
-    if (!duration.isPositive()) throw new IllegalArgumentException("duration <= 0: " + duration);
-    if (subscribers != null) throw new IllegalStateException("already run");
     try (Selector selector = Selector.open()) {
       this.selector = selector;
-      try {
-        listener.phaseStarted(Phase.CONNECT);
-        connect();
-        return exchange(warmup.toNanos(), duration.toNanos(), listener);
-      } finally {
-        closeAll();
-      }
+      phases.run(warmup, duration, listener, new Clients());
     }
+    return meter.result(errors);
   }
 
   /** {@return the packets the publisher sent in full} */
@@ -171,7 +149,7 @@ final class FanoutGenerator {
   // ---- connecting
 
   /** Connects every subscriber and waits for each to join, then connects the publisher. */
-  private void connect() throws IOException {
+  private void connectAll() throws IOException {
     int count = workload.clients();
     subscribers = new Subscriber[count];
     Consumer<SelectionKey> onJoinReady =
@@ -272,108 +250,6 @@ final class FanoutGenerator {
 
   // ---- running
 
-  private LoadResult exchange(long warmupNanos, long durationNanos, LoadListener listener)
-      throws IOException {
-    phase = warmupNanos > 0 ? Phase.WARMUP : Phase.MEASURE;
-    listener.phaseStarted(phase);
-    long now = System.nanoTime();
-    long phaseStart = now;
-    long phaseEnd = now + (phase == Phase.WARMUP ? warmupNanos : durationNanos);
-    long intervalStart = now;
-    long measureStart = now;
-    long measureEnd = now;
-    long allocatedBefore = allocatedBytes();
-    long cpuBefore = threads.getCurrentThreadCpuTime();
-    long allocated = 0;
-    long cpu = 0;
-    writeSafely(now);
-    while (true) {
-      long wake = Math.min(intervalStart + SECOND, phaseEnd);
-      selector.select(onReady, Math.max(1, TimeUnit.NANOSECONDS.toMillis(wake - now + 999_999)));
-      now = System.nanoTime();
-      if (windowMoved && publisherOpen && !publisherWriteInterest) writeSafely(now);
-      if (phase == Phase.DRAIN) {
-        if (drained() || !publisherOpen || liveSubscribers == 0) break;
-        if (now - phaseStart >= LoadGenerator.DRAIN_TIMEOUT.toNanos()) {
-          reportMissing();
-          break;
-        }
-        continue;
-      }
-      if (now - intervalStart >= SECOND || now >= phaseEnd) {
-        endInterval(listener, now, intervalStart, phaseStart, phaseEnd);
-        intervalStart = now;
-      }
-      if (now >= phaseEnd && phase == Phase.WARMUP) {
-        latencies.reset();
-        listener.phaseStarted(Phase.MEASURE);
-        phase = Phase.MEASURE;
-        now = System.nanoTime();
-        phaseStart = intervalStart = measureStart = now;
-        phaseEnd = now + durationNanos;
-        allocatedBefore = allocatedBytes();
-        reportingAllocated = 0;
-        cpuBefore = threads.getCurrentThreadCpuTime();
-      } else if (now >= phaseEnd && phase == Phase.MEASURE) {
-        measureEnd = now;
-        allocated = allocatedBytes() - allocatedBefore - reportingAllocated;
-        cpu = threads.getCurrentThreadCpuTime() - cpuBefore;
-        phase = Phase.DRAIN;
-        listener.phaseStarted(Phase.DRAIN);
-        phaseStart = System.nanoTime();
-        if (drained()) break;
-      }
-      if (!publisherOpen || liveSubscribers == 0) {
-        if (phase == Phase.MEASURE) { // Nothing more can be delivered: the result ends here.
-          measureEnd = now;
-          allocated = allocatedBytes() - allocatedBefore - reportingAllocated;
-          cpu = threads.getCurrentThreadCpuTime() - cpuBefore;
-        }
-        break;
-      }
-    }
-    double seconds = (measureEnd - measureStart) / 1e9;
-    return new LoadResult(
-        workload,
-        seconds,
-        packets,
-        payloadBytes,
-        latencies.getValueAtPercentile(50) / 1e3,
-        latencies.getValueAtPercentile(99) / 1e3,
-        latencies.getValueAtPercentile(99.9) / 1e3,
-        latencies.getMaxValue() / 1e3,
-        errors,
-        errorMessages,
-        packets > 0 ? (double) allocated / packets : 0,
-        packets > 0 ? (double) cpu / packets : 0);
-  }
-
-  /** Reports the interval that ends {@code now} and, when measuring, adds it to the totals. */
-  private void endInterval(
-      LoadListener listener, long now, long intervalStart, long phaseStart, long phaseEnd) {
-    double seconds = (now - intervalStart) / 1e9;
-    double p99 = intervalLatencies.getValueAtPercentile(99) / 1e3;
-    if (phase == Phase.MEASURE) {
-      packets += intervalPackets;
-      payloadBytes += intervalBytes;
-      latencies.add(intervalLatencies);
-    }
-    long allocatedBefore = allocatedBytes();
-    listener.interval(
-        new LoadInterval(
-            workload,
-            phase,
-            (now - phaseStart) / 1e9,
-            (phaseEnd - phaseStart) / 1e9,
-            intervalPackets / seconds,
-            intervalBytes / seconds / (1 << 20),
-            p99));
-    reportingAllocated += allocatedBytes() - allocatedBefore;
-    intervalPackets = 0;
-    intervalBytes = 0;
-    intervalLatencies.reset();
-  }
-
   private void onReady(SelectionKey key) {
     if (!key.isValid()) return; // Closed while an earlier key of this round was handled.
     if (key.attachment() instanceof Subscriber subscriber) {
@@ -409,7 +285,7 @@ final class FanoutGenerator {
     ByteBuffer buffer = writeBuffer;
     while (true) {
       long last = // The first packet the window does not allow yet.
-          phase == Phase.DRAIN ? writeSeq + (writeOffset > 0 ? 1 : 0) : oldest + window;
+          phases.phase() == Phase.DRAIN ? writeSeq + (writeOffset > 0 ? 1 : 0) : oldest + window;
       long seq = writeSeq;
       int offset = writeOffset;
       buffer.clear();
@@ -498,7 +374,7 @@ final class FanoutGenerator {
     if (count < 0) {
       failPublisher("the publisher: closed by the server after " + writeSeq + " packets sent");
     } else if (count > 0) {
-      error("the publisher: the server sent it " + count + " bytes; a publisher gets nothing");
+      errors.add("the publisher: the server sent it " + count + " bytes; a publisher gets nothing");
     }
   }
 
@@ -574,10 +450,10 @@ final class FanoutGenerator {
     s.checking = s.length == expected;
     s.stamped = s.time == sentAt[(int) s.seq & slotMask];
     if (!s.checking) {
-      error("subscriber " + s.id + " seq " + s.seq + ": " + s.length + " bytes, expected "
+      errors.add("subscriber " + s.id + " seq " + s.seq + ": " + s.length + " bytes, expected "
           + expected + " (merged or cut?)");
     } else if (!s.stamped) {
-      error("subscriber " + s.id + " seq " + s.seq + ": send time " + s.time + ", stamped "
+      errors.add("subscriber " + s.id + " seq " + s.seq + ": send time " + s.time + ", stamped "
           + sentAt[(int) s.seq & slotMask]);
     }
   }
@@ -589,7 +465,7 @@ final class FanoutGenerator {
             pattern, s.patternPosition, s.patternPosition + length);
     if (at < 0) return;
     s.checking = false;
-    error(
+    errors.add(
         String.format(
             "subscriber %d seq %d: byte %d of %d is 0x%02x, expected 0x%02x",
             s.id,
@@ -602,11 +478,8 @@ final class FanoutGenerator {
 
   /** Counts a delivery, times it, and moves the window when every subscriber has the oldest. */
   private void endPacket(Subscriber s, long now) {
-    if (s.stamped) {
-      intervalLatencies.recordValue(Math.min(Math.max(now - s.time, 0), HIGHEST_LATENCY));
-    }
-    intervalPackets++;
-    intervalBytes += s.length;
+    if (s.stamped) meter.recordLatency(now - s.time);
+    meter.countPacket(s.length);
     int slot = (int) s.seq & slotMask;
     received[slot]++;
     s.readSeq++;
@@ -626,35 +499,14 @@ final class FanoutGenerator {
     }
   }
 
-  private boolean drained() {
-    return writeOffset == 0 && oldest >= writeSeq;
-  }
-
-  private void reportMissing() {
-    for (Subscriber s : subscribers) {
-      long missing = s.open ? writeSeq - s.readSeq : 0;
-      if (missing <= 0) continue;
-      errors += missing - 1;
-      error("subscriber " + s.id + ": " + missing + " packets from seq " + s.readSeq
-          + " still missing " + LoadGenerator.DRAIN_TIMEOUT.toSeconds()
-          + " s after the measured period");
-    }
-  }
-
   // ---- errors and closing
-
-  /** Counts an error and keeps its description if it is one of the first. */
-  private void error(String message) {
-    errors++;
-    if (errorMessages.size() < LoadGenerator.ERRORS_KEPT) errorMessages.add(message);
-  }
 
   /**
    * Counts an error and closes the subscriber, which then takes no further part: its deliveries of
    * the packets in the window no longer count, since the window waits for live subscribers only.
    */
   private void fail(Subscriber s, String message) {
-    error(message);
+    errors.add(message);
     if (!s.open) return;
     close(s);
     for (long seq = oldest; seq < s.readSeq; seq++) received[(int) seq & slotMask]--;
@@ -662,7 +514,7 @@ final class FanoutGenerator {
   }
 
   private void failPublisher(String message) {
-    error(message);
+    errors.add(message);
     closePublisher();
   }
 
@@ -697,8 +549,53 @@ final class FanoutGenerator {
     }
   }
 
-  private long allocatedBytes() {
-    return threads.getThreadAllocatedBytes(Thread.currentThread().threadId());
+  /** The publisher and the subscribers, as the run's phases drive them. */
+  private final class Clients implements LoadPhases.Traffic {
+    @Override
+    public void connect() throws IOException {
+      connectAll();
+    }
+
+    @Override
+    public void start(long now) {
+      writeSafely(now);
+    }
+
+    @Override
+    public long poll(long timeoutMillis) throws IOException {
+      selector.select(onReady, timeoutMillis);
+      long now = System.nanoTime();
+      if (windowMoved && publisherOpen && !publisherWriteInterest) writeSafely(now);
+      return now;
+    }
+
+    @Override
+    public boolean drained() {
+      return writeOffset == 0 && oldest >= writeSeq;
+    }
+
+    @Override
+    public boolean stopped() {
+      return !publisherOpen || liveSubscribers == 0;
+    }
+
+    @Override
+    public void reportMissing() {
+      for (Subscriber s : subscribers) {
+        long missing = s.open ? writeSeq - s.readSeq : 0;
+        if (missing <= 0) continue;
+        errors.add(
+            missing,
+            "subscriber " + s.id + ": " + missing + " packets from seq " + s.readSeq
+                + " still missing " + LoadPhases.DRAIN_TIMEOUT.toSeconds()
+                + " s after the measured period");
+      }
+    }
+
+    @Override
+    public void close() {
+      closeAll();
+    }
   }
 
   /** One subscriber: its socket and where its reader is. Confined to the generator's thread. */

@@ -2,7 +2,6 @@ package io.github.packetconn.benchmarks;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.management.ManagementFactory;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -13,16 +12,12 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
-import org.HdrHistogram.Histogram;
 
 /**
  * Drives an echo server with a {@link Workload} from <b>one thread</b>: one selector, one
@@ -58,8 +53,9 @@ import org.HdrHistogram.Histogram;
  * allocated per packet.
  *
  * <p>A run connects at most {@link #MAX_PENDING_CONNECTS} clients at a time, warms up, measures,
- * then stops sending and waits up to {@link #DRAIN_TIMEOUT} for the echoes in flight, and closes
- * every socket. Not thread-safe: one run at a time, on the calling thread.
+ * then stops sending and waits up to {@link LoadPhases#DRAIN_TIMEOUT} for the echoes in flight, and
+ * closes every socket ({@link LoadPhases}). Not thread-safe: one run at a time, on the calling
+ * thread.
  */
 final class LoadGenerator {
   /** Size of the shared read and write buffers. */
@@ -71,23 +67,14 @@ final class LoadGenerator {
   /** How long connecting may go without one more client connected. */
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
-  /** How long the echoes in flight when the measured period ends may take to come back. */
-  static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
-
   /** Workloads whose payloads are all at least this long use direct buffers. */
   static final int BULK_PAYLOAD = 16 * 1024;
-
-  /** How many errors are described; the rest are only counted. */
-  static final int ERRORS_KEPT = 10;
 
   /** At most this many packets in flight in all, the generator busy-polls instead of blocking. */
   static final int BUSY_POLL_IN_FLIGHT = 8;
 
   /** Over TLS, buffers are at least this large: two records. */
   static final int MIN_TLS_BUFFER_SIZE = 40 * 1024;
-
-  private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
-  private static final long HIGHEST_LATENCY = TimeUnit.MINUTES.toNanos(1); // Longer is clamped.
 
   private final SocketAddress address;
   private final String tlsProtocol; // TLSv1.3 or TLSv1.2; null for plain TCP.
@@ -110,23 +97,14 @@ final class LoadGenerator {
   private final ByteBuffer readBuffer;
   private final byte[] readArray; // readBuffer's array, or null if bulk.
   private final ByteBuffer patternBuffer; // A direct copy of the pattern if bulk, else null.
-  private final Histogram intervalLatencies = new Histogram(HIGHEST_LATENCY, 3);
-  private final Histogram latencies = new Histogram(HIGHEST_LATENCY, 3);
+  private final LoadMeter meter;
+  private final LoadErrors errors = new LoadErrors();
+  private final LoadPhases phases;
   private final Consumer<SelectionKey> onReady = this::onReady; // Allocated once, not per select.
-  private final com.sun.management.ThreadMXBean threads =
-      (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
   private Selector selector;
   private LoadClient[] clients;
-  private Phase phase = Phase.CONNECT;
   private int live; // Clients still open.
-  private long intervalPackets;
-  private long intervalBytes;
-  private long packets; // Measured.
-  private long payloadBytes; // Measured.
-  private long errors;
-  private long reportingAllocated; // By the listener's interval calls: not the generator's own.
-  private final List<String> errorMessages = new ArrayList<>();
   private String negotiated; // Over TLS: the protocol and cipher suite, for the log.
 
   /** Creates a generator for {@code workload} against the echo server at {@code address}. */
@@ -170,6 +148,8 @@ final class LoadGenerator {
     // netIn no larger than the plaintext buffer (see TlsConnection); netOut takes a whole batch.
     this.tlsNetIn = tlsProtocol == null ? null : ByteBuffer.allocate(bufferSize);
     this.tlsNetOut = tlsProtocol == null ? null : ByteBuffer.allocate(2 * bufferSize);
+    this.meter = new LoadMeter(workload);
+    this.phases = new LoadPhases(meter);
   }
 
   private ByteBuffer buffer(int size) {
@@ -182,22 +162,14 @@ final class LoadGenerator {
    * @throws IOException if the clients cannot all connect; errors after that are in the result
    */
   LoadResult run(Duration warmup, Duration duration, LoadListener listener) throws IOException {
-    if (warmup.isNegative()) throw new IllegalArgumentException("warmup < 0: " + warmup);
-    if (!duration.isPositive()) throw new IllegalArgumentException("duration <= 0: " + duration);
-    if (clients != null) throw new IllegalStateException("already run");
     try (Selector selector = Selector.open()) {
       this.selector = selector;
-      try {
-        listener.phaseStarted(Phase.CONNECT);
-        connect();
-        return exchange(warmup.toNanos(), duration.toNanos(), listener);
-      } finally {
-        closeAll();
-      }
+      phases.run(warmup, duration, listener, new Clients());
     }
+    return meter.result(errors);
   }
 
-  private void connect() throws IOException {
+  private void connectAll() throws IOException {
     int count = workload.clients();
     clients = new LoadClient[count];
     int next = 0;
@@ -343,113 +315,6 @@ final class LoadGenerator {
     return negotiated;
   }
 
-  private LoadResult exchange(long warmupNanos, long durationNanos, LoadListener listener)
-      throws IOException {
-    phase = warmupNanos > 0 ? Phase.WARMUP : Phase.MEASURE;
-    listener.phaseStarted(phase);
-    long now = System.nanoTime();
-    long phaseStart = now;
-    long phaseEnd = now + (phase == Phase.WARMUP ? warmupNanos : durationNanos);
-    long intervalStart = now;
-    long measureStart = now;
-    long measureEnd = now;
-    long allocatedBefore = allocatedBytes();
-    long cpuBefore = threads.getCurrentThreadCpuTime();
-    long allocated = 0;
-    long cpu = 0;
-    for (LoadClient client : clients) {
-      if (client.open) write(client, now);
-    }
-    while (true) {
-      long wake = Math.min(intervalStart + SECOND, phaseEnd);
-      if (busyPoll) {
-        selector.selectNow(onReady);
-      } else {
-        selector.select(onReady, Math.max(1, TimeUnit.NANOSECONDS.toMillis(wake - now + 999_999)));
-      }
-      now = System.nanoTime();
-      if (phase == Phase.DRAIN) {
-        if (drained()) break;
-        if (now - phaseStart >= DRAIN_TIMEOUT.toNanos()) {
-          reportMissingEchoes();
-          break;
-        }
-        continue;
-      }
-      if (now - intervalStart >= SECOND || now >= phaseEnd) {
-        endInterval(listener, now, intervalStart, phaseStart, phaseEnd);
-        intervalStart = now;
-      }
-      if (now >= phaseEnd && phase == Phase.WARMUP) {
-        latencies.reset();
-        listener.phaseStarted(Phase.MEASURE);
-        phase = Phase.MEASURE;
-        now = System.nanoTime();
-        phaseStart = intervalStart = measureStart = now;
-        phaseEnd = now + durationNanos;
-        allocatedBefore = allocatedBytes();
-        reportingAllocated = 0;
-        cpuBefore = threads.getCurrentThreadCpuTime();
-      } else if (now >= phaseEnd && phase == Phase.MEASURE) {
-        measureEnd = now;
-        allocated = allocatedBytes() - allocatedBefore - reportingAllocated;
-        cpu = threads.getCurrentThreadCpuTime() - cpuBefore;
-        phase = Phase.DRAIN;
-        listener.phaseStarted(Phase.DRAIN);
-        phaseStart = System.nanoTime();
-        if (drained()) break;
-      }
-      if (live == 0) {
-        if (phase == Phase.MEASURE) { // Every client failed: the result ends here.
-          measureEnd = now;
-          allocated = allocatedBytes() - allocatedBefore - reportingAllocated;
-          cpu = threads.getCurrentThreadCpuTime() - cpuBefore;
-        }
-        break;
-      }
-    }
-    double seconds = (measureEnd - measureStart) / 1e9;
-    return new LoadResult(
-        workload,
-        seconds,
-        packets,
-        payloadBytes,
-        latencies.getValueAtPercentile(50) / 1e3,
-        latencies.getValueAtPercentile(99) / 1e3,
-        latencies.getValueAtPercentile(99.9) / 1e3,
-        latencies.getMaxValue() / 1e3,
-        errors,
-        errorMessages,
-        packets > 0 ? (double) allocated / packets : 0,
-        packets > 0 ? (double) cpu / packets : 0);
-  }
-
-  /** Reports the interval that ends {@code now} and, when measuring, adds it to the totals. */
-  private void endInterval(
-      LoadListener listener, long now, long intervalStart, long phaseStart, long phaseEnd) {
-    double seconds = (now - intervalStart) / 1e9;
-    double p99 = intervalLatencies.getValueAtPercentile(99) / 1e3;
-    if (phase == Phase.MEASURE) {
-      packets += intervalPackets;
-      payloadBytes += intervalBytes;
-      latencies.add(intervalLatencies);
-    }
-    long allocatedBefore = allocatedBytes();
-    listener.interval(
-        new LoadInterval(
-            workload,
-            phase,
-            (now - phaseStart) / 1e9,
-            (phaseEnd - phaseStart) / 1e9,
-            intervalPackets / seconds,
-            intervalBytes / seconds / (1 << 20),
-            p99));
-    reportingAllocated += allocatedBytes() - allocatedBefore;
-    intervalPackets = 0;
-    intervalBytes = 0;
-    intervalLatencies.reset();
-  }
-
   private void onReady(SelectionKey key) {
     LoadClient client = (LoadClient) key.attachment();
     try {
@@ -466,7 +331,7 @@ final class LoadGenerator {
     ByteBuffer buffer = writeBuffer;
     while (true) {
       long last = // The first packet the window does not allow yet.
-          phase == Phase.DRAIN
+          phases.phase() == Phase.DRAIN
               ? client.writeSeq + (client.writeOffset > 0 ? 1 : 0)
               : client.readSeq + window;
       long seq = client.writeSeq;
@@ -619,7 +484,7 @@ final class LoadGenerator {
     if (client.readSeq >= client.writeSeq) {
       client.expected = false;
       client.checking = false;
-      error(
+      errors.add(
           "client "
               + client.id
               + ": an echo of "
@@ -636,7 +501,7 @@ final class LoadGenerator {
     client.checking = length == expectedLength;
     client.patternPosition = Payloads.offset(hash);
     if (!client.checking) {
-      error(
+      errors.add(
           "client "
               + client.id
               + " seq "
@@ -668,7 +533,7 @@ final class LoadGenerator {
     }
     if (at < 0) return;
     client.checking = false;
-    error(
+    errors.add(
         String.format(
             "client %d seq %d: byte %d of %d is 0x%02x, expected 0x%02x",
             client.id,
@@ -682,47 +547,14 @@ final class LoadGenerator {
   private void endEcho(LoadClient client, long now) {
     client.headerBytes = 0;
     if (!client.expected) return;
-    long roundTrip = now - client.sentAt[(int) client.readSeq & client.slotMask];
-    intervalLatencies.recordValue(Math.min(Math.max(roundTrip, 0), HIGHEST_LATENCY));
-    intervalPackets++;
-    intervalBytes += client.echoLength;
+    meter.recordLatency(now - client.sentAt[(int) client.readSeq & client.slotMask]);
+    meter.countPacket(client.echoLength);
     client.readSeq++;
-  }
-
-  private boolean drained() {
-    for (LoadClient client : clients) {
-      if (client.open && client.inFlight() > 0) return false;
-    }
-    return true;
-  }
-
-  private void reportMissingEchoes() {
-    for (LoadClient client : clients) {
-      long missing = client.open ? client.inFlight() : 0;
-      if (missing == 0) continue;
-      errors += missing - 1;
-      error(
-          "client "
-              + client.id
-              + ": "
-              + missing
-              + " echoes from seq "
-              + client.readSeq
-              + " still missing "
-              + DRAIN_TIMEOUT.toSeconds()
-              + " s after the measured period");
-    }
-  }
-
-  /** Counts an error and keeps its description if it is one of the first. */
-  private void error(String message) {
-    errors++;
-    if (errorMessages.size() < ERRORS_KEPT) errorMessages.add(message);
   }
 
   /** Counts an error and closes the client, which then takes no further part. */
   private void fail(LoadClient client, String message) {
-    error(message);
+    errors.add(message);
     close(client);
   }
 
@@ -745,7 +577,65 @@ final class LoadGenerator {
     }
   }
 
-  private long allocatedBytes() {
-    return threads.getThreadAllocatedBytes(Thread.currentThread().threadId());
+  /** The clients, as the run's phases drive them. */
+  private final class Clients implements LoadPhases.Traffic {
+    @Override
+    public void connect() throws IOException {
+      connectAll();
+    }
+
+    @Override
+    public void start(long now) throws IOException {
+      for (LoadClient client : clients) {
+        if (client.open) write(client, now);
+      }
+    }
+
+    @Override
+    public long poll(long timeoutMillis) throws IOException {
+      if (busyPoll) {
+        selector.selectNow(onReady);
+      } else {
+        selector.select(onReady, timeoutMillis);
+      }
+      return System.nanoTime();
+    }
+
+    @Override
+    public boolean drained() {
+      for (LoadClient client : clients) {
+        if (client.open && client.inFlight() > 0) return false;
+      }
+      return true;
+    }
+
+    @Override
+    public boolean stopped() {
+      return live == 0;
+    }
+
+    @Override
+    public void reportMissing() {
+      for (LoadClient client : clients) {
+        long missing = client.open ? client.inFlight() : 0;
+        if (missing == 0) continue;
+        errors.add(
+            missing,
+            "client "
+                + client.id
+                + ": "
+                + missing
+                + " echoes from seq "
+                + client.readSeq
+                + " still missing "
+                + LoadPhases.DRAIN_TIMEOUT.toSeconds()
+                + " s after the measured period");
+      }
+    }
+
+    @Override
+    public void close() {
+      closeAll();
+    }
   }
 }

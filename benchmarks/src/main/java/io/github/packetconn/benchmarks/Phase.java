@@ -1,6 +1,6 @@
 package io.github.packetconn.benchmarks;
 
-/** The phases of one {@link LoadGenerator} run, in order. */
+/** The phases of one load generator run ({@link LoadPhases}), in order. */
 enum Phase {
   /** Clients connect, a bounded number at a time. */
   CONNECT,

@@ -142,7 +142,7 @@ public final class ServerMain {
         yield PacketconnEchoServer.blocking(address);
       }
       case "virtual-threads" -> new VirtualThreadEchoServer(address);
-      case "netty" -> new NettyEchoServer(address);
+      case "netty" -> NettyEchoServer.start(address);
       case "raw" -> new RawEchoServer(address);
       case "packetconn-callback-tls" -> PacketconnEchoServer.callbackTls(address);
       case "netty-tls" -> NettyEchoServer.tls(address);

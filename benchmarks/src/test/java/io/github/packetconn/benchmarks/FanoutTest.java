@@ -74,16 +74,9 @@ class FanoutTest {
     // The second subscriber to join misses packet 5.
     try (FaultyFanout server = new FaultyFanout((member, seq) -> member == 1 && seq == 5, NONE)) {
       FanoutGenerator generator = generator(server, 3);
-      LoadResult result = generator.run(WARMUP, DURATION, LoadListener.NONE);
-      assertEquals(1, result.errors(), result.errorMessages()::toString);
-      assertTrue(
-          result
-              .errorMessages()
-              .get(0)
-              .matches(
-                  "subscriber \\d: packet seq 6 arrived, expected 5 \\(skipped, repeated or"
-                      + " reordered\\)"),
-          result.errorMessages()::toString);
+      assertOneError(
+          generator,
+          "subscriber \\d: packet seq 6 arrived, expected 5 \\(skipped, repeated or reordered\\)");
       long[] received = generator.receivedBySubscriber();
       assertEquals( // The other two got everything; the one that missed 5 stopped there.
           2,
@@ -96,16 +89,9 @@ class FanoutTest {
   @Test
   void aCorruptedByteIsAnError() throws Exception {
     try (FaultyFanout server = new FaultyFanout(NONE, (member, seq) -> member == 0 && seq == 3)) {
-      FanoutGenerator generator = generator(server, 2);
-      LoadResult result = generator.run(WARMUP, DURATION, LoadListener.NONE);
-      assertEquals(1, result.errors(), result.errorMessages()::toString);
-      assertTrue(
-          result
-              .errorMessages()
-              .get(0)
-              .matches(
-                  "subscriber \\d seq 3: byte 16 of \\d+ is 0x[0-9a-f]{2}, expected 0x[0-9a-f]{2}"),
-          result.errorMessages()::toString);
+      assertOneError(
+          generator(server, 2),
+          "subscriber \\d seq 3: byte 16 of \\d+ is 0x[0-9a-f]{2}, expected 0x[0-9a-f]{2}");
     }
   }
 
@@ -150,6 +136,13 @@ class FanoutTest {
                 "[raw] ServerMain: --kind raw has no fan-out server; --mode fanout takes one of"
                     + " [packetconn-callback, netty]"),
         log::toString);
+  }
+
+  /** Runs {@code generator}; checks it found one error, whose description matches {@code regex}. */
+  private static void assertOneError(FanoutGenerator generator, String regex) throws IOException {
+    LoadResult result = generator.run(WARMUP, DURATION, LoadListener.NONE);
+    assertEquals(1, result.errors(), result.errorMessages()::toString);
+    assertTrue(result.errorMessages().get(0).matches(regex), result.errorMessages()::toString);
   }
 
   private static FanoutGenerator generator(FaultyFanout server, int subscribers) {

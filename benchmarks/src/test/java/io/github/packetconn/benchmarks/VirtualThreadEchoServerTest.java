@@ -23,14 +23,7 @@ class VirtualThreadEchoServerTest {
   @Test
   void echoesFramesWrittenOneByteAtATime() throws IOException {
     long seed = System.nanoTime();
-    Random random = new Random(seed);
-    ByteBuffer frames = ByteBuffer.allocate(3 * 4 + 300).order(ByteOrder.LITTLE_ENDIAN);
-    for (int size : new int[] {0, 17, 283}) {
-      byte[] payload = new byte[size];
-      random.nextBytes(payload);
-      frames.putInt(size).put(payload);
-    }
-    byte[] sent = Arrays.copyOf(frames.array(), frames.position());
+    byte[] sent = frames(seed, 0, 17, 283);
     try (VirtualThreadEchoServer server = new VirtualThreadEchoServer(ANY_PORT);
         SocketChannel client = connect(server)) {
       for (byte b : sent) client.write(ByteBuffer.wrap(new byte[] {b})); // A read for each, mostly.
@@ -41,15 +34,7 @@ class VirtualThreadEchoServerTest {
   @Test
   void echoesAFrameLargerThanItsBufferAmongSmallOnes() throws IOException {
     long seed = System.nanoTime();
-    Random random = new Random(seed);
-    int large = 3 << 20; // 48 times the 64 KiB buffer.
-    ByteBuffer frames = ByteBuffer.allocate(3 * 4 + large + 20).order(ByteOrder.LITTLE_ENDIAN);
-    for (int size : new int[] {10, large, 10}) {
-      byte[] payload = new byte[size];
-      random.nextBytes(payload);
-      frames.putInt(size).put(payload);
-    }
-    byte[] sent = Arrays.copyOf(frames.array(), frames.position());
+    byte[] sent = frames(seed, 10, 3 << 20, 10); // 48 times the 64 KiB buffer.
     try (VirtualThreadEchoServer server = new VirtualThreadEchoServer(ANY_PORT);
         SocketChannel client = connect(server)) {
       Thread writer =
@@ -77,6 +62,20 @@ class VirtualThreadEchoServerTest {
       client.write(frame.flip());
       assertEquals(-1, client.read(ByteBuffer.allocate(16)), "the server closed it");
     }
+  }
+
+  /** {@return frames of random payloads of {@code sizes}, from {@code seed}, one after another} */
+  private static byte[] frames(long seed, int... sizes) {
+    Random random = new Random(seed);
+    ByteBuffer frames =
+        ByteBuffer.allocate(4 * sizes.length + Arrays.stream(sizes).sum())
+            .order(ByteOrder.LITTLE_ENDIAN);
+    for (int size : sizes) {
+      byte[] payload = new byte[size];
+      random.nextBytes(payload);
+      frames.putInt(size).put(payload);
+    }
+    return frames.array();
   }
 
   private static SocketChannel connect(VirtualThreadEchoServer server) throws IOException {
