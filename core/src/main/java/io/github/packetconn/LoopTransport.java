@@ -94,6 +94,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   @SuppressWarnings("unused") // Through REQUESTS.
   private volatile int requests;
   private volatile boolean handshaking; // TLS: packets wait until the first handshake is done.
+  private volatile boolean abortRequested; // abort() was called, from any thread; its finish() follows.
   @SuppressWarnings("unused") // Through QUEUES_HOLDING.
   private volatile int queuesHolding; // Queues our handler overfilled that have not drained yet.
 
@@ -309,6 +310,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   @Override
   public void abort(Throwable why, boolean byApplication) {
     if (state != State.CLOSED && byApplication) aborted = true;
+    abortRequested = true; // Before the state changes: register() must not start a graceful close.
     if (inbox != null) inbox.end(why, true); // Also after a failure: nobody will receive them.
     out.refuse("closed");
     STATE.compareAndSet(this, State.OPEN, State.CLOSING);
@@ -436,6 +438,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
       }
     }
     if (state == State.CLOSING) { // Closed before it was registered: the close could not flush yet.
+      if (abortRequested) return; // An abort's finish() is queued behind us: no graceful FIN first.
       closeOnLoop();
       if (tls != null) handshake();
       return;

@@ -145,7 +145,7 @@ class WhatThePeerSeesTest {
         recorder.opened(port).get(WAIT.toSeconds(), TimeUnit.SECONDS);
         client.abort();
         Throwable cause = recorder.closed(port).get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        assertInstanceOf(SocketException.class, cause, String.valueOf(cause));
+        assertInstanceOf(SocketException.class, cause, (style == null ? "blocking" : "callback") + " client: " + cause);
         assertEquals("Connection reset", cause.getMessage());
       }
       io.github.packetconn.testing.Await.awaitStats(server, s -> s.closedIoError() == 2);
