@@ -418,6 +418,14 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   /**
    * Waits for the next packet, which the caller then owns.
    *
+   * <p>On a plain (not TLS) connection the calling thread reads the socket itself, and waits inside
+   * the read while nothing has arrived. Interrupting it there closes the connection, as the JDK does
+   * for any interruptible channel ({@code ClosedByInterruptException} becomes {@link #closeCause()});
+   * to stop waiting without closing, use {@link #receive(Duration)}, whose wait an interrupt ends
+   * with an {@link InterruptedIOException}. A {@link #close()} from another thread lets a receiver
+   * waiting in the socket return null once the peer has closed its side too (a packetconn peer does
+   * so on its end of stream), or at {@link PacketConfig#closeTimeout()} at the latest.
+   *
    * @return the packet, or null once the stream has ended cleanly (the peer closed at a frame
    *     boundary, or this side closed)
    * @throws IOException why the connection failed, after the packets received before the failure
@@ -490,9 +498,12 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
 
   /**
    * Closes gracefully: refuses new sends, writes every packet queued before, closes the sending
-   * side (a FIN: the peer sees a clean end of stream), and releases packets not yet received. Waits up to {@link PacketConfig#closeTimeout()} for
-   * the queued packets to be written, then aborts. Called on an I/O thread, it does not wait. Calling
-   * it again does nothing.
+   * side (a FIN: the peer sees a clean end of stream), and releases packets not yet received. Waits
+   * up to {@link PacketConfig#closeTimeout()} for the queued packets to be written, then aborts.
+   * Input is read and dropped until the peer's end (or the same deadline), so that unread bytes
+   * never turn the close into a reset; a receiver waiting in the socket on another thread returns
+   * null then (see {@link #receive()}). Called on an I/O thread, it does not wait. Calling it again
+   * does nothing.
    *
    * @throws IOException if the queued packets could not all be written
    */

@@ -71,40 +71,47 @@ final class BenchChart {
               .filter(w -> mine.stream().anyMatch(s -> BenchOptions.runs(s, w)))
               .toList();
       String baseline = transport.baseline(servers);
-      charts.add(
-          new Named(
-              "throughput-" + transport.fileName(),
-              chart(
-                  transport.label()
-                      + ": throughput relative to "
-                      + baseline
-                      + " (higher is better)",
-                  runs,
-                  mine,
-                  ran,
-                  baseline,
-                  BenchRun::throughput,
-                  note)));
-      boolean cpuKnown =
-          runs.stream()
-              .anyMatch(
-                  run ->
-                      mine.contains(run.server()) && !Double.isNaN(run.serverCpuNanosPerPacket()));
-      if (cpuKnown) {
-        cpu.add(
+      // Echo loads and fan-outs apart: their ratios differ by an order of magnitude, and one scale
+      // would flatten the echo bars.
+      for (boolean fanout : new boolean[] {false, true}) {
+        List<Workload> these =
+            ran.stream()
+                .filter(w -> w.fanout() == fanout)
+                .filter(w -> runs.stream().anyMatch(r -> r.workload().name().equals(w.name())))
+                .toList();
+        List<String> charted = mine.stream().filter(s -> these.stream().anyMatch(w -> BenchOptions.runs(s, w))).toList();
+        if (these.isEmpty() || charted.size() < 2) continue;
+        String file = (fanout ? "fanout-" : "") + transport.fileName();
+        String what = transport.label() + (fanout ? " fan-out" : "");
+        charts.add(
             new Named(
-                "cpu-" + transport.fileName(),
+                "throughput-" + file,
                 chart(
-                    transport.label()
-                        + ": server CPU time per packet relative to "
-                        + baseline
-                        + " (lower is better)",
+                    what + ": throughput relative to " + baseline + " (higher is better)",
                     runs,
-                    mine,
-                    ran,
+                    charted,
+                    these,
                     baseline,
-                    BenchRun::serverCpuNanosPerPacket,
+                    BenchRun::throughput,
                     note)));
+        boolean cpuKnown =
+            runs.stream()
+                .anyMatch(
+                    run ->
+                        charted.contains(run.server()) && !Double.isNaN(run.serverCpuNanosPerPacket()));
+        if (cpuKnown) {
+          cpu.add(
+              new Named(
+                  "cpu-" + file,
+                  chart(
+                      what + ": server CPU time per packet relative to " + baseline + " (lower is better)",
+                      runs,
+                      charted,
+                      these,
+                      baseline,
+                      BenchRun::serverCpuNanosPerPacket,
+                      note)));
+        }
       }
     }
     charts.addAll(cpu);
@@ -150,7 +157,7 @@ final class BenchChart {
     chart.setYAxisTitle("× " + baseline);
     style(chart.getStyler(), workloads.size(), servers.size());
     List<String> categories =
-        workloads.stream().map(Workload::label).toList();
+        workloads.stream().map(Workload::name).toList(); // Short: the shapes are in the tables.
     for (String server : servers) {
       List<Double> ratios = new ArrayList<>();
       for (Workload workload : workloads) {

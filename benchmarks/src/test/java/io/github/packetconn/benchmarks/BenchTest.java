@@ -1,6 +1,7 @@
 package io.github.packetconn.benchmarks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -72,7 +73,8 @@ class BenchTest {
       assertTrue((Double) run.get("packets") > 0, run::toString);
     }
     assertTrue(Files.readString(dir.resolve("bench.md")).contains("| fanout-small 1→10 |"));
-    assertTrue(Files.size(dir.resolve("throughput-tcp.png")) > 0);
+    assertTrue(Files.size(dir.resolve("throughput-fanout-tcp.png")) > 0); // Fan-outs: a chart of their own.
+    assertFalse(Files.exists(dir.resolve("throughput-tcp.png")), "no echo load ran: no echo chart");
   }
 
   /** Runs {@code servers} on {@code workloads} at {@code scale} for 0.2 + 0.5 s, into {@code dir}. */
