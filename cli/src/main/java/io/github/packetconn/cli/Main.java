@@ -114,7 +114,7 @@ public final class Main {
   private static Map<String, String> benchmarkCommands() {
     Map<String, String> commands = new LinkedHashMap<>(); // In the order of the help text.
     commands.put(
-        "bench", "race packetconn against Netty and a raw echo under five loads (~14 min)");
+        "bench", "race packetconn against Netty and a raw echo under seven loads (~19 min)");
     commands.put(
         "connections", "hold 10,000 idle connections to an echo server; memory per connection");
     commands.put(
