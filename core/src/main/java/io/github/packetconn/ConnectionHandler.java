@@ -15,7 +15,10 @@ package io.github.packetconn;
  * }</pre>
  *
  * <p>When {@link #handle} returns the connection is closed gracefully; if it throws, the connection
- * is aborted with the exception as the cause, and its peer sees a reset.
+ * is aborted with the exception as the cause, and its peer sees a reset. One exception is taken as a
+ * return: the {@code IllegalStateException("closed...")} of a {@code send} on a connection whose
+ * graceful close was already under way (the server closing, say), so that the close goes on and
+ * the peer still gets every packet queued before it.
  */
 @FunctionalInterface
 public interface ConnectionHandler {

@@ -398,17 +398,26 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
     try {
       connectionHandler.handle(conn);
     } catch (Throwable t) {
-      if (conn.isOpen() || conn.closeCause() == null) {
+      if (!conn.isOpen() && conn.closeCause() == null && closedUnderIt(t)) {
+        // The handler's send met a close already under way (the server's, say): it ends as a
+        // handler that returned, and the graceful close goes on; aborting would reset the peer.
+      } else if (conn.isOpen() || conn.closeCause() == null) {
         conn.abortByHandler(t);
+        return;
       } else { // The connection failed and the handler merely noticed; that close was logged, once.
         conn.abort(t); // Releases the packets still queued for it.
+        return;
       }
-      return;
     }
     try {
       conn.close();
     } catch (IOException e) {
       // Logged when the connection closed, once.
     }
+  }
+
+  /** {@return true if {@code t} is what a send throws on a connection that is closing} */
+  private static boolean closedUnderIt(Throwable t) {
+    return t instanceof IllegalStateException && t.getMessage() != null && t.getMessage().startsWith("closed");
   }
 }

@@ -117,10 +117,13 @@ class LoggingTest {
   void connectionHandlerFailureLogsOneWarning() throws Exception {
     ConnectionHandler failing =
         conn -> {
-          throw new IllegalStateException("serve bug");
+          try (Packet first = conn.receive()) { // After the client's connect: its reset cannot cut that.
+            throw new IllegalStateException("serve bug");
+          }
         };
     try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, failing);
         PacketConn conn = connect(server, PacketConfig.DEFAULT)) {
+      sendInt(conn, 1);
       awaitStats(server, s -> s.closedHandlerFailure() == 1);
       List<CloseLines.Line> lines = capture.about(port(conn.localAddress()));
       assertEquals(1, lines.size(), lines.toString());
