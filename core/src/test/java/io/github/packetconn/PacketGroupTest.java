@@ -468,8 +468,10 @@ class PacketGroupTest {
           long allocated = io.github.packetconn.testing.Memory.allocatedBytes(self) - before;
           delivered += counted;
           assertTrue(counted > 400_000, counted + " deliveries of 800,000: " + group);
+          // Any object per delivery is 16 bytes or more; what stays below 4 is lock queue nodes,
+          // allocated only when this thread and the I/O thread contend (more on a loaded machine).
           assertTrue(
-              allocated < counted, allocated + " bytes allocated by " + counted + " deliveries: " + group);
+              allocated < 4L * counted, allocated + " bytes allocated by " + counted + " deliveries: " + group);
         }
         int expected = delivered;
         io.github.packetconn.testing.Await.awaitTrue(() -> received.get() == expected, () -> received + " of " + expected);
