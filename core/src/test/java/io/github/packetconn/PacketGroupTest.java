@@ -251,15 +251,24 @@ class PacketGroupTest {
       room.serverSide(healthy);
       int sent = 0;
       int toSlow = 0; // Packets queued for the slow member.
-      while (slowMember.isWritable()) {
-        try (Packet p = numbered(sent++, 1024)) {
-          assertEquals(2, group.send(p));
+      // Fill until the slow member is unwritable for good: its I/O thread may still drain the queue
+      // into the kernel's buffers (writable again) until those are full, which shows as no byte
+      // written for a while.
+      while (true) {
+        if (slowMember.isWritable()) {
+          try (Packet p = numbered(sent++, 1024)) {
+            assertEquals(2, group.send(p));
+          }
+          toSlow++;
+          try (Packet p = healthy.receive(WAIT)) { // In step: the healthy member is never behind.
+            assertEquals(sent - 1, p.readInt());
+          }
+          assertTrue(sent < 100_000, "the slow member never turned unwritable");
+          continue;
         }
-        toSlow++;
-        try (Packet p = healthy.receive(WAIT)) { // In step: the healthy member is never behind.
-          assertEquals(sent - 1, p.readInt());
-        }
-        assertTrue(sent < 100_000, "the slow member never turned unwritable");
+        long written = slowMember.stats().bytesOut();
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+        if (!slowMember.isWritable() && slowMember.stats().bytesOut() == written) break;
       }
       for (int i = 0; i < 10; i++) {
         try (Packet p = numbered(sent++, 1024)) {
