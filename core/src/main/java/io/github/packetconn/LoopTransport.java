@@ -413,15 +413,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     interest.attach(key);
     opened = true;
     events.opened();
-    if (StatsMBean.connections()) {
-      mbean =
-          StatsMBean.register(
-              "type=PacketConn,local=" + javax.management.ObjectName.quote(PacketConn.format(conn.localAddress()))
-                  + ",remote=" + javax.management.ObjectName.quote(PacketConn.format(conn.remoteAddress())),
-              ConnectionStats.class,
-              this::stats,
-              conn.toString());
-    }
+    mbean = Transport.registerMBean(conn, this::stats);
     if (liveness.on()) {
       liveness.arm(System.nanoTime());
       loop.addTimer(this); // For the connection's life: each check returns the next deadline.
@@ -875,12 +867,6 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     if (tls != null && !established.isDone()) {
       established.completeExceptionally(why != null ? why : new IOException("closed during the TLS handshake"));
     }
-    if (why == null) {
-      outputClosed.complete(null);
-      closeFuture.complete(null);
-    } else {
-      outputClosed.completeExceptionally(why);
-      closeFuture.completeExceptionally(why);
-    }
+    Transport.complete(why, outputClosed, closeFuture);
   }
 }

@@ -128,15 +128,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
 
   @Override
   public void start() {
-    if (StatsMBean.connections()) {
-      mbean =
-          StatsMBean.register(
-              "type=PacketConn,local=" + javax.management.ObjectName.quote(PacketConn.format(conn.localAddress()))
-                  + ",remote=" + javax.management.ObjectName.quote(PacketConn.format(conn.remoteAddress())),
-              ConnectionStats.class,
-              this::stats,
-              conn.toString());
-    }
+    mbean = Transport.registerMBean(conn, this::stats);
     events.opened();
     started = true;
     if (readIdleNanos != 0 || writeStallNanos != 0) armTimer();
@@ -416,13 +408,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
     events.closed(kind, why);
     StatsMBean.unregister(mbean);
     if (onClosed != null) onClosed.accept(conn);
-    if (why == null) {
-      outputClosed.complete(null);
-      closeFuture.complete(null);
-    } else {
-      outputClosed.completeExceptionally(why);
-      closeFuture.completeExceptionally(why);
-    }
+    Transport.complete(why, outputClosed, closeFuture);
   }
 
   // ---- deadlines, on an event loop's timer

@@ -44,6 +44,33 @@ interface Transport {
     }
   }
 
+  /**
+   * {@return the connection's MBean name, registered with {@code stats} when {@code
+   * -Dpacketconn.jmx.connections} asks for it, or null}
+   */
+  static javax.management.ObjectName registerMBean(
+      PacketConn conn, java.util.function.Supplier<ConnectionStats> stats) {
+    if (!StatsMBean.connections()) return null;
+    return StatsMBean.register(
+        "type=PacketConn,local=" + javax.management.ObjectName.quote(PacketConn.format(conn.localAddress()))
+            + ",remote=" + javax.management.ObjectName.quote(PacketConn.format(conn.remoteAddress())),
+        ConnectionStats.class,
+        stats,
+        conn.toString());
+  }
+
+  /** Completes each of {@code futures} normally after a clean end, else with {@code why}. */
+  @SafeVarargs
+  static void complete(Throwable why, CompletableFuture<Void>... futures) {
+    for (CompletableFuture<Void> future : futures) {
+      if (why == null) {
+        future.complete(null);
+      } else {
+        future.completeExceptionally(why);
+      }
+    }
+  }
+
   /** Starts moving bytes; nothing is read before. */
   void start();
 
