@@ -418,6 +418,6 @@ public final class PacketServer implements Closeable, EventLoop.Selectable, Even
 
   /** {@return true if {@code t} is what a send throws on a connection that is closing} */
   private static boolean closedUnderIt(Throwable t) {
-    return t instanceof IllegalStateException && t.getMessage() != null && t.getMessage().startsWith("closed");
+    return t instanceof SendQueue.Closed;
   }
 }

@@ -567,7 +567,7 @@ final class SendQueue {
   CompletableFuture<Void> whenWritable() {
     lock.lock();
     try {
-      if (closedReason != null) return CompletableFuture.failedFuture(new IllegalStateException(closedReason));
+      if (closedReason != null) return CompletableFuture.failedFuture(new Closed(closedReason));
       if (writable) return CompletableFuture.completedFuture(null);
       CompletableFuture<Void> waiter = writableWaiter;
       if (waiter == null) writableWaiter = waiter = new CompletableFuture<>();
@@ -603,7 +603,7 @@ final class SendQueue {
   }
 
   private void failWaiter(CompletableFuture<Void> waiter) {
-    if (waiter != null) waiter.completeExceptionally(new IllegalStateException(closedReason()));
+    if (waiter != null) waiter.completeExceptionally(new Closed(closedReason()));
   }
 
   private String closedReason() {
@@ -622,7 +622,7 @@ final class SendQueue {
   private boolean refused(boolean quietly) {
     if (closedReason == null) return false;
     if (quietly) return true;
-    throw new IllegalStateException(closedReason);
+    throw new Closed(closedReason);
   }
 
   private void putInt(int value) {
@@ -670,5 +670,18 @@ final class SendQueue {
     }
     writeHead = 0;
     writeTail = live;
+  }
+
+  /**
+   * What a send to a closing or closed connection throws: an {@code IllegalStateException} to the
+   * application, and a type of its own inside, so that a handler's send failing under a close can be
+   * told from the handler's own bugs without reading messages.
+   */
+  static final class Closed extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    Closed(String reason) {
+      super(reason);
+    }
   }
 }
