@@ -47,7 +47,7 @@ final class EventLoop implements Runnable {
       int n = Integer.getInteger("packetconn.ioThreads", Runtime.getRuntime().availableProcessors());
       if (n <= 0) throw new IllegalArgumentException("packetconn.ioThreads <= 0: " + n);
       EventLoop[] loops = new EventLoop[n];
-      for (int i = 0; i < n; i++) loops[i] = new EventLoop("packetconn-io-" + i);
+      for (int i = 0; i < n; i++) loops[i] = new EventLoop("packetconn-io-" + i, i);
       return loops;
     }
   }
@@ -63,6 +63,7 @@ final class EventLoop implements Runnable {
     }
   }
 
+  final int index; // This loop's place among the shared loops, from 0.
   private final Selector selector;
   private final LoopThread thread;
   private final ReentrantLock taskLock = new ReentrantLock();
@@ -78,7 +79,8 @@ final class EventLoop implements Runnable {
   LoopTransport dispatching; // The connection whose packets are being handed out; loop only.
   final BufferPool.Cache storageCache = new BufferPool.Cache(); // Loop only.
 
-  private EventLoop(String name) {
+  private EventLoop(String name, int index) {
+    this.index = index;
     try {
       selector = Selector.open();
     } catch (IOException e) {
@@ -92,6 +94,11 @@ final class EventLoop implements Runnable {
   static EventLoop next() {
     EventLoop[] loops = Group.LOOPS;
     return loops[Math.floorMod(Group.NEXT.getAndIncrement(), loops.length)];
+  }
+
+  /** {@return how many shared loops there are} */
+  static int count() {
+    return Group.LOOPS.length;
   }
 
   /** {@return the loop the calling thread runs, or null} */

@@ -133,6 +133,7 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     this.tls = tls;
     this.wire = tls != null ? tls : Wire.plain(channel);
     this.handshaking = tls != null;
+    this.loop = EventLoop.next();
     if (tls == null) established.complete(null);
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc(), config.memoryBudget());
     this.delayedFlush = !config.flushDelay().isZero();
@@ -145,13 +146,13 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
             this::requestFlush,
             config.writeLowWaterMark(),
             config.writeHighWaterMark(),
-            this::writabilityChanged);
+            this::writabilityChanged,
+            loop);
     this.liveness = new Liveness(config, handler != null);
     this.events = new ConnectionEvents(conn);
     this.flushDelayNanos = config.flushDelay().toNanos();
     this.maxFlushDelayNanos =
         (config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay()).toNanos();
-    this.loop = EventLoop.next();
   }
 
   // ---- for the application's face, any thread
@@ -226,13 +227,13 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
    * @return false if nothing was queued
    */
   @Override
-  public boolean send(Packet packet, long timeoutNanos, boolean quietIfClosed) {
+  public boolean send(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
     EventLoop current = EventLoop.current();
-    if (current == null) return out.offer(packet, timeoutNanos, quietIfClosed);
+    if (current == null) return out.offer(packet, shared, timeoutNanos, quietIfClosed);
     LoopTransport source = current.dispatching; // Whose packet the handler is handling, if any.
     SendQueue.Overflow overflow =
         out.offerOnLoop(
-            packet, timeoutNanos < 0, quietIfClosed, source == null ? null : source.resumeAfterQueueFull);
+            packet, shared, timeoutNanos < 0, quietIfClosed, source == null ? null : source.resumeAfterQueueFull);
     if (overflow == SendQueue.Overflow.REFUSED) return false;
     if (source != null) source.pushedBack(overflow, out.budget(), conn);
     return true;

@@ -405,12 +405,17 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
    * {@code quietIfClosed} send returns false for a closing or closed connection instead of throwing.
    */
   boolean enqueue(Packet packet, long timeoutNanos, boolean quietIfClosed) {
+    return enqueue(packet, null, timeoutNanos, quietIfClosed);
+  }
+
+  /** As {@link #enqueue(Packet, long, boolean)}, queueing {@code shared} instead of a copy where it can. */
+  boolean enqueue(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
     int size = packet.size();
     if (size > config.maxPacketSize()) {
       throw new IllegalArgumentException(
           "packet size " + size + " exceeds maxPacketSize " + config.maxPacketSize());
     }
-    return io.send(packet, timeoutNanos, quietIfClosed);
+    return io.send(packet, shared, timeoutNanos, quietIfClosed);
   }
 
   // ---- receiving

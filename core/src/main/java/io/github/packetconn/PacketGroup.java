@@ -49,9 +49,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * }</pre>
  *
  * <p><b>Cost</b>: the members are an array replaced when one joins or leaves (copy on write), so a
- * send reads one field and walks an array, and per member does what {@link PacketConn#trySend}
- * does: one copy of the frame into its queue, nothing allocated. Packets sent from one thread reach
- * every member in the order sent.
+ * send reads one field and walks an array. A packet of 1 KiB or more sent to three or more members
+ * is <b>encoded once</b>, into pooled direct memory that the members' queues share: each member
+ * written by an I/O thread (a connection with a {@link PacketHandler}, or any TLS connection) with
+ * the first member's memory budget and CRC setting queues a range of it, and the others a copy.
+ * Smaller packets are copied into each member's queue, which costs less than sharing them. Either
+ * way nothing is allocated per delivery. Packets sent from one thread reach every member in the
+ * order sent.
  *
  * <p>All methods are safe to call from any thread.
  */
@@ -172,9 +176,9 @@ public final class PacketGroup {
   }
 
   /**
-   * Sends {@code packet} to every member, as the group's policy says. The packet is copied into each
-   * member's queue, so the caller releases it when this returns, as after {@link
-   * PacketConn#send(Packet)}.
+   * Sends {@code packet} to every member, as the group's policy says. The packet is encoded into the
+   * members' queues (once for all, or once for each: see the class description), so the caller
+   * releases it when this returns, as after {@link PacketConn#send(Packet)}.
    *
    * @param packet sent whole, from byte 0; still the caller's to release
    * @return how many members it was queued for; members that closed meanwhile, and (when skipping)
@@ -200,22 +204,43 @@ public final class PacketGroup {
   public int send(Packet packet, PacketConn except) {
     Objects.requireNonNull(packet, "packet");
     PacketConn[] m = members;
-    int delivered = 0;
-    if (watch == null) {
-      for (PacketConn conn : m) {
-        if (conn == except) continue;
-        if (conn.isWritable() && conn.enqueue(packet, 0, true)) {
-          delivered++;
-        } else if (conn.isOpen()) {
-          skipped.incrementAndGet();
-        }
-      }
-      return delivered;
+    SharedFrame shared = m.length > 2 ? share(packet, m[0]) : null;
+    try {
+      return watch == null ? sendSkipping(packet, shared, m, except) : sendWaiting(packet, shared, m, except);
+    } finally {
+      if (shared != null) shared.slab().release(1);
     }
+  }
+
+  /**
+   * {@return {@code packet} encoded once, for the members configured as {@code first} is, or null:
+   * it is better copied} See docs/design.md, "Fan-out".
+   */
+  private static SharedFrame share(Packet packet, PacketConn first) {
+    PacketConfig config = first.config();
+    if (packet.size() > config.maxPacketSize()) return null; // The send throws as for one member.
+    return FrameSharer.encode(packet, config.memoryBudget(), config.crc());
+  }
+
+  private int sendSkipping(Packet packet, SharedFrame shared, PacketConn[] m, PacketConn except) {
+    int delivered = 0;
+    for (PacketConn conn : m) {
+      if (conn == except) continue;
+      if (conn.isWritable() && conn.enqueue(packet, shared, 0, true)) {
+        delivered++;
+      } else if (conn.isOpen()) {
+        skipped.incrementAndGet();
+      }
+    }
+    return delivered;
+  }
+
+  private int sendWaiting(Packet packet, SharedFrame shared, PacketConn[] m, PacketConn except) {
+    int delivered = 0;
     long timeout = EventLoop.current() != null ? -1 : stallLimitNanos; // An I/O thread never waits.
     for (PacketConn conn : m) {
       if (conn == except) continue;
-      if (conn.enqueue(packet, timeout, true)) {
+      if (conn.enqueue(packet, shared, timeout, true)) {
         delivered++;
         if (!conn.isWritable()) watch.arm();
       } else if (conn.isOpen()) {

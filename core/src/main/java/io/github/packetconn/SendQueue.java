@@ -18,6 +18,11 @@ import java.util.zip.CRC32;
  * kernel's. The event loop takes all filled chunks at once ({@link #takeFilled()}), then writes them
  * without holding the lock: one gathering write per ready connection, however many senders.
  *
+ * <p><b>Shared frames</b>: a frame sent to many connections may be encoded once into a {@link
+ * FrameSlab}; a queue written by an event loop then holds a range of the slab between its own
+ * chunks instead of a copy, and writes it from its loop's view of the slab. Consecutive ranges of one
+ * slab are kept as one.
+ *
  * <p><b>Writability</b>: the queue turns unwritable when its bytes reach the high water mark and
  * writable again when writes bring them down to the low one (hysteresis, like Netty's {@code
  * ChannelOutboundBuffer}), and tells its owner through a callback, on the thread that moved it
@@ -36,9 +41,13 @@ final class SendQueue {
   private final int highWater; // Unwritable at or above this many.
   private final boolean timed; // flushDelay is on: frames are stamped when queued.
   private final byte[] scratch = new byte[4];
+  private final int writerLoop; // Index of the event loop that writes this queue; -1: never shares.
 
   // Guarded by lock.
-  private ByteBuffer[] filling = new ByteBuffer[4];
+  private ByteBuffer[] filling = new ByteBuffer[4]; // Chunks, or null where a range of a slab is.
+  private FrameSlab[] fillingSlab = new FrameSlab[4]; // Where filling[i] is null: the range's slab,
+  private int[] fillingStart = new int[4]; // its first byte,
+  private int[] fillingEnd = new int[4]; // and the byte after its last.
   private int fillingCount;
   private long queuedBytes; // Accepted and not yet written.
   private boolean flushPending; // A flush has been requested since the last takeFilled().
@@ -56,13 +65,16 @@ final class SendQueue {
   private volatile CompletableFuture<Void> writableWaiter; // For whenWritable(); under lock.
 
   // Owned by the event loop.
-  private ByteBuffer[] writing = new ByteBuffer[8];
+  private ByteBuffer[] writing = new ByteBuffer[8]; // Chunks, or for a range the loop's view of it.
+  private FrameSlab[] writingSlab = new FrameSlab[8]; // A range's slab; null for a chunk.
+  private int[] writingPos = new int[8]; // A range's next byte to write.
+  private int[] writingEnd = new int[8];
   private int writeHead;
   private int writeTail;
 
   SendQueue(int bound, boolean crc, MemoryBudget budget, boolean timed, Runnable flushRequest) {
     this(bound, crc, budget, timed, flushRequest, PacketConfig.defaultHighWaterMark(bound) / 2,
-        PacketConfig.defaultHighWaterMark(bound), () -> {});
+        PacketConfig.defaultHighWaterMark(bound), () -> {}, null);
   }
 
   SendQueue(
@@ -73,7 +85,8 @@ final class SendQueue {
       Runnable flushRequest,
       int lowWater,
       int highWater,
-      Runnable writabilityChanged) {
+      Runnable writabilityChanged,
+      EventLoop writer) {
     this.bound = bound;
     this.budget = budget;
     this.crc = crc ? new CRC32() : null;
@@ -82,6 +95,7 @@ final class SendQueue {
     this.lowWater = lowWater;
     this.highWater = highWater;
     this.writabilityChanged = writabilityChanged;
+    this.writerLoop = writer != null ? writer.index : -1;
   }
 
   MemoryBudget budget() {
@@ -105,16 +119,27 @@ final class SendQueue {
    * when the queue refuses sends (closing or closed), also when that happens while it waits.
    */
   boolean offer(Packet packet, long timeoutNanos, boolean quietIfClosed) {
-    int frame = frameSize(packet);
+    return offer(packet, null, timeoutNanos, quietIfClosed);
+  }
+
+  /**
+   * As {@link #offer(Packet, long, boolean)}, queueing {@code shared} (the packet encoded already,
+   * or null) instead of a copy if this queue can hold it: see {@link #shares}.
+   */
+  boolean offer(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
+    boolean share = shares(shared);
+    int frame = share ? shared.length() : frameSize(packet);
     int done;
     long refund = 0;
     lock.lock();
     try {
       if (refused(quietIfClosed)) return false;
-      if (!admitted(frame) && (timeoutNanos == 0 || !await(frame, timeoutNanos, quietIfClosed))) return false;
-      long taken = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
+      if (!admitted(frame, share) && (timeoutNanos == 0 || !await(frame, share, timeoutNanos, quietIfClosed))) {
+        return false;
+      }
+      long taken = share ? 0 : chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
       try {
-        done = encode(packet, frame);
+        done = share ? append(shared) : encode(packet, frame);
       } catch (Throwable t) {
         refund = taken; // Given back after unlocking: a release may take other queues' locks.
         throw t;
@@ -145,26 +170,36 @@ final class SendQueue {
    * Overflow#REFUSED} instead of throwing when the queue refuses sends (closing or closed).
    */
   Overflow offerOnLoop(Packet packet, boolean mayOverflow, boolean quietIfClosed, Runnable onDrained) {
-    int frame = frameSize(packet);
+    return offerOnLoop(packet, null, mayOverflow, quietIfClosed, onDrained);
+  }
+
+  /**
+   * As {@link #offerOnLoop(Packet, boolean, boolean, Runnable)}, queueing {@code shared} (the packet
+   * encoded already, or null) instead of a copy if this queue can hold it: see {@link #shares}.
+   */
+  Overflow offerOnLoop(
+      Packet packet, SharedFrame shared, boolean mayOverflow, boolean quietIfClosed, Runnable onDrained) {
+    boolean share = shares(shared);
+    int frame = share ? shared.length() : frameSize(packet);
     Overflow overflow = Overflow.NONE;
     int done;
     long refund = 0;
     lock.lock();
     try {
       if (refused(quietIfClosed)) return Overflow.REFUSED;
-      if (!admitted(frame)) {
+      if (!admitted(frame, share)) {
         if (!mayOverflow) return Overflow.REFUSED;
         boolean pastBound = full(frame);
         if (pastBound && onDrained != null) whenDrained(onDrained);
-        long chunkBytes = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
+        long chunkBytes = share ? 0 : chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
         boolean pastBudget = !budget.tryAcquire(chunkBytes);
         if (pastBudget) budget.acquire(chunkBytes); // The caller pauses its source until room.
         overflow = pastBound && pastBudget ? Overflow.BOUND_AND_BUDGET : pastBound ? Overflow.BOUND
             : pastBudget ? Overflow.BUDGET : Overflow.NONE; // None: room, but others wait in line.
       }
-      long taken = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
+      long taken = share ? 0 : chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
       try {
-        done = encode(packet, frame);
+        done = share ? append(shared) : encode(packet, frame);
       } catch (Throwable t) {
         refund = taken;
         throw t;
@@ -206,11 +241,21 @@ final class SendQueue {
   }
 
   /**
-   * {@return true if {@code frame} may be queued at once: it fits the bound, nobody waits before
-   * it, and its chunks were taken from the budget} Lock held.
+   * {@return true if this queue can hold {@code shared} as a range of its slab: it is written by an
+   * event loop (whose view of the slab it writes from), counts its memory in the frame's budget, and
+   * frames it with a CRC if the frame has one} Any thread; reads only final fields.
    */
-  private boolean admitted(int frame) {
-    return !full(frame) && waiting.isEmpty() && budget.tryAcquire(chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE);
+  boolean shares(SharedFrame shared) {
+    return shared != null && writerLoop >= 0 && shared.budget() == budget && shared.crc() == (crc != null);
+  }
+
+  /**
+   * {@return true if {@code frame} may be queued at once: it fits the bound, nobody waits before
+   * it, and its chunks were taken from the budget (a {@code shared} frame needs none)} Lock held.
+   */
+  private boolean admitted(int frame, boolean shared) {
+    return !full(frame) && waiting.isEmpty()
+        && (shared || budget.tryAcquire(chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE));
   }
 
   private static final int FLUSH = 1; // encode(): a flush must be asked for.
@@ -234,6 +279,36 @@ final class SendQueue {
       crc.update(payload, 0, size);
       putInt((int) crc.getValue());
     }
+    return queued(frame);
+  }
+
+  /**
+   * Queues {@code shared} as a range of its slab, after what is queued, and counts its bytes in the
+   * slab; returns what {@link #encode} does. Lock held; the frame is admitted.
+   */
+  private int append(SharedFrame shared) {
+    FrameSlab slab = shared.slab();
+    int last = fillingCount - 1;
+    if (last >= 0 && fillingSlab[last] == slab && fillingEnd[last] == shared.start()) {
+      fillingEnd[last] = shared.end(); // The slab's previous frame went to this queue too.
+    } else {
+      if (fillingCount == filling.length) growFilling(fillingCount + 1);
+      filling[fillingCount] = null;
+      fillingSlab[fillingCount] = slab;
+      fillingStart[fillingCount] = shared.start();
+      fillingEnd[fillingCount] = shared.end();
+      fillingCount++;
+    }
+    fill = fillingCount; // A frame copied next starts a chunk of its own, after this range.
+    slab.retain(shared.length());
+    return queued(shared.length());
+  }
+
+  /**
+   * Counts a frame of {@code frame} bytes as queued; returns {@link #FLUSH} if a flush must be asked
+   * for, plus {@link #UNWRITABLE} if the queue reached its high water mark. Lock held.
+   */
+  private int queued(int frame) {
     queuedBytes += frame;
     appended++;
     int done = 0;
@@ -259,14 +334,14 @@ final class SendQueue {
    * Waits in line until {@code frame} fits in this queue and the budget, and takes its chunks from
    * the budget; false on timeout. Lock held.
    */
-  private boolean await(int frame, long timeoutNanos, boolean quietIfClosed) {
+  private boolean await(int frame, boolean shared, long timeoutNanos, boolean quietIfClosed) {
     Thread me = Thread.currentThread(); // Each thread waits for one frame at a time.
     waiting.addLast(me);
     long remaining = timeoutNanos;
     try {
       while (true) {
         if (waiting.peekFirst() == me && !full(frame)) {
-          long chunkBytes = chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
+          long chunkBytes = shared ? 0 : chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
           if (budget.tryAcquire(chunkBytes)) return true;
           budget.waitForRoom(this); // Then try again, so a release in between is not missed.
           if (budget.tryAcquire(chunkBytes)) return true;
@@ -291,7 +366,7 @@ final class SendQueue {
 
   /** {@return how many chunks a frame of {@code frame} bytes needs beyond the free end of the last} */
   private int chunksNeeded(int frame) {
-    int free = fillingCount == 0 ? 0 : filling[fillingCount - 1].remaining();
+    int free = fillingCount == 0 || filling[fillingCount - 1] == null ? 0 : filling[fillingCount - 1].remaining();
     if (frame <= free) return 0;
     return (int) (((long) frame - free + ChunkPool.CHUNK_SIZE - 1) / ChunkPool.CHUNK_SIZE);
   }
@@ -300,9 +375,7 @@ final class SendQueue {
   private void reserve(int frame) {
     int more = chunksNeeded(frame);
     if (more == 0) return;
-    if (fillingCount + more > filling.length) {
-      filling = java.util.Arrays.copyOf(filling, Math.max(filling.length * 2, fillingCount + more));
-    }
+    if (fillingCount + more > filling.length) growFilling(fillingCount + more);
     int before = fillingCount;
     try {
       for (int i = 0; i < more; i++) {
@@ -316,6 +389,14 @@ final class SendQueue {
       }
       throw t;
     }
+  }
+
+  private void growFilling(int atLeast) {
+    int n = Math.max(filling.length * 2, atLeast);
+    filling = java.util.Arrays.copyOf(filling, n);
+    fillingSlab = java.util.Arrays.copyOf(fillingSlab, n);
+    fillingStart = java.util.Arrays.copyOf(fillingStart, n);
+    fillingEnd = java.util.Arrays.copyOf(fillingEnd, n);
   }
 
   /** Wakes the senders waiting here: the budget has room again. */
@@ -390,9 +471,25 @@ final class SendQueue {
     try {
       flushPending = false;
       for (int i = 0; i < fillingCount; i++) {
+        FrameSlab slab = fillingSlab[i];
+        if (slab == null) {
+          if (writeTail == writing.length) compactOrGrow();
+          writing[writeTail++] = filling[i].flip();
+          filling[i] = null;
+          continue;
+        }
+        fillingSlab[i] = null;
+        int last = writeTail - 1;
+        if (last >= writeHead && writingSlab[last] == slab && writingEnd[last] == fillingStart[i]) {
+          writingEnd[last] = fillingEnd[i]; // Continues the range being written.
+          continue;
+        }
         if (writeTail == writing.length) compactOrGrow();
-        writing[writeTail++] = filling[i].flip();
-        filling[i] = null;
+        writing[writeTail] = slab.view(writerLoop);
+        writingSlab[writeTail] = slab;
+        writingPos[writeTail] = fillingStart[i];
+        writingEnd[writeTail] = fillingEnd[i];
+        writeTail++;
       }
       fillingCount = 0;
       fill = 0;
@@ -429,15 +526,30 @@ final class SendQueue {
         int end = writeHead;
         long batch = 0;
         while (end < writeTail && (end == writeHead || batch < maxBytes)) {
+          FrameSlab slab = writingSlab[end];
+          if (slab != null) {
+            if (holds(slab, writeHead, end)) break; // One view per loop: a slab once per write.
+            writing[end].limit(writingEnd[end]).position(writingPos[end]);
+          }
           batch += writing[end++].remaining();
         }
         long n = channel.write(writing, writeHead, end - writeHead);
         total += n;
         if (n > 0) calls++;
-        while (writeHead < writeTail && !writing[writeHead].hasRemaining()) {
-          ChunkPool.give(writing[writeHead]);
+        for (int i = writeHead; i < end; i++) {
+          if (writingSlab[i] == null) continue;
+          int moved = writing[i].position() - writingPos[i];
+          if (moved == 0) continue;
+          writingPos[i] += moved;
+          writingSlab[i].release(moved); // Not under our lock: the slab may go back to its budget.
+        }
+        while (writeHead < writeTail && written(writeHead)) {
+          if (writingSlab[writeHead] == null) {
+            ChunkPool.give(writing[writeHead]);
+            given++;
+          }
+          writingSlab[writeHead] = null;
           writing[writeHead++] = null;
-          given++;
         }
         if (n < batch) break; // The socket is full; the loop waits for OP_WRITE.
       }
@@ -466,6 +578,19 @@ final class SendQueue {
       if (nowWritable) writabilityChanged.run();
     }
     return drained;
+  }
+
+  /** {@return true if entry {@code i} is written out} Event loop only. */
+  private boolean written(int i) {
+    return writingSlab[i] == null ? !writing[i].hasRemaining() : writingPos[i] == writingEnd[i];
+  }
+
+  /** {@return true if a range of {@code slab} is among entries {@code from} to {@code to}, exclusive} */
+  private boolean holds(FrameSlab slab, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (writingSlab[i] == slab) return true;
+    }
+    return false;
   }
 
   /**
@@ -512,22 +637,45 @@ final class SendQueue {
   List<Runnable> discard(String reason) {
     int given = 0;
     CompletableFuture<Void> waiter = null;
+    FrameSlab[] slabs = null; // The ranges dropped, released after unlocking.
+    int[] slabBytes = null;
+    int ranges = 0;
     lock.lock();
     try {
       if (closedReason == null) closedReason = reason;
       waiter = takeWaiterOnClose();
       for (int i = 0; i < fillingCount; i++) {
-        ChunkPool.give(filling[i]);
-        filling[i] = null;
+        if (filling[i] != null) {
+          ChunkPool.give(filling[i]);
+          filling[i] = null;
+          given++;
+          continue;
+        }
+        if (slabs == null) {
+          slabs = new FrameSlab[fillingCount + writeTail - writeHead];
+          slabBytes = new int[slabs.length];
+        }
+        slabs[ranges] = fillingSlab[i];
+        slabBytes[ranges++] = fillingEnd[i] - fillingStart[i];
+        fillingSlab[i] = null;
       }
-      given += fillingCount;
       fillingCount = 0;
       fill = 0;
       for (int i = writeHead; i < writeTail; i++) {
-        ChunkPool.give(writing[i]);
+        if (writingSlab[i] == null) {
+          ChunkPool.give(writing[i]);
+          given++;
+        } else {
+          if (slabs == null) {
+            slabs = new FrameSlab[writeTail - writeHead];
+            slabBytes = new int[slabs.length];
+          }
+          slabs[ranges] = writingSlab[i];
+          slabBytes[ranges++] = writingEnd[i] - writingPos[i];
+          writingSlab[i] = null;
+        }
         writing[i] = null;
       }
-      given += writeTail - writeHead;
       writeHead = writeTail = 0;
       queuedBytes = 0;
       notFull.signalAll();
@@ -537,6 +685,7 @@ final class SendQueue {
     } finally {
       lock.unlock();
       if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE); // Outside our lock.
+      for (int i = 0; i < ranges; i++) slabs[i].release(slabBytes[i]);
       failWaiter(waiter);
     }
   }
@@ -660,13 +809,20 @@ final class SendQueue {
 
   private void compactOrGrow() {
     int live = writeTail - writeHead;
-    if (writeHead > 0 && live < writing.length / 2) {
+    if (writeHead == 0 || live >= writing.length / 2) {
+      int n = writing.length * 2;
+      writing = java.util.Arrays.copyOf(writing, n);
+      writingSlab = java.util.Arrays.copyOf(writingSlab, n);
+      writingPos = java.util.Arrays.copyOf(writingPos, n);
+      writingEnd = java.util.Arrays.copyOf(writingEnd, n);
+    }
+    if (writeHead > 0) {
       System.arraycopy(writing, writeHead, writing, 0, live);
+      System.arraycopy(writingSlab, writeHead, writingSlab, 0, live);
+      System.arraycopy(writingPos, writeHead, writingPos, 0, live);
+      System.arraycopy(writingEnd, writeHead, writingEnd, 0, live);
       java.util.Arrays.fill(writing, live, writeTail, null);
-    } else {
-      writing = java.util.Arrays.copyOf(writing, writing.length * 2);
-      System.arraycopy(writing, writeHead, writing, 0, live);
-      java.util.Arrays.fill(writing, live, writeTail, null);
+      java.util.Arrays.fill(writingSlab, live, writeTail, null);
     }
     writeHead = 0;
     writeTail = live;

@@ -115,7 +115,8 @@ final class SocketTransport implements Transport, EventLoop.Timed {
             this::wantWrite,
             config.writeLowWaterMark(),
             config.writeHighWaterMark(),
-            this::writabilityChanged);
+            this::writabilityChanged,
+            null); // Written by a virtual thread of its own, which has no view of a shared slab.
     this.completeWritableWaiter = out::completeWritableWaiter;
     this.resumeAfterBudget = inbox::readable;
     this.events = new ConnectionEvents(conn);
@@ -138,13 +139,13 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   // ---- sending: senders queue, the writer writes
 
   @Override
-  public boolean send(Packet packet, long timeoutNanos, boolean quietIfClosed) {
+  public boolean send(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
     EventLoop current = EventLoop.current();
-    if (current == null) return out.offer(packet, timeoutNanos, quietIfClosed);
+    if (current == null) return out.offer(packet, shared, timeoutNanos, quietIfClosed);
     LoopTransport source = current.dispatching; // A handler on an I/O thread: it must not wait.
     SendQueue.Overflow overflow =
         out.offerOnLoop(
-            packet, timeoutNanos < 0, quietIfClosed, source == null ? null : source.resumeAfterQueueFull);
+            packet, shared, timeoutNanos < 0, quietIfClosed, source == null ? null : source.resumeAfterQueueFull);
     if (overflow == SendQueue.Overflow.REFUSED) return false;
     if (source != null) source.pushedBack(overflow, out.budget(), conn);
     return true;

@@ -77,9 +77,11 @@ interface Transport {
   /**
    * Queues {@code packet}, waiting up to {@code timeoutNanos} for room (forever when negative; never
    * on an I/O thread); returns false if nothing was queued. A closing or closed connection throws
-   * {@code IllegalStateException}, or returns false if {@code quietIfClosed}.
+   * {@code IllegalStateException}, or returns false if {@code quietIfClosed}. A {@code shared}
+   * frame (the packet encoded once for many connections, or null) is queued instead of a copy where
+   * the send queue can hold it.
    */
-  boolean send(Packet packet, long timeoutNanos, boolean quietIfClosed);
+  boolean send(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed);
 
   /** Writes what is queued now, without waiting for the flush delay. */
   void flushNow();

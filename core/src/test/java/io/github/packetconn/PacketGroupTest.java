@@ -489,4 +489,102 @@ class PacketGroupTest {
       }
     }
   }
+
+  /**
+   * A large packet is encoded once into a slab shared by the members' queues where they can share
+   * it (written by an I/O thread, same budget and CRC setting as the first member), and copied into
+   * the others' (a blocking-style connection, a member with a CRC): every member gets every byte,
+   * and every slab goes back to the pool once written.
+   */
+  @Test
+  void largePacketsAreEncodedOnceAndReachEveryMemberIntact() throws Exception {
+    FrameSharer.retireAll();
+    int slabsBefore = FrameSlab.taken();
+    PacketGroup group = PacketGroup.closingSlowMembers(WAIT); // Waits for room: nobody misses one.
+    List<PacketConn> members = new CopyOnWriteArrayList<>();
+    PacketHandler join = new PacketHandler() {
+      @Override
+      public void onOpen(PacketConn conn) {
+        group.add(conn);
+        members.add(conn);
+      }
+
+      @Override
+      public void onPacket(PacketConn conn, Packet packet) {
+        packet.release();
+      }
+    };
+    PacketConfig crc = PacketConfig.builder().crc(true).build();
+    List<byte[]> gotByBlockingMember = new CopyOnWriteArrayList<>(); // What its peer received.
+    CompletableFuture<Void> peerDone = new CompletableFuture<>();
+    ConnectionHandler peer = conn -> {
+      try {
+        for (int i = 0; i < 120; i++) {
+          try (Packet p = conn.receive(WAIT)) {
+            gotByBlockingMember.add(p.readBytes(p.size()));
+          }
+        }
+        peerDone.complete(null);
+      } catch (Throwable t) {
+        peerDone.completeExceptionally(t);
+      }
+    };
+    try (PacketServer plain = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, join);
+        PacketServer checked = PacketServer.bind(LOOPBACK, crc, join);
+        PacketServer forBlocking = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, peer)) {
+      List<PacketConn> readers = new ArrayList<>();
+      for (int i = 0; i < 3; i++) readers.add(client(plain));
+      readers.add(PacketConn.connect(checked.localAddress(), crc, null));
+      PacketConn blockingMember = client(forBlocking); // Writes from a thread of its own.
+      io.github.packetconn.testing.Await.awaitTrue(() -> members.size() == 4, () -> members + " joined");
+      group.add(blockingMember);
+
+      java.util.Random random = new java.util.Random(42);
+      List<byte[]> sent = new ArrayList<>();
+      List<List<byte[]>> got = new ArrayList<>();
+      List<Thread> threads = new ArrayList<>();
+      for (PacketConn reader : readers) {
+        List<byte[]> mine = new ArrayList<>();
+        got.add(mine);
+        threads.add(Thread.ofVirtual().start(() -> {
+          try {
+            for (int i = 0; i < 120; i++) {
+              try (Packet p = reader.receive(WAIT)) {
+                mine.add(p.readBytes(p.size()));
+              }
+            }
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }));
+      }
+      for (int i = 0; i < 120; i++) {
+        // Mostly shared sizes; a few small (copied) and a few larger than a slab (copied).
+        int size = i % 10 == 3 ? random.nextInt(100) : i % 10 == 7 ? FrameSlab.SIZE + random.nextInt(1000)
+            : 1_000 + random.nextInt(80_000);
+        byte[] payload = new byte[size];
+        random.nextBytes(payload);
+        sent.add(payload);
+        try (Packet p = Packet.of(payload)) {
+          assertEquals(5, group.send(p));
+        }
+        if (i == 0) assertTrue(FrameSlab.taken() > slabsBefore, "the first packet went into a slab");
+      }
+      for (Thread t : threads) assertTrue(t.join(WAIT), "a reader got all 120");
+      peerDone.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      got.add(gotByBlockingMember);
+      for (int r = 0; r < got.size(); r++) {
+        assertEquals(sent.size(), got.get(r).size(), "reader " + r);
+        for (int i = 0; i < sent.size(); i++) {
+          assertTrue(java.util.Arrays.equals(sent.get(i), got.get(r).get(i)), "reader " + r + ", packet " + i);
+        }
+      }
+      FrameSharer.retireAll();
+      io.github.packetconn.testing.Await.awaitTrue(
+          () -> FrameSlab.taken() == slabsBefore, () -> FrameSlab.taken() - slabsBefore + " slabs still taken");
+      for (PacketConn c : readers) c.close();
+      blockingMember.close();
+      assertEquals(0, group.aborted(), group.toString());
+    }
+  }
 }

@@ -185,4 +185,87 @@ class SendQueueTest {
       assertEquals(1004, queue.queuedBytes());
     }
   }
+
+  @Test
+  void sharedFramesBetweenCopiesAreWrittenExactlyByEveryQueue() throws Exception {
+    long seed = System.nanoTime();
+    Random random = new Random(seed);
+    FrameSharer.retireAll();
+    int slabsBefore = FrameSlab.taken();
+    for (boolean crc : new boolean[] {false, true}) {
+      MemoryBudget budget = MemoryBudget.unlimited();
+      SendQueue[] queues = new SendQueue[3];
+      Sink[] sinks = new Sink[queues.length];
+      ByteArrayOutputStream[] expected = new ByteArrayOutputStream[queues.length];
+      for (int q = 0; q < queues.length; q++) {
+        queues[q] = new SendQueue(Integer.MAX_VALUE, crc, budget, false, () -> {}, 1 << 20, 2 << 20, () -> {},
+            EventLoop.next());
+        sinks[q] = new Sink();
+        sinks[q].limit = 3_000 + 7_000 * q; // Partial writes that stop inside ranges and chunks.
+        expected[q] = new ByteArrayOutputStream();
+      }
+      for (int i = 0; i < 400; i++) {
+        // Small frames are copied, large ones shared; a queue that misses a shared frame holds two
+        // ranges of one slab that are not contiguous.
+        int size = random.nextInt(3) == 0 ? random.nextInt(40) : 1_000 + random.nextInt(60_000);
+        byte[] payload = new byte[size];
+        random.nextBytes(payload);
+        try (Packet p = Packet.of(payload)) {
+          SharedFrame shared = FrameSharer.encode(p, budget, crc);
+          assertEquals(size + 4 + (crc ? 4 : 0) >= FrameSharer.MIN_FRAME, shared != null, "size " + size);
+          try {
+            for (int q = 0; q < queues.length; q++) {
+              if (random.nextInt(5) == 0) continue;
+              assertTrue(queues[q].offer(p, shared, -1, false));
+              expected[q].writeBytes(Frames.encode(payload, crc));
+            }
+          } finally {
+            if (shared != null) shared.slab().release(1);
+          }
+        }
+        if (random.nextInt(4) == 0) {
+          int q = random.nextInt(queues.length);
+          queues[q].takeFilled();
+          queues[q].write(sinks[q], 1 << 20);
+        }
+      }
+      for (int q = 0; q < queues.length; q++) {
+        queues[q].takeFilled();
+        while (queues[q].hasWriting()) queues[q].write(sinks[q], 64 << 10);
+        assertEquals(0, queues[q].queuedBytes());
+        assertEquals(
+            hex(expected[q].toByteArray()), hex(sinks[q].bytes.toByteArray()), "seed " + seed + " crc " + crc);
+      }
+    }
+    FrameSharer.retireAll();
+    assertEquals(slabsBefore, FrameSlab.taken(), "every slab back in the pool once written");
+  }
+
+  @Test
+  void discardingAQueueLetsGoOfItsSharedRanges() {
+    FrameSharer.retireAll();
+    int slabsBefore = FrameSlab.taken();
+    MemoryBudget budget = MemoryBudget.of(64L << 20);
+    SendQueue queue = new SendQueue(Integer.MAX_VALUE, false, budget, false, () -> {}, 1 << 20, 2 << 20, () -> {},
+        EventLoop.next());
+    for (int i = 0; i < 20; i++) {
+      try (Packet p = Packet.allocate(50_000).writeBytes(new byte[50_000])) {
+        SharedFrame shared = FrameSharer.encode(p, budget, false);
+        try {
+          assertTrue(queue.offer(p, shared, -1, false));
+          try (Packet small = Packet.allocate(8).writeLong(i)) {
+            assertTrue(queue.offer(small, -1));
+          }
+        } finally {
+          shared.slab().release(1);
+        }
+      }
+      if (i == 10) queue.takeFilled(); // Half the ranges taken for writing, half still filling.
+    }
+    assertTrue(budget.used() > 0);
+    queue.discard("test");
+    FrameSharer.retireAll();
+    assertEquals(slabsBefore, FrameSlab.taken());
+    assertEquals(0, budget.used(), "the slabs and chunks went back to the budget");
+  }
 }

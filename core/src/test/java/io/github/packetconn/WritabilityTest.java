@@ -92,7 +92,7 @@ class WritabilityTest {
   void queueTurnsUnwritableAtTheHighMarkAndWritableAtTheLowMark() throws IOException {
     AtomicInteger changes = new AtomicInteger();
     SendQueue queue =
-        new SendQueue(1000, false, MemoryBudget.unlimited(), false, () -> {}, 200, 500, changes::incrementAndGet);
+        new SendQueue(1000, false, MemoryBudget.unlimited(), false, () -> {}, 200, 500, changes::incrementAndGet, null);
     SendQueueTest.Sink sink = new SendQueueTest.Sink();
     try (Packet p = Packet.of(new byte[96])) {
       for (int i = 0; i < 4; i++) queue.offer(p, 0);
@@ -124,7 +124,7 @@ class WritabilityTest {
 
   @Test
   void aClosedQueueIsNeverWritableAndFailsItsWaiters() {
-    SendQueue queue = new SendQueue(1000, false, MemoryBudget.unlimited(), false, () -> {}, 0, 100, () -> {});
+    SendQueue queue = new SendQueue(1000, false, MemoryBudget.unlimited(), false, () -> {}, 0, 100, () -> {}, null);
     try (Packet p = Packet.of(new byte[196])) {
       queue.offer(p, 0);
     }
@@ -173,7 +173,7 @@ class WritabilityTest {
 
   @Test
   void crossingTheMarksAllocatesNothing() throws Exception {
-    SendQueue queue = new SendQueue(1 << 20, false, MemoryBudget.unlimited(), false, () -> {}, 256, 1024, () -> {});
+    SendQueue queue = new SendQueue(1 << 20, false, MemoryBudget.unlimited(), false, () -> {}, 256, 1024, () -> {}, null);
     Discard discard = new Discard();
     long[] self = {Thread.currentThread().threadId()};
     try (Packet p = Packet.of(new byte[124])) {

@@ -1,0 +1,96 @@
+package io.github.packetconn;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A direct buffer that frames sent to many connections are encoded into once and written from by
+ * each of them: the memory of {@link SharedFrame}s.
+ *
+ * <p>A slab counts the bytes still to be written from it, summed over every queue that holds one
+ * of its frames, plus one while a {@link FrameSharer} still encodes into it; when that count reaches
+ * zero the slab goes back to the pool and its size back to the {@link MemoryBudget} it was taken
+ * from. Each event loop writes from its own view of the slab (a duplicate made once, on that loop,
+ * and kept with the slab in the pool), setting the view's position and limit to one queue's range
+ * just before the write; so a delivery allocates nothing and queues never share a position.
+ *
+ * <p>Threads: the encoder writes the bytes under its own lock before any queue holds them; a view
+ * is touched only by its loop; the count is atomic, and whoever brings it to zero recycles.
+ */
+final class FrameSlab {
+  static final int SIZE = 256 << 10;
+  private static final int MAX_FREE = 64; // 16 MiB of idle slabs at most.
+  private static final FrameSlab[] free = new FrameSlab[MAX_FREE];
+  private static int freeCount; // Guarded by free.
+  private static final AtomicInteger taken = new AtomicInteger(); // Out of the pool; for tests.
+
+  final ByteBuffer memory = ByteBuffer.allocateDirect(SIZE).order(ByteOrder.LITTLE_ENDIAN);
+  private final ByteBuffer[] views = new ByteBuffer[EventLoop.count()]; // By loop index.
+  private final AtomicLong pending = new AtomicLong(); // Bytes to write, plus one while encoded into.
+  private MemoryBudget budget; // Charged SIZE while taken; set before the slab is shared.
+
+  private FrameSlab() {}
+
+  /**
+   * {@return a slab charged to {@code budget}, its count at one (the encoder's hold), or null if the
+   * budget has no room for it}
+   */
+  static FrameSlab take(MemoryBudget budget) {
+    if (!budget.tryAcquire(SIZE)) return null;
+    FrameSlab slab = null;
+    synchronized (free) {
+      if (freeCount > 0) {
+        slab = free[--freeCount];
+        free[freeCount] = null;
+      }
+    }
+    if (slab == null) {
+      try {
+        slab = new FrameSlab(); // Outside the lock: the JDK zeroes the memory.
+      } catch (Throwable t) { // Out of direct memory.
+        budget.release(SIZE);
+        throw t;
+      }
+    }
+    slab.budget = budget;
+    slab.pending.set(1);
+    taken.incrementAndGet();
+    return slab;
+  }
+
+  /** {@return how many slabs are out of the pool, held by encoders or queues; for tests} */
+  static int taken() {
+    return taken.get();
+  }
+
+  /** {@return the view that event loop {@code loop} writes from} That loop only. */
+  ByteBuffer view(int loop) {
+    ByteBuffer view = views[loop];
+    if (view == null) views[loop] = view = memory.duplicate();
+    return view;
+  }
+
+  /** Counts {@code bytes} more to be written from this slab. */
+  void retain(long bytes) {
+    pending.addAndGet(bytes);
+  }
+
+  /**
+   * Counts {@code bytes} as written (or dropped), recycling the slab when none are left. Never under
+   * a queue's lock: giving the budget back may wake other queues' senders.
+   */
+  void release(long bytes) {
+    long left = pending.addAndGet(-bytes);
+    if (left > 0) return;
+    if (left < 0) throw new IllegalStateException("slab released past zero: " + left);
+    MemoryBudget charged = budget;
+    budget = null;
+    taken.decrementAndGet();
+    synchronized (free) {
+      if (freeCount < MAX_FREE) free[freeCount++] = this; // Else the GC reclaims it.
+    }
+    charged.release(SIZE);
+  }
+}
