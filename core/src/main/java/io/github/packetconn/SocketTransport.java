@@ -81,6 +81,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   private volatile boolean aborted; // abort() was asked for: the close is counted so.
   private volatile boolean handlerFailed;
   private volatile Thread writer; // Parks while there is nothing to write; null until needed.
+  private volatile Thread inlineWriter; // A sender that writes what it queues itself; see send().
   private volatile boolean started; // start() ran: the writer may start.
   private volatile boolean writeWanted; // Set before the writer is unparked: no wake-up is lost.
   private volatile boolean flushForced; // flush() was called: write without waiting for the delay.
@@ -141,7 +142,23 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   @Override
   public boolean send(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
     EventLoop current = EventLoop.current();
-    if (current == null) return out.offer(packet, shared, timeoutNanos, quietIfClosed);
+    if (current == null) {
+      // A receiver replying to the last packet it took writes the reply itself, as a hand-written
+      // server does, instead of waking the writer: it will read next anyway, and a request-response
+      // load saves a thread switch per packet. Once per packet taken, so that a thread sending many
+      // packets still has them coalesced by the writer; never with a flush delay.
+      if (flushDelayNanos != 0 || !inbox.tookLast()) return out.offer(packet, shared, timeoutNanos, quietIfClosed);
+      Thread me = Thread.currentThread();
+      boolean queued;
+      inlineWriter = me; // So that the queue's flush request does not wake the writer.
+      try {
+        queued = out.offer(packet, shared, timeoutNanos, quietIfClosed);
+      } finally {
+        inlineWriter = null;
+      }
+      if (queued) writeInline();
+      return queued;
+    }
     LoopTransport source = current.dispatching; // A handler on an I/O thread: it must not wait.
     SendQueue.Overflow overflow =
         out.offerOnLoop(
@@ -157,8 +174,49 @@ final class SocketTransport implements Transport, EventLoop.Timed {
     wantWrite();
   }
 
+  /**
+   * Writes what is queued on the calling thread without blocking, if no other thread reads or
+   * writes the socket; else, or with bytes left when the socket is full, the writer takes over.
+   * The socket is non-blocking only while both locks are held, so no read or write sees the change.
+   */
+  private void writeInline() {
+    boolean done = false;
+    Throwable failed = null;
+    if (state == State.OPEN && decoderLock.tryLock()) {
+      try {
+        if (writeLock.tryLock()) {
+          try {
+            if (state == State.OPEN) {
+              channel.configureBlocking(false);
+              try {
+                out.takeFilled();
+                List<Runnable> drained = out.write(channel, WRITE_PIECE); // Until done or full.
+                if (drained != null) for (Runnable signal : drained) signal.run();
+                done = !out.hasWriting();
+              } finally {
+                channel.configureBlocking(true);
+              }
+            }
+          } catch (IOException | RuntimeException e) {
+            failed = e;
+          } finally {
+            writeLock.unlock();
+          }
+        }
+      } finally {
+        decoderLock.unlock();
+      }
+    }
+    if (failed != null) {
+      if (state != State.CLOSED) finish(failed, false);
+    } else if (!done) {
+      wantWrite();
+    }
+  }
+
   /** Wakes the writer, starting it on first use: a connection that never sends has none. */
   private void wantWrite() {
+    if (inlineWriter == Thread.currentThread()) return; // It writes right after queueing.
     writeWanted = true;
     Thread w = writer;
     if (w != null) {
