@@ -2,57 +2,45 @@ package io.github.packetconn;
 
 import java.io.IOException;
 import java.nio.channels.GatheringByteChannel;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The frames a connection has accepted but not yet written, bounded by bytes: the face of the send
- * path, which admits senders, counts what is queued and says when the writer has work.
+ * path. Under one short lock a send is admitted ({@link Admission}: the bound, the budget, senders
+ * waiting in line), encoded into the {@link FillList}, counted, and the queue says, after
+ * unlocking, whether the writer must be asked to flush and whether it turned unwritable.
  *
- * <p>Senders encode each frame straight into pooled direct chunks under a short lock (a {@link
- * FillList}), so the caller may release its packet as soon as {@code send} returns and a frame costs
- * one copy before the kernel's. The writer (the connection's event loop, or a plain blocking
- * connection's writer thread) takes all filled chunks at once ({@link #takeFilled()}) into its
- * {@link WriteList}, then writes them without holding the lock: one gathering write per ready
- * connection, however many senders.
+ * <p>Senders encode each frame straight into pooled direct chunks, so the caller may release its
+ * packet as soon as {@code send} returns and a frame costs one copy before the kernel's; a frame
+ * sent to many connections may instead be held as a range of a {@link FrameSlab} it was encoded
+ * into once. The writer (the connection's event loop, or a plain blocking connection's writer
+ * thread) takes all filled chunks at once ({@link #takeFilled()}) into its {@link WriteList} and
+ * writes them without holding the lock: one gathering write per ready connection, however many
+ * senders.
  *
- * <p><b>Shared frames</b>: a frame sent to many connections may be encoded once into a {@link
- * FrameSlab}; a queue written by an event loop then holds a range of the slab between its own
- * chunks instead of a copy, and writes it from its loop's view of the slab. Consecutive ranges of one
- * slab are kept as one.
+ * <p><b>Writability</b> ({@link Writability}): unwritable at the high water mark, writable again at
+ * the low one, told to the owner through a callback on the thread that moved it across, a sender's
+ * or the writer's. Per frame this costs one comparison under the lock the frame takes anyway;
+ * nothing is allocated.
  *
- * <p><b>Writability</b>: the queue turns unwritable when its bytes reach the high water mark and
- * writable again when writes bring them down to the low one (hysteresis, like Netty's {@code
- * ChannelOutboundBuffer}), and tells its owner through a callback, on the thread that moved it
- * across: a sender's or the writer's. Per frame this costs one comparison under the lock the
- * frame takes anyway; nothing is allocated.
- *
- * <p>Threads: senders on any thread, the writer alone for {@link #takeFilled}, {@link #write}, {@link
- * #hasWriting}, {@link #writtenBytes} and {@link #discard}; the state is guarded by the lock, the
- * write list by being the writer's.
+ * <p>Threads: senders on any thread; {@link #takeFilled}, {@link #write}, {@link #hasWriting},
+ * {@link #writtenBytes} and {@link #discard} on the writer only; the rest is guarded by the lock.
  */
 final class SendQueue {
   private final ReentrantLock lock = new ReentrantLock();
-  private final Condition notFull = lock.newCondition();
-  private final int bound;
   private final MemoryBudget budget; // Counts the chunks this queue holds.
   private final Runnable flushRequest; // Asks the loop to write; run when a frame lands unasked.
   private final Runnable writabilityChanged; // Run after unlocking, when writable flipped.
   private final boolean timed; // flushDelay is on: frames are stamped when queued.
-  private final FillList filling; // Frames accepted since the writer last took them; guarded by lock.
+  private final FillList filling; // Frames accepted since the writer last took them; under lock.
   private final WriteList writing; // Frames taken and not yet written; the writer's alone.
+  private final Admission admission; // Room, and who waits for it; under lock.
   private final Writability writability; // Changed under lock; read anywhere.
 
   // Guarded by lock.
-  private long queuedBytes; // Accepted and not yet written.
   private boolean flushPending; // A flush has been requested since the last takeFilled().
-  private String closedReason; // Non-null once sends are refused.
-  private final ArrayDeque<Thread> waiting = new ArrayDeque<>(); // FIFO.
-  private List<Runnable> drainSignals; // Run once when the queue drains below half its bound.
   private long firstQueuedNanos; // When the oldest unflushed frame was queued (flush delay only).
   private long lastQueuedNanos;
   private long appended; // Packets accepted, ever; for stats.
@@ -74,13 +62,13 @@ final class SendQueue {
       int highWater,
       Runnable writabilityChanged,
       EventLoop writer) {
-    this.bound = bound;
     this.budget = budget;
     this.timed = timed;
     this.flushRequest = flushRequest;
     this.writabilityChanged = writabilityChanged;
     this.filling = new FillList(crc);
     this.writing = new WriteList(writer != null ? writer.index : -1, budget); // -1: never shares.
+    this.admission = new Admission(bound, budget, filling, lock.newCondition());
     this.writability = new Writability(lowWater, highWater);
   }
 
@@ -120,8 +108,8 @@ final class SendQueue {
    * Queues {@code packet} from an I/O thread, which must never wait. Without room, a {@code
    * mayOverflow} send (a blocking {@code send}) is queued anyway, past the bound or the budget, and
    * the caller stops reading the connection whose packet it is handling; {@code onDrained}, that
-   * connection's signal, runs once this queue drains. Without room and {@code mayOverflow}, nothing
-   * is queued.
+   * connection's signal, runs once this queue drains. Without room and without {@code mayOverflow},
+   * nothing is queued.
    */
   Overflow offerOnLoop(Packet packet, boolean mayOverflow, Runnable onDrained) {
     return offerOnLoop(packet, mayOverflow, false, onDrained);
@@ -161,47 +149,32 @@ final class SendQueue {
     long refund = 0;
     lock.lock();
     try {
-      if (refused(quietIfClosed)) return Overflow.REFUSED;
-      if (!admitted(frame, share)) {
+      if (admission.refused(quietIfClosed)) return Overflow.REFUSED;
+      if (!admission.admitted(frame, share)) {
         if (mayOverflow) {
-          overflow = overflow(frame, share, onDrained);
-        } else if (timeoutNanos == 0 || !await(frame, share, timeoutNanos, quietIfClosed)) {
+          overflow = admission.overflow(frame, share, onDrained);
+        } else if (timeoutNanos == 0 || !admission.await(frame, share, timeoutNanos, quietIfClosed, this)) {
           return Overflow.REFUSED;
         }
       }
-      refund = chunkBytes(frame, share); // Kept if the encoding throws: nothing was queued.
+      refund = admission.chunkBytes(frame, share); // Kept if the encoding throws: nothing was queued.
       if (share) {
         filling.append(shared);
       } else {
         filling.encode(packet, frame);
       }
       refund = 0;
-      unwritable = countQueued(frame);
+      appended++;
+      unwritable = writability.afterQueued(admission.queued(frame));
       flush = markUnflushed();
     } finally {
-      if (!waiting.isEmpty()) notFull.signalAll(); // The next in line may fit now.
+      admission.wakeWaiting(); // The next in line may fit now.
       lock.unlock();
       if (refund > 0) budget.release(refund); // After unlocking: a release may take other queues' locks.
     }
     if (flush) flushRequest.run();
     if (unwritable) writabilityChanged.run();
     return overflow;
-  }
-
-  /**
-   * Takes room for {@code frame} past the bound or the budget, for a caller that may not wait but
-   * will pause its source until {@code onDrained} runs. Lock held.
-   *
-   * @return how far past
-   */
-  private Overflow overflow(int frame, boolean share, Runnable onDrained) {
-    boolean pastBound = full(frame);
-    if (pastBound && onDrained != null) whenDrained(onDrained);
-    long chunkBytes = chunkBytes(frame, share);
-    boolean pastBudget = !budget.tryAcquire(chunkBytes);
-    if (pastBudget) budget.acquire(chunkBytes); // The caller pauses its source until room.
-    return pastBound && pastBudget ? Overflow.BOUND_AND_BUDGET : pastBound ? Overflow.BOUND
-        : pastBudget ? Overflow.BUDGET : Overflow.NONE; // None: room, but others wait in line.
   }
 
   /** What {@link #offerOnLoop} did beyond queueing. */
@@ -236,30 +209,6 @@ final class SendQueue {
   }
 
   /**
-   * {@return true if {@code frame} may be queued at once: it fits the bound, nobody waits before
-   * it, and its chunks were taken from the budget (a {@code shared} frame needs none)} Lock held.
-   */
-  private boolean admitted(int frame, boolean shared) {
-    return !full(frame) && waiting.isEmpty() && budget.tryAcquire(chunkBytes(frame, shared));
-  }
-
-  /** {@return the budget {@code frame} bytes take in new chunks: none if {@code shared}} Lock held. */
-  private long chunkBytes(int frame, boolean shared) {
-    return shared ? 0 : filling.chunkBytes(frame);
-  }
-
-  /**
-   * Counts a frame of {@code frame} bytes as queued. Lock held.
-   *
-   * @return true if it took the queue to its high water mark: it turned unwritable
-   */
-  private boolean countQueued(int frame) {
-    queuedBytes += frame;
-    appended++;
-    return writability.afterQueued(queuedBytes);
-  }
-
-  /**
    * Stamps the frame just queued (flush delay only). Lock held.
    *
    * @return true if it is the first since the writer last took the filled chunks: a flush must be
@@ -275,49 +224,11 @@ final class SendQueue {
     return true;
   }
 
-  private boolean full(int frame) {
-    return queuedBytes > 0 && queuedBytes + frame > bound;
-  }
-
-  /**
-   * Waits in line until {@code frame} fits in this queue and the budget, and takes its chunks from
-   * the budget; false on timeout. Lock held.
-   */
-  private boolean await(int frame, boolean shared, long timeoutNanos, boolean quietIfClosed) {
-    Thread me = Thread.currentThread(); // Each thread waits for one frame at a time.
-    waiting.addLast(me);
-    long remaining = timeoutNanos;
-    try {
-      while (true) {
-        if (waiting.peekFirst() == me && !full(frame)) {
-          long chunkBytes = chunkBytes(frame, shared);
-          if (budget.tryAcquire(chunkBytes)) return true;
-          budget.waitForRoom(this); // Then try again, so a release in between is not missed.
-          if (budget.tryAcquire(chunkBytes)) return true;
-        }
-        if (timeoutNanos < 0) {
-          notFull.await();
-        } else {
-          if (remaining <= 0) return false;
-          remaining = notFull.awaitNanos(remaining);
-        }
-        if (refused(quietIfClosed)) return false;
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(
-          "interrupted while waiting for send queue space (" + queuedBytes + " of " + bound
-              + " bytes queued, " + budget + "); packet not sent");
-    } finally {
-      waiting.remove(me);
-    }
-  }
-
   /** Wakes the senders waiting here: the budget has room again. */
   void budgetReleased() {
     lock.lock();
     try {
-      notFull.signalAll();
+      admission.wakeAll();
     } finally {
       lock.unlock();
     }
@@ -327,7 +238,7 @@ final class SendQueue {
   int waiting() {
     lock.lock();
     try {
-      return waiting.size();
+      return admission.waiting();
     } finally {
       lock.unlock();
     }
@@ -337,10 +248,15 @@ final class SendQueue {
   long queuedBytes() {
     lock.lock();
     try {
-      return queuedBytes;
+      return admission.queuedBytes();
     } finally {
       lock.unlock();
     }
+  }
+
+  /** {@return true if no frame waits to be written, taken or not} */
+  boolean isEmpty() {
+    return queuedBytes() == 0;
   }
 
   /**
@@ -350,15 +266,10 @@ final class SendQueue {
   ConnectionStats stats(long packetsIn, long bytesIn) {
     lock.lock();
     try {
-      return new ConnectionStats(packetsIn, bytesIn, appended, written, queuedBytes, writes);
+      return new ConnectionStats(packetsIn, bytesIn, appended, written, admission.queuedBytes(), writes);
     } finally {
       lock.unlock();
     }
-  }
-
-  /** {@return true if no frame waits to be written, taken or not} */
-  boolean isEmpty() {
-    return queuedBytes() == 0;
   }
 
   /**
@@ -412,15 +323,10 @@ final class SendQueue {
       if (total > 0) {
         lock.lock();
         try {
-          queuedBytes -= total;
           written += total;
           writes = writing.writeCalls();
-          if (!waiting.isEmpty()) notFull.signalAll();
-          if (drainSignals != null && queuedBytes <= bound / 2) {
-            drained = drainSignals;
-            drainSignals = null;
-          }
-          nowWritable = closedReason == null && writability.afterWritten(queuedBytes);
+          drained = admission.written(total);
+          nowWritable = admission.closedReason() == null && writability.afterWritten(admission.queuedBytes());
         } finally {
           lock.unlock();
         }
@@ -428,19 +334,6 @@ final class SendQueue {
       if (nowWritable) writabilityChanged.run();
     }
     return drained;
-  }
-
-  /**
-   * Remembers {@code signal}, to run once this queue drains below half its bound (or is discarded).
-   * A {@link Holding} signal is told each time it starts waiting here, under this lock, so that it
-   * is counted before it can run. Lock held.
-   */
-  private void whenDrained(Runnable signal) {
-    if (drainSignals == null) drainSignals = new ArrayList<>(2);
-    if (!drainSignals.contains(signal)) {
-      drainSignals.add(signal);
-      if (signal instanceof Holding holding) holding.held();
-    }
   }
 
   /**
@@ -458,9 +351,7 @@ final class SendQueue {
     String why;
     lock.lock();
     try {
-      if (closedReason == null) closedReason = reason;
-      why = closedReason;
-      notFull.signalAll();
+      why = admission.refuse(reason);
       waiter = writability.close();
     } finally {
       lock.unlock();
@@ -479,15 +370,10 @@ final class SendQueue {
     String why = null;
     lock.lock();
     try {
-      if (closedReason == null) closedReason = reason;
-      why = closedReason;
+      why = admission.refuse(reason);
       waiter = writability.close();
       filling.moveTo(writing); // Dropped with the rest, below.
-      queuedBytes = 0;
-      notFull.signalAll();
-      List<Runnable> resumed = drainSignals;
-      drainSignals = null;
-      return resumed;
+      return admission.clear();
     } finally {
       lock.unlock();
       writing.discard(); // Outside our lock: giving budget back may take other queues' locks.
@@ -521,6 +407,7 @@ final class SendQueue {
   CompletableFuture<Void> whenWritable() {
     lock.lock();
     try {
+      String closedReason = admission.closedReason();
       if (closedReason != null) return CompletableFuture.failedFuture(new Closed(closedReason));
       return writability.whenWritable();
     } finally {
@@ -541,16 +428,6 @@ final class SendQueue {
       lock.unlock();
     }
     if (waiter != null) waiter.complete(null);
-  }
-
-  /**
-   * {@return true if sends are refused and the caller asked to be told quietly} Throws {@code
-   * IllegalStateException} with the reason if they are refused and it did not. Lock held.
-   */
-  private boolean refused(boolean quietly) {
-    if (closedReason == null) return false;
-    if (quietly) return true;
-    throw new Closed(closedReason);
   }
 
   /**

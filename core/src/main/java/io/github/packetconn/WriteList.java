@@ -10,12 +10,12 @@ import java.util.Arrays;
  * of {@link FrameSlab}s written from the writer loop's view of the slab, in the order they were
  * queued.
  *
- * <p>They go out in gathering writes of about {@code maxBytes} each. A slab's view has one position,
- * so it appears at most once per write; a write ends before a second range of the same slab.
- * Written chunks go back to the {@link ChunkPool} and their size to the budget, written bytes of a
- * range to their slab, at once and outside any queue's lock.
+ * <p>They go out in gathering writes of a bounded size ({@link #write}). A slab's view has one
+ * position, so it appears at most once per gathering write: a batch stops before a second range of
+ * a slab it holds already. Written chunks go back to the {@link ChunkPool} and their size to the
+ * budget, written bytes of a range to their slab, at once and outside any queue's lock.
  *
- * <p>Threads: event loop (or the writer thread) only.
+ * <p>Threads: event loop (or the writer thread, or whoever holds that thread's write lock) only.
  */
 final class WriteList {
   private final int writerLoop; // Index of the event loop that writes, whose slab views we use; -1: none.
