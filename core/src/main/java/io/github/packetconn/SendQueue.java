@@ -1,76 +1,51 @@
 package io.github.packetconn;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.zip.CRC32;
 
 /**
- * The frames a connection has accepted but not yet written, bounded by bytes.
+ * The frames a connection has accepted but not yet written, bounded by bytes: the face of the send
+ * path. Under one short lock a send is admitted ({@link Admission}: the bound, the budget, senders
+ * waiting in line), encoded into the {@link FillList}, counted, and the queue says, after
+ * unlocking, whether the writer must be asked to flush and whether it turned unwritable.
  *
- * <p>Senders encode each frame straight into pooled direct chunks under a short lock, so the caller
- * may release its packet as soon as {@code send} returns and a frame costs one copy before the
- * kernel's. The event loop takes all filled chunks at once ({@link #takeFilled()}), then writes them
- * without holding the lock: one gathering write per ready connection, however many senders.
+ * <p>Senders encode each frame straight into pooled direct chunks, so the caller may release its
+ * packet as soon as {@code send} returns and a frame costs one copy before the kernel's; a frame
+ * sent to many connections may instead be held as a range of a {@link FrameSlab} it was encoded
+ * into once. The writer (the connection's event loop, or a plain blocking connection's writer
+ * thread) takes all filled chunks at once ({@link #takeFilled()}) into its {@link WriteList} and
+ * writes them without holding the lock: one gathering write per ready connection, however many
+ * senders.
  *
- * <p><b>Shared frames</b>: a frame sent to many connections may be encoded once into a {@link
- * FrameSlab}; a queue written by an event loop then holds a range of the slab between its own
- * chunks instead of a copy, and writes it from its loop's view of the slab. Consecutive ranges of one
- * slab are kept as one.
+ * <p><b>Writability</b> ({@link Writability}): unwritable at the high water mark, writable again at
+ * the low one, told to the owner through a callback on the thread that moved it across, a sender's
+ * or the writer's. Per frame this costs one comparison under the lock the frame takes anyway;
+ * nothing is allocated.
  *
- * <p><b>Writability</b>: the queue turns unwritable when its bytes reach the high water mark and
- * writable again when writes bring them down to the low one (hysteresis, like Netty's {@code
- * ChannelOutboundBuffer}), and tells its owner through a callback, on the thread that moved it
- * across: a sender's or the writer's. Per frame this costs one comparison under the lock the
- * frame takes anyway; nothing is allocated.
+ * <p>Threads: senders on any thread; {@link #takeFilled}, {@link #write}, {@link #hasWriting},
+ * {@link #writtenBytes} and {@link #discard} on the writer only; the rest is guarded by the lock.
  */
 final class SendQueue {
   private final ReentrantLock lock = new ReentrantLock();
-  private final Condition notFull = lock.newCondition();
-  private final int bound;
   private final MemoryBudget budget; // Counts the chunks this queue holds.
-  private final CRC32 crc; // Null without CRC; guarded by lock.
   private final Runnable flushRequest; // Asks the loop to write; run when a frame lands unasked.
   private final Runnable writabilityChanged; // Run after unlocking, when writable flipped.
-  private final int lowWater; // Writable again at or below this many bytes queued.
-  private final int highWater; // Unwritable at or above this many.
   private final boolean timed; // flushDelay is on: frames are stamped when queued.
-  private final byte[] scratch = new byte[4];
-  private final int writerLoop; // Index of the event loop that writes this queue; -1: never shares.
+  private final FillList filling; // Frames accepted since the writer last took them; under lock.
+  private final WriteList writing; // Frames taken and not yet written; the writer's alone.
+  private final Admission admission; // Room, and who waits for it; under lock.
+  private final Writability writability; // Changed under lock; read anywhere.
 
   // Guarded by lock.
-  private ByteBuffer[] filling = new ByteBuffer[4]; // Chunks, or null where a range of a slab is.
-  private FrameSlab[] fillingSlab = new FrameSlab[4]; // Where filling[i] is null: the range's slab,
-  private int[] fillingStart = new int[4]; // its first byte,
-  private int[] fillingEnd = new int[4]; // and the byte after its last.
-  private int fillingCount;
-  private long queuedBytes; // Accepted and not yet written.
   private boolean flushPending; // A flush has been requested since the last takeFilled().
-  private String closedReason; // Non-null once sends are refused.
-  private final java.util.ArrayDeque<Thread> waiting = new java.util.ArrayDeque<>(); // FIFO.
-  private int fill; // The chunk being filled; later reserved chunks are empty.
-  private List<Runnable> drainSignals; // Run once when the queue drains below half its bound.
   private long firstQueuedNanos; // When the oldest unflushed frame was queued (flush delay only).
   private long lastQueuedNanos;
   private long appended; // Packets accepted, ever; for stats.
-  private long written; // Bytes written, ever; for stats. Only the event loop writes it.
+  private long written; // Bytes written, ever; for stats. Only the writer changes it.
   private long writes; // Write system calls that wrote something; for stats.
-  private volatile boolean writable = true; // Written under lock; read anywhere, lock-free.
-  private volatile long unwritableSince; // System.nanoTime() of the last flip to unwritable.
-  private volatile CompletableFuture<Void> writableWaiter; // For whenWritable(); under lock.
-
-  // Owned by the event loop.
-  private ByteBuffer[] writing = new ByteBuffer[8]; // Chunks, or for a range the loop's view of it.
-  private FrameSlab[] writingSlab = new FrameSlab[8]; // A range's slab; null for a chunk.
-  private int[] writingPos = new int[8]; // A range's next byte to write.
-  private int[] writingEnd = new int[8];
-  private int writeHead;
-  private int writeTail;
 
   SendQueue(int bound, boolean crc, MemoryBudget budget, boolean timed, Runnable flushRequest) {
     this(bound, crc, budget, timed, flushRequest, PacketConfig.defaultHighWaterMark(bound) / 2,
@@ -87,15 +62,14 @@ final class SendQueue {
       int highWater,
       Runnable writabilityChanged,
       EventLoop writer) {
-    this.bound = bound;
     this.budget = budget;
-    this.crc = crc ? new CRC32() : null;
     this.timed = timed;
     this.flushRequest = flushRequest;
-    this.lowWater = lowWater;
-    this.highWater = highWater;
     this.writabilityChanged = writabilityChanged;
-    this.writerLoop = writer != null ? writer.index : -1;
+    this.filling = new FillList(crc);
+    this.writing = new WriteList(writer != null ? writer.index : -1, budget); // -1: never shares.
+    this.admission = new Admission(bound, budget, filling, lock.newCondition());
+    this.writability = new Writability(lowWater, highWater);
   }
 
   MemoryBudget budget() {
@@ -127,39 +101,15 @@ final class SendQueue {
    * or null) instead of a copy if this queue can hold it: see {@link #shares}.
    */
   boolean offer(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
-    boolean share = shares(shared);
-    int frame = share ? shared.length() : frameSize(packet);
-    int done;
-    long refund = 0;
-    lock.lock();
-    try {
-      if (refused(quietIfClosed)) return false;
-      if (!admitted(frame, share) && (timeoutNanos == 0 || !await(frame, share, timeoutNanos, quietIfClosed))) {
-        return false;
-      }
-      long taken = share ? 0 : chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
-      try {
-        done = share ? append(shared) : encode(packet, frame);
-      } catch (Throwable t) {
-        refund = taken; // Given back after unlocking: a release may take other queues' locks.
-        throw t;
-      }
-    } finally {
-      if (!waiting.isEmpty()) notFull.signalAll(); // The next in line may fit now.
-      lock.unlock();
-      if (refund > 0) budget.release(refund);
-    }
-    if ((done & FLUSH) != 0) flushRequest.run();
-    if ((done & UNWRITABLE) != 0) writabilityChanged.run();
-    return true;
+    return enqueue(packet, shared, timeoutNanos, false, quietIfClosed, null) != Overflow.REFUSED;
   }
 
   /**
    * Queues {@code packet} from an I/O thread, which must never wait. Without room, a {@code
    * mayOverflow} send (a blocking {@code send}) is queued anyway, past the bound or the budget, and
    * the caller stops reading the connection whose packet it is handling; {@code onDrained}, that
-   * connection's signal, runs once this queue drains. Without room and {@code mayOverflow}, nothing
-   * is queued.
+   * connection's signal, runs once this queue drains. Without room and without {@code mayOverflow},
+   * nothing is queued.
    */
   Overflow offerOnLoop(Packet packet, boolean mayOverflow, Runnable onDrained) {
     return offerOnLoop(packet, mayOverflow, false, onDrained);
@@ -179,38 +129,51 @@ final class SendQueue {
    */
   Overflow offerOnLoop(
       Packet packet, SharedFrame shared, boolean mayOverflow, boolean quietIfClosed, Runnable onDrained) {
+    return enqueue(packet, shared, 0, mayOverflow, quietIfClosed, onDrained);
+  }
+
+  /**
+   * Admits and queues one frame, for {@link #offer(Packet, SharedFrame, long, boolean)} and {@link
+   * #offerOnLoop(Packet, SharedFrame, boolean, boolean, Runnable)}: without room it queues past the
+   * bound or the budget if {@code mayOverflow}, else waits up to {@code timeoutNanos}. Then, after
+   * unlocking, it asks for a flush if none is pending and says if the queue turned unwritable.
+   */
+  private Overflow enqueue(
+      Packet packet, SharedFrame shared, long timeoutNanos, boolean mayOverflow, boolean quietIfClosed,
+      Runnable onDrained) {
     boolean share = shares(shared);
-    int frame = share ? shared.length() : frameSize(packet);
+    int frame = share ? shared.length() : filling.frameSize(packet);
     Overflow overflow = Overflow.NONE;
-    int done;
+    boolean unwritable;
+    boolean flush;
     long refund = 0;
     lock.lock();
     try {
-      if (refused(quietIfClosed)) return Overflow.REFUSED;
-      if (!admitted(frame, share)) {
-        if (!mayOverflow) return Overflow.REFUSED;
-        boolean pastBound = full(frame);
-        if (pastBound && onDrained != null) whenDrained(onDrained);
-        long chunkBytes = share ? 0 : chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
-        boolean pastBudget = !budget.tryAcquire(chunkBytes);
-        if (pastBudget) budget.acquire(chunkBytes); // The caller pauses its source until room.
-        overflow = pastBound && pastBudget ? Overflow.BOUND_AND_BUDGET : pastBound ? Overflow.BOUND
-            : pastBudget ? Overflow.BUDGET : Overflow.NONE; // None: room, but others wait in line.
+      if (admission.refused(quietIfClosed)) return Overflow.REFUSED;
+      if (!admission.admitted(frame, share)) {
+        if (mayOverflow) {
+          overflow = admission.overflow(frame, share, onDrained);
+        } else if (timeoutNanos == 0 || !admission.await(frame, share, timeoutNanos, quietIfClosed, this)) {
+          return Overflow.REFUSED;
+        }
       }
-      long taken = share ? 0 : chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
-      try {
-        done = share ? append(shared) : encode(packet, frame);
-      } catch (Throwable t) {
-        refund = taken;
-        throw t;
+      refund = admission.chunkBytes(frame, share); // Kept if the encoding throws: nothing was queued.
+      if (share) {
+        filling.append(shared);
+      } else {
+        filling.encode(packet, frame);
       }
+      refund = 0;
+      appended++;
+      unwritable = writability.afterQueued(admission.queued(frame));
+      flush = markUnflushed();
     } finally {
-      if (!waiting.isEmpty()) notFull.signalAll();
+      admission.wakeWaiting(); // The next in line may fit now.
       lock.unlock();
-      if (refund > 0) budget.release(refund);
+      if (refund > 0) budget.release(refund); // After unlocking: a release may take other queues' locks.
     }
-    if ((done & FLUSH) != 0) flushRequest.run();
-    if ((done & UNWRITABLE) != 0) writabilityChanged.run();
+    if (flush) flushRequest.run();
+    if (unwritable) writabilityChanged.run();
     return overflow;
   }
 
@@ -236,174 +199,36 @@ final class SendQueue {
     }
   }
 
-  private int frameSize(Packet packet) {
-    return 4 + packet.size() + (crc != null ? 4 : 0);
-  }
-
   /**
    * {@return true if this queue can hold {@code shared} as a range of its slab: it is written by an
    * event loop (whose view of the slab it writes from), counts its memory in the frame's budget, and
    * frames it with a CRC if the frame has one} Any thread; reads only final fields.
    */
   boolean shares(SharedFrame shared) {
-    return shared != null && writerLoop >= 0 && shared.budget() == budget && shared.crc() == (crc != null);
+    return shared != null && writing.writerLoop() >= 0 && shared.budget() == budget && shared.crc() == filling.crc();
   }
 
   /**
-   * {@return true if {@code frame} may be queued at once: it fits the bound, nobody waits before
-   * it, and its chunks were taken from the budget (a {@code shared} frame needs none)} Lock held.
+   * Stamps the frame just queued (flush delay only). Lock held.
+   *
+   * @return true if it is the first since the writer last took the filled chunks: a flush must be
+   *     asked for
    */
-  private boolean admitted(int frame, boolean shared) {
-    return !full(frame) && waiting.isEmpty()
-        && (shared || budget.tryAcquire(chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE));
-  }
-
-  private static final int FLUSH = 1; // encode(): a flush must be asked for.
-  private static final int UNWRITABLE = 2; // encode(): the frame made the queue unwritable.
-
-  /**
-   * Encodes {@code packet} into the chunks, its {@code frame} bytes already admitted (and their new
-   * chunks taken from the budget); returns {@link #FLUSH} if a flush must be asked for, plus {@link
-   * #UNWRITABLE} if the queue reached its high water mark. Lock held; if it throws, nothing was
-   * queued and the caller gives the chunks' budget back.
-   */
-  private int encode(Packet packet, int frame) {
-    reserve(frame); // Every chunk the frame needs, before a byte is written: failure-atomic.
-    int size = packet.size();
-    byte[] payload = packet.array();
-    putInt(size);
-    put(payload, 0, size);
-    if (crc != null) {
-      crc.reset();
-      crc.update(littleEndian(size), 0, 4);
-      crc.update(payload, 0, size);
-      putInt((int) crc.getValue());
-    }
-    return queued(frame);
-  }
-
-  /**
-   * Queues {@code shared} as a range of its slab, after what is queued, and counts its bytes in the
-   * slab; returns what {@link #encode} does. Lock held; the frame is admitted.
-   */
-  private int append(SharedFrame shared) {
-    FrameSlab slab = shared.slab();
-    int last = fillingCount - 1;
-    if (last >= 0 && fillingSlab[last] == slab && fillingEnd[last] == shared.start()) {
-      fillingEnd[last] = shared.end(); // The slab's previous frame went to this queue too.
-    } else {
-      if (fillingCount == filling.length) growFilling(fillingCount + 1);
-      filling[fillingCount] = null;
-      fillingSlab[fillingCount] = slab;
-      fillingStart[fillingCount] = shared.start();
-      fillingEnd[fillingCount] = shared.end();
-      fillingCount++;
-    }
-    fill = fillingCount; // A frame copied next starts a chunk of its own, after this range.
-    slab.retain(shared.length());
-    return queued(shared.length());
-  }
-
-  /**
-   * Counts a frame of {@code frame} bytes as queued; returns {@link #FLUSH} if a flush must be asked
-   * for, plus {@link #UNWRITABLE} if the queue reached its high water mark. Lock held.
-   */
-  private int queued(int frame) {
-    queuedBytes += frame;
-    appended++;
-    int done = 0;
-    if (writable && queuedBytes >= highWater) {
-      writable = false;
-      unwritableSince = System.nanoTime();
-      done = UNWRITABLE;
-    }
+  private boolean markUnflushed() {
     if (timed) {
       lastQueuedNanos = System.nanoTime();
       if (!flushPending) firstQueuedNanos = lastQueuedNanos;
     }
-    if (flushPending) return done;
+    if (flushPending) return false;
     flushPending = true;
-    return done | FLUSH;
-  }
-
-  private boolean full(int frame) {
-    return queuedBytes > 0 && queuedBytes + frame > bound;
-  }
-
-  /**
-   * Waits in line until {@code frame} fits in this queue and the budget, and takes its chunks from
-   * the budget; false on timeout. Lock held.
-   */
-  private boolean await(int frame, boolean shared, long timeoutNanos, boolean quietIfClosed) {
-    Thread me = Thread.currentThread(); // Each thread waits for one frame at a time.
-    waiting.addLast(me);
-    long remaining = timeoutNanos;
-    try {
-      while (true) {
-        if (waiting.peekFirst() == me && !full(frame)) {
-          long chunkBytes = shared ? 0 : chunksNeeded(frame) * (long) ChunkPool.CHUNK_SIZE;
-          if (budget.tryAcquire(chunkBytes)) return true;
-          budget.waitForRoom(this); // Then try again, so a release in between is not missed.
-          if (budget.tryAcquire(chunkBytes)) return true;
-        }
-        if (timeoutNanos < 0) {
-          notFull.await();
-        } else {
-          if (remaining <= 0) return false;
-          remaining = notFull.awaitNanos(remaining);
-        }
-        if (refused(quietIfClosed)) return false;
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(
-          "interrupted while waiting for send queue space (" + queuedBytes + " of " + bound
-              + " bytes queued, " + budget + "); packet not sent");
-    } finally {
-      waiting.remove(me);
-    }
-  }
-
-  /** {@return how many chunks a frame of {@code frame} bytes needs beyond the free end of the last} */
-  private int chunksNeeded(int frame) {
-    int free = fillingCount == 0 || filling[fillingCount - 1] == null ? 0 : filling[fillingCount - 1].remaining();
-    if (frame <= free) return 0;
-    return (int) (((long) frame - free + ChunkPool.CHUNK_SIZE - 1) / ChunkPool.CHUNK_SIZE);
-  }
-
-  /** Takes the chunks {@link #chunksNeeded} says. */
-  private void reserve(int frame) {
-    int more = chunksNeeded(frame);
-    if (more == 0) return;
-    if (fillingCount + more > filling.length) growFilling(fillingCount + more);
-    int before = fillingCount;
-    try {
-      for (int i = 0; i < more; i++) {
-        ByteBuffer chunk = ChunkPool.take();
-        filling[fillingCount++] = chunk;
-      }
-    } catch (Throwable t) { // Out of direct memory: give back what was taken, queue nothing.
-      while (fillingCount > before) {
-        ChunkPool.give(filling[--fillingCount]);
-        filling[fillingCount] = null;
-      }
-      throw t;
-    }
-  }
-
-  private void growFilling(int atLeast) {
-    int n = Math.max(filling.length * 2, atLeast);
-    filling = java.util.Arrays.copyOf(filling, n);
-    fillingSlab = java.util.Arrays.copyOf(fillingSlab, n);
-    fillingStart = java.util.Arrays.copyOf(fillingStart, n);
-    fillingEnd = java.util.Arrays.copyOf(fillingEnd, n);
+    return true;
   }
 
   /** Wakes the senders waiting here: the budget has room again. */
   void budgetReleased() {
     lock.lock();
     try {
-      notFull.signalAll();
+      admission.wakeAll();
     } finally {
       lock.unlock();
     }
@@ -413,7 +238,7 @@ final class SendQueue {
   int waiting() {
     lock.lock();
     try {
-      return waiting.size();
+      return admission.waiting();
     } finally {
       lock.unlock();
     }
@@ -423,10 +248,15 @@ final class SendQueue {
   long queuedBytes() {
     lock.lock();
     try {
-      return queuedBytes;
+      return admission.queuedBytes();
     } finally {
       lock.unlock();
     }
+  }
+
+  /** {@return true if no frame waits to be written, taken or not} */
+  boolean isEmpty() {
+    return queuedBytes() == 0;
   }
 
   /**
@@ -436,17 +266,7 @@ final class SendQueue {
   ConnectionStats stats(long packetsIn, long bytesIn) {
     lock.lock();
     try {
-      return new ConnectionStats(packetsIn, bytesIn, appended, written, queuedBytes, writes);
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** {@return true if no frame waits to be written, taken or not} */
-  boolean isEmpty() {
-    lock.lock();
-    try {
-      return queuedBytes == 0;
+      return new ConnectionStats(packetsIn, bytesIn, appended, written, admission.queuedBytes(), writes);
     } finally {
       lock.unlock();
     }
@@ -465,112 +285,48 @@ final class SendQueue {
     }
   }
 
-  /** Moves every filled chunk behind the ones being written. Event loop only. */
+  /** Moves every filled chunk and range behind the ones being written. Writer only. */
   void takeFilled() {
     lock.lock();
     try {
       flushPending = false;
-      for (int i = 0; i < fillingCount; i++) {
-        FrameSlab slab = fillingSlab[i];
-        if (slab == null) {
-          if (writeTail == writing.length) compactOrGrow();
-          writing[writeTail++] = filling[i].flip();
-          filling[i] = null;
-          continue;
-        }
-        fillingSlab[i] = null;
-        int last = writeTail - 1;
-        if (last >= writeHead && writingSlab[last] == slab && writingEnd[last] == fillingStart[i]) {
-          writingEnd[last] = fillingEnd[i]; // Continues the range being written.
-          continue;
-        }
-        if (writeTail == writing.length) compactOrGrow();
-        writing[writeTail] = slab.view(writerLoop);
-        writingSlab[writeTail] = slab;
-        writingPos[writeTail] = fillingStart[i];
-        writingEnd[writeTail] = fillingEnd[i];
-        writeTail++;
-      }
-      fillingCount = 0;
-      fill = 0;
+      filling.moveTo(writing);
     } finally {
       lock.unlock();
     }
   }
 
-  /** {@return the bytes written since the queue was made} Event loop only. */
+  /** {@return the bytes written since the queue was made} Writer only. */
   long writtenBytes() {
-    return written; // The loop's own writes: no lock needed to read them on the loop.
+    return writing.writtenBytes();
   }
 
-  /** {@return true if taken chunks still wait to be written} Event loop only. */
+  /** {@return true if taken chunks still wait to be written} Writer only. */
   boolean hasWriting() {
-    return writeHead < writeTail;
+    return writing.hasWriting();
   }
 
   /**
    * Writes taken chunks, at most about {@code maxBytes} per system call, until they are all written
-   * or the socket is full. Event loop only.
+   * or the socket is full. Writer only.
    *
    * @return the drain signals to run, if this write drained the queue below half its
    *     bound; otherwise null
    */
   List<Runnable> write(GatheringByteChannel channel, int maxBytes) throws IOException {
-    long total = 0;
-    int given = 0;
-    int calls = 0;
     List<Runnable> drained = null;
     boolean nowWritable = false;
     try {
-      while (writeHead < writeTail) {
-        int end = writeHead;
-        long batch = 0;
-        while (end < writeTail && (end == writeHead || batch < maxBytes)) {
-          FrameSlab slab = writingSlab[end];
-          if (slab != null) {
-            if (holds(slab, writeHead, end)) break; // One view per loop: a slab once per write.
-            writing[end].limit(writingEnd[end]).position(writingPos[end]);
-          }
-          batch += writing[end++].remaining();
-        }
-        long n = channel.write(writing, writeHead, end - writeHead);
-        total += n;
-        if (n > 0) calls++;
-        for (int i = writeHead; i < end; i++) {
-          if (writingSlab[i] == null) continue;
-          int moved = writing[i].position() - writingPos[i];
-          if (moved == 0) continue;
-          writingPos[i] += moved;
-          writingSlab[i].release(moved); // Not under our lock: the slab may go back to its budget.
-        }
-        while (writeHead < writeTail && written(writeHead)) {
-          if (writingSlab[writeHead] == null) {
-            ChunkPool.give(writing[writeHead]);
-            given++;
-          }
-          writingSlab[writeHead] = null;
-          writing[writeHead++] = null;
-        }
-        if (n < batch) break; // The socket is full; the loop waits for OP_WRITE.
-      }
-    } finally { // Also when a write fails: what was written is counted, its chunks' budget returned.
-      if (writeHead == writeTail) writeHead = writeTail = 0;
-      if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE);
+      writing.write(channel, maxBytes);
+    } finally { // Also when a write fails: what was written is counted.
+      long total = writing.writtenBytes() - written; // Only the writer changes written: read without lock.
       if (total > 0) {
         lock.lock();
         try {
-          queuedBytes -= total;
           written += total;
-          writes += calls;
-          if (!waiting.isEmpty()) notFull.signalAll();
-          if (drainSignals != null && queuedBytes <= bound / 2) {
-            drained = drainSignals;
-            drainSignals = null;
-          }
-          if (!writable && queuedBytes <= lowWater && closedReason == null) {
-            writable = true;
-            nowWritable = true;
-          }
+          writes = writing.writeCalls();
+          drained = admission.written(total);
+          nowWritable = admission.closedReason() == null && writability.afterWritten(admission.queuedBytes());
         } finally {
           lock.unlock();
         }
@@ -578,32 +334,6 @@ final class SendQueue {
       if (nowWritable) writabilityChanged.run();
     }
     return drained;
-  }
-
-  /** {@return true if entry {@code i} is written out} Event loop only. */
-  private boolean written(int i) {
-    return writingSlab[i] == null ? !writing[i].hasRemaining() : writingPos[i] == writingEnd[i];
-  }
-
-  /** {@return true if a range of {@code slab} is among entries {@code from} to {@code to}, exclusive} */
-  private boolean holds(FrameSlab slab, int from, int to) {
-    for (int i = from; i < to; i++) {
-      if (writingSlab[i] == slab) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Remembers {@code signal}, to run once this queue drains below half its bound (or is discarded).
-   * A {@link Holding} signal is told each time it starts waiting here, under this lock, so that it
-   * is counted before it can run. Lock held.
-   */
-  private void whenDrained(Runnable signal) {
-    if (drainSignals == null) drainSignals = new ArrayList<>(2);
-    if (!drainSignals.contains(signal)) {
-      drainSignals.add(signal);
-      if (signal instanceof Holding holding) holding.held();
-    }
   }
 
   /**
@@ -618,75 +348,36 @@ final class SendQueue {
   /** Refuses further sends with {@code reason}; frames already queued stay. */
   void refuse(String reason) {
     CompletableFuture<Void> waiter;
+    String why;
     lock.lock();
     try {
-      if (closedReason == null) closedReason = reason;
-      notFull.signalAll();
-      waiter = takeWaiterOnClose();
+      why = admission.refuse(reason);
+      waiter = writability.close();
     } finally {
       lock.unlock();
     }
-    failWaiter(waiter);
+    if (waiter != null) waiter.completeExceptionally(new Closed(why));
   }
 
   /**
-   * Refuses further sends and drops every queued frame, returning chunks to the pool.
+   * Refuses further sends and drops every queued frame, returning chunks to the pool and ranges'
+   * bytes to their slabs. Writer only.
    *
    * @return the drain signals waiting for this queue to drain
    */
   List<Runnable> discard(String reason) {
-    int given = 0;
     CompletableFuture<Void> waiter = null;
-    FrameSlab[] slabs = null; // The ranges dropped, released after unlocking.
-    int[] slabBytes = null;
-    int ranges = 0;
+    String why = null;
     lock.lock();
     try {
-      if (closedReason == null) closedReason = reason;
-      waiter = takeWaiterOnClose();
-      for (int i = 0; i < fillingCount; i++) {
-        if (filling[i] != null) {
-          ChunkPool.give(filling[i]);
-          filling[i] = null;
-          given++;
-          continue;
-        }
-        if (slabs == null) {
-          slabs = new FrameSlab[fillingCount + writeTail - writeHead];
-          slabBytes = new int[slabs.length];
-        }
-        slabs[ranges] = fillingSlab[i];
-        slabBytes[ranges++] = fillingEnd[i] - fillingStart[i];
-        fillingSlab[i] = null;
-      }
-      fillingCount = 0;
-      fill = 0;
-      for (int i = writeHead; i < writeTail; i++) {
-        if (writingSlab[i] == null) {
-          ChunkPool.give(writing[i]);
-          given++;
-        } else {
-          if (slabs == null) {
-            slabs = new FrameSlab[writeTail - writeHead];
-            slabBytes = new int[slabs.length];
-          }
-          slabs[ranges] = writingSlab[i];
-          slabBytes[ranges++] = writingEnd[i] - writingPos[i];
-          writingSlab[i] = null;
-        }
-        writing[i] = null;
-      }
-      writeHead = writeTail = 0;
-      queuedBytes = 0;
-      notFull.signalAll();
-      List<Runnable> resumed = drainSignals;
-      drainSignals = null;
-      return resumed;
+      why = admission.refuse(reason);
+      waiter = writability.close();
+      filling.moveTo(writing); // Dropped with the rest, below.
+      return admission.clear();
     } finally {
       lock.unlock();
-      if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE); // Outside our lock.
-      for (int i = 0; i < ranges; i++) slabs[i].release(slabBytes[i]);
-      failWaiter(waiter);
+      writing.discard(); // Outside our lock: giving budget back may take other queues' locks.
+      if (waiter != null) waiter.completeExceptionally(new Closed(why));
     }
   }
 
@@ -694,17 +385,17 @@ final class SendQueue {
 
   /** {@return true while the queued bytes are below the high water mark, or back at the low one} */
   boolean writable() {
-    return writable;
+    return writability.writable();
   }
 
   /** {@return when the queue last turned unwritable, by {@link System#nanoTime()}} */
   long unwritableSince() {
-    return unwritableSince;
+    return writability.unwritableSince();
   }
 
   /** {@return true if a future of {@link #whenWritable()} waits} Any thread, lock-free. */
   boolean hasWritableWaiter() {
-    return writableWaiter != null;
+    return writability.hasWaiter();
   }
 
   /**
@@ -716,11 +407,9 @@ final class SendQueue {
   CompletableFuture<Void> whenWritable() {
     lock.lock();
     try {
+      String closedReason = admission.closedReason();
       if (closedReason != null) return CompletableFuture.failedFuture(new Closed(closedReason));
-      if (writable) return CompletableFuture.completedFuture(null);
-      CompletableFuture<Void> waiter = writableWaiter;
-      if (waiter == null) writableWaiter = waiter = new CompletableFuture<>();
-      return waiter;
+      return writability.whenWritable();
     } finally {
       lock.unlock();
     }
@@ -734,98 +423,11 @@ final class SendQueue {
     CompletableFuture<Void> waiter;
     lock.lock();
     try {
-      waiter = writableWaiter;
-      if (waiter == null || !writable) return;
-      writableWaiter = null;
+      waiter = writability.takeWaiterIfWritable();
     } finally {
       lock.unlock();
     }
-    waiter.complete(null);
-  }
-
-  /** Marks the queue unwritable for good, sends being refused; returns the waiter to fail. Lock held. */
-  private CompletableFuture<Void> takeWaiterOnClose() {
-    writable = false;
-    CompletableFuture<Void> waiter = writableWaiter;
-    writableWaiter = null;
-    return waiter;
-  }
-
-  private void failWaiter(CompletableFuture<Void> waiter) {
-    if (waiter != null) waiter.completeExceptionally(new Closed(closedReason()));
-  }
-
-  private String closedReason() {
-    lock.lock();
-    try {
-      return closedReason;
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /**
-   * {@return true if sends are refused and the caller asked to be told quietly} Throws {@code
-   * IllegalStateException} with the reason if they are refused and it did not. Lock held.
-   */
-  private boolean refused(boolean quietly) {
-    if (closedReason == null) return false;
-    if (quietly) return true;
-    throw new Closed(closedReason);
-  }
-
-  private void putInt(int value) {
-    ByteBuffer chunk = current();
-    if (chunk.remaining() >= 4) {
-      chunk.putInt(value);
-    } else {
-      put(littleEndian(value), 0, 4); // The header straddles two chunks.
-    }
-  }
-
-  private void put(byte[] source, int offset, int length) {
-    while (length > 0) {
-      ByteBuffer chunk = current();
-      int n = Math.min(length, chunk.remaining());
-      chunk.put(source, offset, n);
-      offset += n;
-      length -= n;
-    }
-  }
-
-  /** {@return the chunk to write into: the first reserved one with room} */
-  private ByteBuffer current() {
-    ByteBuffer chunk = filling[fill];
-    return chunk.hasRemaining() ? chunk : filling[++fill];
-  }
-
-  private byte[] littleEndian(int value) {
-    scratch[0] = (byte) value;
-    scratch[1] = (byte) (value >> 8);
-    scratch[2] = (byte) (value >> 16);
-    scratch[3] = (byte) (value >>> 24);
-    return scratch;
-  }
-
-  private void compactOrGrow() {
-    int live = writeTail - writeHead;
-    if (writeHead == 0 || live >= writing.length / 2) {
-      int n = writing.length * 2;
-      writing = java.util.Arrays.copyOf(writing, n);
-      writingSlab = java.util.Arrays.copyOf(writingSlab, n);
-      writingPos = java.util.Arrays.copyOf(writingPos, n);
-      writingEnd = java.util.Arrays.copyOf(writingEnd, n);
-    }
-    if (writeHead > 0) {
-      System.arraycopy(writing, writeHead, writing, 0, live);
-      System.arraycopy(writingSlab, writeHead, writingSlab, 0, live);
-      System.arraycopy(writingPos, writeHead, writingPos, 0, live);
-      System.arraycopy(writingEnd, writeHead, writingEnd, 0, live);
-      java.util.Arrays.fill(writing, live, writeTail, null);
-      java.util.Arrays.fill(writingSlab, live, writeTail, null);
-    }
-    writeHead = 0;
-    writeTail = live;
+    if (waiter != null) waiter.complete(null);
   }
 
   /**

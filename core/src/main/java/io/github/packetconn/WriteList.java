@@ -1,0 +1,178 @@
+package io.github.packetconn;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
+import java.util.Arrays;
+
+/**
+ * The frames a {@link SendQueue}'s writer has taken and not yet written: filled chunks, and ranges
+ * of {@link FrameSlab}s written from the writer loop's view of the slab, in the order they were
+ * queued.
+ *
+ * <p>They go out in gathering writes of a bounded size ({@link #write}). A slab's view has one
+ * position, so it appears at most once per gathering write: a batch stops before a second range of
+ * a slab it holds already. Written chunks go back to the {@link ChunkPool} and their size to the
+ * budget, written bytes of a range to their slab, at once and outside any queue's lock.
+ *
+ * <p>Threads: event loop (or the writer thread, or whoever holds that thread's write lock) only.
+ */
+final class WriteList {
+  private final int writerLoop; // Index of the event loop that writes, whose slab views we use; -1: none.
+  private final MemoryBudget budget; // Gets written chunks' size back.
+  private ByteBuffer[] writing = new ByteBuffer[8]; // Chunks, or for a range the loop's view of it.
+  private FrameSlab[] writingSlab = new FrameSlab[8]; // A range's slab; null for a chunk.
+  private int[] writingPos = new int[8]; // A range's next byte to write.
+  private int[] writingEnd = new int[8];
+  private int writeHead;
+  private int writeTail;
+  private long written; // Bytes written, ever.
+  private long writes; // Write system calls that wrote something, ever.
+
+  WriteList(int writerLoop, MemoryBudget budget) {
+    this.writerLoop = writerLoop;
+    this.budget = budget;
+  }
+
+  /** {@return the index of the event loop that writes this list, or -1 if none does} Any thread. */
+  int writerLoop() {
+    return writerLoop;
+  }
+
+  /** {@return true if taken chunks or ranges still wait to be written} */
+  boolean hasWriting() {
+    return writeHead < writeTail;
+  }
+
+  /** {@return the bytes written since the list was made} */
+  long writtenBytes() {
+    return written;
+  }
+
+  /** {@return the write system calls that wrote something since the list was made} */
+  long writeCalls() {
+    return writes;
+  }
+
+  /** Appends a filled chunk, flipped for writing. */
+  void addChunk(ByteBuffer chunk) {
+    if (writeTail == writing.length) compactOrGrow();
+    writing[writeTail++] = chunk;
+  }
+
+  /** Appends bytes {@code start} to {@code end} of {@code slab}, counted in the slab already. */
+  void addRange(FrameSlab slab, int start, int end) {
+    int last = writeTail - 1;
+    if (last >= writeHead && writingSlab[last] == slab && writingEnd[last] == start) {
+      writingEnd[last] = end; // Continues the range being written.
+      return;
+    }
+    if (writeTail == writing.length) compactOrGrow();
+    writing[writeTail] = slab.view(writerLoop);
+    writingSlab[writeTail] = slab;
+    writingPos[writeTail] = start;
+    writingEnd[writeTail] = end;
+    writeTail++;
+  }
+
+  /**
+   * Writes, at most about {@code maxBytes} per system call, until everything is written or the socket
+   * is full. What was written counts in {@link #writtenBytes()} also when the channel throws.
+   */
+  void write(GatheringByteChannel channel, int maxBytes) throws IOException {
+    int given = 0;
+    try {
+      while (writeHead < writeTail) {
+        int end = writeHead;
+        long batch = 0;
+        while (end < writeTail && (end == writeHead || batch < maxBytes)) {
+          FrameSlab slab = writingSlab[end];
+          if (slab != null) {
+            if (holds(slab, writeHead, end)) break; // One view per loop: a slab once per write.
+            writing[end].limit(writingEnd[end]).position(writingPos[end]);
+          }
+          batch += writing[end++].remaining();
+        }
+        long n = channel.write(writing, writeHead, end - writeHead);
+        written += n;
+        if (n > 0) writes++;
+        for (int i = writeHead; i < end; i++) {
+          if (writingSlab[i] == null) continue;
+          int moved = writing[i].position() - writingPos[i];
+          if (moved == 0) continue;
+          writingPos[i] += moved;
+          writingSlab[i].release(moved); // Not under the queue's lock: the slab may go back to its budget.
+        }
+        while (writeHead < writeTail && written(writeHead)) {
+          if (writingSlab[writeHead] == null) {
+            ChunkPool.give(writing[writeHead]);
+            given++;
+          }
+          writingSlab[writeHead] = null;
+          writing[writeHead++] = null;
+        }
+        if (n < batch) break; // The socket is full; the loop waits for OP_WRITE.
+      }
+    } finally { // Also when a write fails: the written chunks' budget is returned.
+      if (writeHead == writeTail) writeHead = writeTail = 0;
+      if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE);
+    }
+  }
+
+  /**
+   * Drops everything left, giving chunks back to the pool and their size to the budget, and the
+   * ranges' bytes back to their slabs. Not under the queue's lock: a release may take other queues'
+   * locks.
+   */
+  void discard() {
+    int given = 0;
+    for (int i = writeHead; i < writeTail; i++) {
+      if (writingSlab[i] == null) {
+        ChunkPool.give(writing[i]);
+        given++;
+      }
+      writing[i] = null;
+    }
+    if (given > 0) budget.release(given * (long) ChunkPool.CHUNK_SIZE);
+    for (int i = writeHead; i < writeTail; i++) {
+      if (writingSlab[i] == null) continue;
+      writingSlab[i].release(writingEnd[i] - writingPos[i]);
+      writingSlab[i] = null;
+    }
+    writeHead = writeTail = 0;
+  }
+
+  /** {@return true if entry {@code i} is written out} */
+  private boolean written(int i) {
+    return writingSlab[i] == null ? !writing[i].hasRemaining() : writingPos[i] == writingEnd[i];
+  }
+
+  /** {@return true if a range of {@code slab} is among entries {@code from} to {@code to}, exclusive} */
+  private boolean holds(FrameSlab slab, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (writingSlab[i] == slab) return true;
+    }
+    return false;
+  }
+
+  private void compactOrGrow() {
+    int live = writeTail - writeHead;
+    if (writeHead == 0 || live >= writing.length / 2) {
+      int n = writing.length * 2;
+      writing = Arrays.copyOf(writing, n);
+      writingSlab = Arrays.copyOf(writingSlab, n);
+      writingPos = Arrays.copyOf(writingPos, n);
+      writingEnd = Arrays.copyOf(writingEnd, n);
+    }
+    if (writeHead > 0) {
+      System.arraycopy(writing, writeHead, writing, 0, live);
+      System.arraycopy(writingSlab, writeHead, writingSlab, 0, live);
+      System.arraycopy(writingPos, writeHead, writingPos, 0, live);
+      System.arraycopy(writingEnd, writeHead, writingEnd, 0, live);
+      Arrays.fill(writing, live, writeTail, null);
+      Arrays.fill(writingSlab, live, writeTail, null);
+    }
+    writeHead = 0;
+    writeTail = live;
+  }
+}
