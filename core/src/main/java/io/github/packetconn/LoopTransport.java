@@ -10,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -24,8 +23,7 @@ import java.util.function.Consumer;
  * #request}) and {@link #pull()}, which a blocking receiver runs on its own thread holding {@code
  * decoderLock}.
  */
-final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.Timed, Liveness.Owner {
-  private static final VarHandle STATE;
+final class LoopTransport extends AbstractTransport implements EventLoop.Selectable, EventLoop.Timed, Liveness.Owner {
   private static final VarHandle REQUESTS;
   private static final VarHandle PACKETS_IN;
   private static final VarHandle BYTES_READ;
@@ -35,7 +33,6 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
-      STATE = lookup.findVarHandle(LoopTransport.class, "state", State.class);
       REQUESTS = lookup.findVarHandle(LoopTransport.class, "requests", int.class);
       PACKETS_IN = lookup.findVarHandle(LoopTransport.class, "packetsIn", long.class);
       BYTES_READ = lookup.findVarHandle(LoopTransport.class, "bytesRead", long.class);
@@ -59,23 +56,13 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   private static final int WRITABILITY = 1 << 9; // The send queue crossed a water mark.
   private static final int NOT_INLINE = READ | WRITABILITY; // From a task even on the loop: see request().
 
-  final PacketConn conn; // The application's face, handed to the handler.
-  final PacketConfig config;
   final EventLoop loop;
-  final SendQueue out;
-  private final SocketChannel channel;
   private final Wire wire; // The socket, or TLS over it.
   private final TlsChannel tls; // Null for plain TCP.
   private final PacketHandler handler; // Null: packets go to the inbox.
-  private final ReceiveQueue inbox; // Null: packets go to the handler.
   private final FrameDecoder decoder;
-  private final Consumer<PacketConn> onClosed; // The server's bookkeeping; runs before the futures.
   private final ReadInterest interest = new ReadInterest();
-  private final ConnectionEvents events; // Flight Recorder.
   private final Liveness liveness;
-  private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
-  private final CompletableFuture<Void> outputClosed = new CompletableFuture<>();
-  private final CompletableFuture<Void> established = new CompletableFuture<>(); // TLS handshake.
   private final FrameDecoder.Sink sink = this::deliver;
   private final Runnable runRequests = this::runRequests;
   // Signals this connection gives other queues and the budget, to resume reading: stable identities.
@@ -89,8 +76,6 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   private final long flushDelayNanos;
   private final long maxFlushDelayNanos; // maxFlushDelay, or flushDelay when that is zero.
 
-  private volatile State state = State.OPEN;
-  private volatile Throwable cause;
   @SuppressWarnings("unused") // Through REQUESTS.
   private volatile int requests;
   private volatile boolean handshaking; // TLS: packets wait until the first handshake is done.
@@ -102,13 +87,9 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   private SelectionKey key;
   private boolean opened; // Registered, and the handler's onOpen ran.
   private boolean inputEnded; // The peer's end of stream was read.
-  private boolean aborted; // abort() was called; set before the close reaches the loop.
-  private boolean handlerFailed; // The application's handler threw; same.
-  private CloseKind closeKind; // Set when closed.
   private long flushDeadline;
   private long closeDeadline; // Flush by then, or abort; once lingering, linger until then.
   private long handshakeDeadline; // TLS: established by then, or fail.
-  private javax.management.ObjectName mbean; // Registered only with -Dpacketconn.jmx.connections.
 
   // Counters for stats(), written with setOpaque by their one writer at a time and read with
   // getOpaque: no lock, no fence and no allocation per packet, yet never a torn long.
@@ -124,17 +105,12 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
       ReceiveQueue inbox,
       Consumer<PacketConn> onClosed,
       TlsChannel tls) {
-    this.conn = conn;
-    this.channel = channel;
-    this.config = config;
+    super(conn, channel, config, inbox, onClosed, tls != null);
     this.handler = handler;
-    this.inbox = inbox;
-    this.onClosed = onClosed;
     this.tls = tls;
     this.wire = tls != null ? tls : Wire.plain(channel);
     this.handshaking = tls != null;
     this.loop = EventLoop.next();
-    if (tls == null) established.complete(null);
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc(), config.memoryBudget());
     this.delayedFlush = !config.flushDelay().isZero();
     this.out =
@@ -149,7 +125,6 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
             this::writabilityChanged,
             loop);
     this.liveness = new Liveness(config, handler != null);
-    this.events = new ConnectionEvents(conn);
     this.flushDelayNanos = config.flushDelay().toNanos();
     this.maxFlushDelayNanos =
         (config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay()).toNanos();
@@ -158,49 +133,13 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   // ---- for the application's face, any thread
 
   @Override
-  public State state() {
-    return state;
-  }
-
-  @Override
-  public Throwable cause() {
-    return cause;
-  }
-
-  @Override
-  public CompletableFuture<Void> closeFuture() {
-    return closeFuture;
-  }
-
-  @Override
-  public CompletableFuture<Void> outputClosed() {
-    return outputClosed;
-  }
-
-  @Override
-  public CompletableFuture<Void> established() {
-    return established;
-  }
-
-  @Override
   public TlsChannel tls() {
     return tls;
   }
 
   @Override
-  public SocketChannel channel() {
-    return channel;
-  }
-
-  @Override
   public boolean readingPaused() {
     return interest.backpressured();
-  }
-
-  /** {@return why the connection closed, or null while it is open} Loop only, or after close. */
-  @Override
-  public CloseKind closeKind() {
-    return closeKind;
   }
 
   @Override
@@ -218,25 +157,6 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     } else {
       loop.execute(this::register);
     }
-  }
-
-  /**
-   * Queues {@code packet}, waiting up to {@code timeoutNanos} (forever when negative; not at all on
-   * an I/O thread, where a full queue pauses the connection whose packet is being handled instead).
-   *
-   * @return false if nothing was queued
-   */
-  @Override
-  public boolean send(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
-    EventLoop current = EventLoop.current();
-    if (current == null) return out.offer(packet, shared, timeoutNanos, quietIfClosed);
-    LoopTransport source = current.dispatching; // Whose packet the handler is handling, if any.
-    SendQueue.Overflow overflow =
-        out.offerOnLoop(
-            packet, shared, timeoutNanos < 0, quietIfClosed, source == null ? null : source.resumeAfterQueueFull);
-    if (overflow == SendQueue.Overflow.REFUSED) return false;
-    if (source != null) source.pushedBack(overflow, out.budget(), conn);
-    return true;
   }
 
   /**
@@ -322,17 +242,6 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
     }
   }
 
-  /** Aborts because the application's connection handler threw {@code why}. */
-  @Override
-  public void abortByHandler(Throwable why) {
-    if (state == State.CLOSED) { // Too late to blame the close on it; still, say it.
-      EventLoop.logSafely(Level.WARNING, "connection handler failed after " + conn, why);
-    } else {
-      handlerFailed = true;
-    }
-    abort(why, false); // Also releases the packets still queued for it.
-  }
-
   /**
    * Asks the loop for {@code work}: done now on the loop itself (but a read, which waits its turn,
    * and a writability change, whose callback must not run inside a send or a write), else one task
@@ -385,21 +294,6 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
       handlerFailed = true;
       finish(t, false);
     }
-  }
-
-  @Override
-  public boolean writable() {
-    return out.writable();
-  }
-
-  @Override
-  public long unwritableSince() {
-    return out.unwritableSince();
-  }
-
-  @Override
-  public CompletableFuture<Void> whenWritable() {
-    return out.whenWritable();
   }
 
   // ---- the event loop's side
@@ -727,11 +621,6 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
   }
 
   @Override
-  public long queuedBytes() {
-    return out.queuedBytes();
-  }
-
-  @Override
   public boolean idle() {
     try {
       handler.onIdle(conn);
@@ -860,14 +749,6 @@ final class LoopTransport implements Transport, EventLoop.Selectable, EventLoop.
         EventLoop.logSafely(Level.WARNING, "onClose failed for " + conn, t);
       }
     }
-    closeKind = CloseKind.of(why, aborted, handlerFailed);
-    closeKind.log(conn, why);
-    events.closed(closeKind, why);
-    StatsMBean.unregister(mbean);
-    if (onClosed != null) onClosed.accept(conn);
-    if (tls != null && !established.isDone()) {
-      established.completeExceptionally(why != null ? why : new IOException("closed during the TLS handshake"));
-    }
-    Transport.complete(why, outputClosed, closeFuture);
+    ended(why);
   }
 }

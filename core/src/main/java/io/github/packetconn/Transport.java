@@ -19,6 +19,9 @@ import java.util.concurrent.CompletableFuture;
  *       poller, and a writer virtual thread writes; no selector and no hand-off per read.
  * </ul>
  *
+ * <p>Both extend {@link AbstractTransport}, which keeps what they do the same way: the lifecycle
+ * record and its accessors, sending, and the bookkeeping of a connection's end.
+ *
  * <p>Thread rule: every method may be called from any thread, but {@link #pull()}, which only the
  * connection's {@link ReceiveQueue} calls, on a receiver's thread.
  */
