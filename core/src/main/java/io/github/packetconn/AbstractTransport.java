@@ -45,7 +45,7 @@ abstract class AbstractTransport implements Transport {
   volatile State state = State.OPEN;
   volatile Throwable cause;
   volatile CloseKind closeKind; // Set when closed.
-  volatile boolean aborted; // The application aborted: the close is counted so.
+  volatile boolean aborted; // The application aborted, before the close began: it is counted so.
   volatile boolean handlerFailed; // The application's handler threw: not the peer's fault.
   javax.management.ObjectName mbean; // Registered only with -Dpacketconn.jmx.connections.
 
@@ -75,7 +75,7 @@ abstract class AbstractTransport implements Transport {
   public boolean send(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
     EventLoop current = EventLoop.current();
     if (current == null) return out.offer(packet, shared, timeoutNanos, quietIfClosed);
-    LoopTransport source = current.dispatching; // Whose packet the handler is handling, if any.
+    LoopInput source = current.dispatching; // Whose packet the handler is handling, if any.
     SendQueue.Overflow overflow =
         out.offerOnLoop(
             packet, shared, timeoutNanos < 0, quietIfClosed, source == null ? null : source.resumeAfterQueueFull);

@@ -76,7 +76,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
   private boolean readBig; // The last read filled its buffer; receivers only.
   private InputStream input; // Says how many bytes wait in the socket; receivers only.
 
-  // Counters for stats(): one writer at a time, opaque access (see LoopTransport).
+  // Counters for stats(): one writer at a time, opaque access (see LoopInput).
   private long packetsIn; // Under decoderLock.
   private long bytesRead; // Under decoderLock.
 
