@@ -1,10 +1,15 @@
 package io.github.packetconn;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.net.SocketTimeoutException;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
@@ -82,6 +87,34 @@ abstract class AbstractTransport implements Transport {
     if (overflow == SendQueue.Overflow.REFUSED) return false;
     if (source != null) source.pushedBack(overflow, out.budget(), conn);
     return true;
+  }
+
+  @Override
+  public void closeAndWait() throws IOException {
+    if (inbox != null) inbox.end(null, true); // Also after a failure: nobody will receive them.
+    boolean first = beginClose();
+    if (EventLoop.current() != null) return; // Never block an I/O thread.
+    long timeout = config.closeTimeout().toNanos();
+    try {
+      outputClosed.get(timeout, TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      long unwritten = queuedBytes();
+      if (cause instanceof SocketTimeoutException loopTimedOut) {
+        throw loopTimedOut; // The I/O thread's own deadline came first, and counted the bytes.
+      }
+      SocketTimeoutException timedOut =
+          new SocketTimeoutException(
+              "close timed out after " + config.closeTimeout().toMillis() + " ms with " + unwritten
+                  + " bytes unwritten; aborted");
+      abort(timedOut, false);
+      throw timedOut;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      abort(null, true);
+      throw new InterruptedIOException("interrupted while closing; aborted");
+    } catch (ExecutionException e) {
+      if (first) throw Transport.asIOException(e.getCause());
+    }
   }
 
   /** Aborts because the application's connection handler threw {@code why}. */
