@@ -59,12 +59,10 @@ import java.util.function.Consumer;
  * <p><b>Transports</b>: TCP, or a Unix domain socket when the address is a {@link
  * UnixDomainSocketAddress} (see {@link #connect(Path)}); everything above works the same on both.
  *
- * <p><b>Requests and replies</b>: one connection can carry the calls of many threads at once. Put a
- * request id in each packet, keep a map from id to a {@link CompletableFuture}, complete the future
- * from a {@link PacketHandler} when the reply with that id arrives, and fail every pending future
- * from {@link PacketHandler#onClose}. The example {@code
- * io.github.packetconn.examples.rpc.RpcClient} in the project's {@code examples/} does this, with
- * timeouts and the release of replies that arrive after their caller gave up.
+ * <p><b>Requests and replies</b>: one connection can carry the calls of many threads at once, with
+ * a request id in each packet and a {@link CompletableFuture} per id, completed from a {@link
+ * PacketHandler} and failed from {@link PacketHandler#onClose}: see the package documentation and
+ * the project's {@code examples/rpc}.
  *
  * <p>All methods are safe to call from any thread.
  */
@@ -199,7 +197,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
 
   /**
    * Wraps a connected channel; packets go to {@code handler}, or to {@link #receive()} when it is
-   * null. The connection owns the channel from now on and puts it in non-blocking mode.
+   * null. The connection owns the channel from now on and sets its blocking mode as its style needs.
    *
    * @param channel a connected socket channel
    * @param config the settings
