@@ -14,9 +14,9 @@ import java.util.function.Consumer;
 
 /**
  * What both transports keep the same way: the connection they serve, its lifecycle record (state,
- * cause, close kind, the close futures), the send queue's side of the face (sending, writability)
- * and the bookkeeping of a connection's end. How bytes move, and so when the state changes, is the
- * subclass's.
+ * cause, close kind, the close futures), the send queue's side of the face (sending, writability),
+ * the wait of a graceful close and the bookkeeping of a connection's end. How bytes move, and so
+ * when the state changes, is the subclass's.
  *
  * <p>Thread rule: every method here may run on any thread; the subclass changes {@link #state}
  * (compare-and-set through {@link #STATE} where threads race) and the close record under its own

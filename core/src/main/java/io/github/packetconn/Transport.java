@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
  * </ul>
  *
  * <p>Both extend {@link AbstractTransport}, which keeps what they do the same way: the lifecycle
- * record and its accessors, sending, and the bookkeeping of a connection's end.
+ * record and its accessors, sending, the wait of a graceful close, and the bookkeeping of the end.
  *
  * <p>Thread rule: every method may be called from any thread, but {@link #pull()}, which only the
  * connection's {@link ReceiveQueue} calls, on a receiver's thread.
