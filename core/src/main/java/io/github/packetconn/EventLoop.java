@@ -76,7 +76,7 @@ final class EventLoop implements Runnable {
   private final Consumer<SelectionKey> onReady = EventLoop::ready;
   private ByteBuffer readBuffer = direct(256 << 10); // Loop only; shared by all its connections.
   private volatile boolean awake = true; // False while the loop may block in select().
-  LoopTransport dispatching; // The connection whose packets are being handed out; loop only.
+  LoopInput dispatching; // The connection whose packets are being handed out; loop only.
   final BufferPool.Cache storageCache = new BufferPool.Cache(); // Loop only.
 
   private EventLoop(String name, int index) {

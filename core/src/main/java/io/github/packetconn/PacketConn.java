@@ -8,19 +8,13 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
-import java.net.StandardProtocolFamily;
-import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
@@ -65,12 +59,10 @@ import java.util.function.Consumer;
  * <p><b>Transports</b>: TCP, or a Unix domain socket when the address is a {@link
  * UnixDomainSocketAddress} (see {@link #connect(Path)}); everything above works the same on both.
  *
- * <p><b>Requests and replies</b>: one connection can carry the calls of many threads at once. Put a
- * request id in each packet, keep a map from id to a {@link CompletableFuture}, complete the future
- * from a {@link PacketHandler} when the reply with that id arrives, and fail every pending future
- * from {@link PacketHandler#onClose}. The example {@code
- * io.github.packetconn.examples.rpc.RpcClient} in the project's {@code examples/} does this, with
- * timeouts and the release of replies that arrive after their caller gave up.
+ * <p><b>Requests and replies</b>: one connection can carry the calls of many threads at once, with
+ * a request id in each packet and a {@link CompletableFuture} per id, completed from a {@link
+ * PacketHandler} and failed from {@link PacketHandler#onClose}: see the package documentation and
+ * the project's {@code examples/rpc}.
  *
  * <p>All methods are safe to call from any thread.
  */
@@ -83,7 +75,11 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   private volatile Object attachment;
   private volatile PacketGroup.Memberships memberships; // Made when it first joins a PacketGroup.
 
-  private PacketConn(
+  /**
+   * Wraps {@code channel}, connected; {@code target} is the address it was connected to (the TLS
+   * peer's name), or null. {@link Connector} sets the socket up and chooses the transport.
+   */
+  PacketConn(
       SocketChannel channel,
       PacketConfig config,
       PacketHandler handler,
@@ -91,39 +87,13 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
       SocketAddress target)
       throws IOException {
     this.config = config;
-    boolean ownsSocket = handler == null && config.tls() == null && SocketTransport.ENABLED;
+    boolean ownsSocket = Connector.ownsSocket(config, handler);
     channel.configureBlocking(ownsSocket); // Blocking: its receivers and writer park in the JDK's poller.
     this.localAddress = channel.getLocalAddress();
     this.remoteAddress = channel.getRemoteAddress();
     if (remoteAddress == null) throw new IllegalArgumentException("channel is not connected");
-    if (remoteAddress instanceof InetSocketAddress) { // Unix domain sockets have no Nagle to turn off.
-      channel.setOption(StandardSocketOptions.TCP_NODELAY, config.tcpNoDelay());
-      if (config.tcpKeepAlive()) channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
-    }
-    TlsConfig tlsConfig = config.tls();
-    TlsChannel tls =
-        tlsConfig == null
-            ? null
-            : new TlsChannel(
-                channel, tlsConfig.newEngine(target != null ? target : remoteAddress), format(remoteAddress));
     this.inbox = handler == null ? new ReceiveQueue(this::pull, ownsSocket) : null;
-    this.io =
-        ownsSocket
-            ? new SocketTransport(this, channel, config, inbox, onClosed)
-            : new LoopTransport(this, channel, config, handler, inbox, onClosed, tls);
-  }
-
-  /** Waits for the TLS handshake, so that connect() reports its failure. */
-  private void awaitHandshake() throws IOException {
-    try {
-      io.established().get();
-    } catch (ExecutionException e) {
-      throw asIOException(e.getCause());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      abort();
-      throw new InterruptedIOException("interrupted during the TLS handshake");
-    }
+    this.io = Connector.transport(this, channel, config, handler, inbox, onClosed, target);
   }
 
   private void pull() { // For the inbox, which needs it before io exists.
@@ -134,6 +104,11 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   PacketConn start() {
     io.start();
     return this;
+  }
+
+  /** {@return the machinery that moves the bytes} */
+  Transport transport() {
+    return io;
   }
 
   /**
@@ -192,47 +167,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
    */
   public static PacketConn connect(SocketAddress address, PacketConfig config, PacketHandler handler)
       throws IOException {
-    Objects.requireNonNull(config, "config");
-    UnixDomainSocketAddress unix = address instanceof UnixDomainSocketAddress u ? u : null;
-    SocketChannel channel = unix != null ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
-    try {
-      if (config.tls() != null && !config.tls().isClient()) {
-        throw new IllegalArgumentException("a server's TlsConfig in a client's PacketConfig: " + config.tls());
-      }
-      if (unix == null) {
-        connect(channel, address, config.connectTimeout());
-      } else {
-        SocketFile.connect(channel, unix);
-      }
-      PacketConn conn = new PacketConn(channel, config, handler, null, address).start();
-      if (conn.io.tls() != null && EventLoop.current() == null) conn.awaitHandshake();
-      return conn;
-    } catch (IOException | RuntimeException e) {
-      closeQuietly(channel, e);
-      throw e;
-    }
-  }
-
-  /**
-   * Connects {@code channel}, in blocking mode, waiting at most {@code timeout}; the caller closes
-   * the channel if this throws.
-   */
-  private static void connect(SocketChannel channel, SocketAddress address, Duration timeout)
-      throws IOException {
-    // The socket adaptor's timed connect polls the connecting socket; 0 would mean no timeout.
-    int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-    try {
-      channel.socket().connect(address, millis);
-    } catch (SocketTimeoutException e) {
-      SocketTimeoutException timedOut =
-          new SocketTimeoutException(
-              "connect to " + (address instanceof InetSocketAddress a ? format(a) : address)
-                  + " timed out after " + millis + " ms (connectTimeout)");
-      timedOut.initCause(e);
-      throw timedOut;
-    } catch (java.net.SocketException e) {
-      throw SocketErrors.connectFailed(e, address); // "connect to 127.0.0.1:14572 refused"
-    }
+    return Connector.connect(address, config, handler);
   }
 
   /**
@@ -262,7 +197,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
 
   /**
    * Wraps a connected channel; packets go to {@code handler}, or to {@link #receive()} when it is
-   * null. The connection owns the channel from now on and puts it in non-blocking mode.
+   * null. The connection owns the channel from now on and sets its blocking mode as its style needs.
    *
    * @param channel a connected socket channel
    * @param config the settings
@@ -460,31 +395,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
   @Override
   public Iterator<Packet> iterator() {
     inbox();
-    return new Iterator<>() {
-      private Packet next;
-      private boolean done;
-
-      @Override
-      public boolean hasNext() {
-        if (next == null && !done) {
-          try {
-            next = receive();
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-          done = next == null;
-        }
-        return next != null;
-      }
-
-      @Override
-      public Packet next() {
-        if (!hasNext()) throw new NoSuchElementException();
-        Packet packet = next;
-        next = null;
-        return packet;
-      }
-    };
+    return new PacketIterator(this);
   }
 
   private Packet take(long timeoutNanos) throws IOException {
@@ -514,30 +425,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
    */
   @Override
   public void close() throws IOException {
-    if (inbox != null) inbox.end(null, true); // Also after a failure: nobody will receive them.
-    boolean first = io.beginClose();
-    if (EventLoop.current() != null) return; // Never block an I/O thread.
-    long timeout = config.closeTimeout().toNanos();
-    try {
-      io.outputClosed().get(timeout, TimeUnit.NANOSECONDS);
-    } catch (TimeoutException e) {
-      long unwritten = io.queuedBytes();
-      if (io.cause() instanceof SocketTimeoutException loopTimedOut) {
-        throw loopTimedOut; // The I/O thread's own deadline came first, and counted the bytes.
-      }
-      SocketTimeoutException timedOut =
-          new SocketTimeoutException(
-              "close timed out after " + config.closeTimeout().toMillis() + " ms with " + unwritten
-                  + " bytes unwritten; aborted");
-      io.abort(timedOut, false);
-      throw timedOut;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      abort();
-      throw new InterruptedIOException("interrupted while closing; aborted");
-    } catch (ExecutionException e) {
-      if (first) throw asIOException(e.getCause());
-    }
+    io.closeAndWait();
   }
 
   /** Starts a graceful close; the future completes once the queued packets are written. */
@@ -679,17 +567,5 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
       return path.isEmpty() ? "unnamed" : path;
     }
     return String.valueOf(address);
-  }
-
-  private static IOException asIOException(Throwable t) {
-    return t instanceof IOException io ? io : new IOException(t.toString(), t);
-  }
-
-  private static void closeQuietly(Closeable closeable, Throwable failure) {
-    try {
-      closeable.close();
-    } catch (IOException e) {
-      if (failure != null) failure.addSuppressed(e);
-    }
   }
 }

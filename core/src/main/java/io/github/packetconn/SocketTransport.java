@@ -11,7 +11,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -32,18 +31,16 @@ import java.util.function.Consumer;
  * {@code decoderLock}; {@link #writeLoop()} on the writer thread alone; {@link #onTimer} on the
  * timer's loop; the rest on any thread. {@link #finish} runs once, on whichever thread comes first.
  */
-final class SocketTransport implements Transport, EventLoop.Timed {
+final class SocketTransport extends AbstractTransport implements EventLoop.Timed {
   /** {@code -Dpacketconn.blockingTransport=loop} keeps blocking connections on the I/O threads. */
   static final boolean ENABLED = !"loop".equals(System.getProperty("packetconn.blockingTransport"));
 
-  private static final VarHandle STATE;
   private static final VarHandle PACKETS_IN;
   private static final VarHandle BYTES_READ;
 
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
-      STATE = lookup.findVarHandle(SocketTransport.class, "state", State.class);
       PACKETS_IN = lookup.findVarHandle(SocketTransport.class, "packetsIn", long.class);
       BYTES_READ = lookup.findVarHandle(SocketTransport.class, "bytesRead", long.class);
     } catch (ReflectiveOperationException e) {
@@ -54,32 +51,18 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   private static final int WRITE_PIECE = 256 << 10; // Bytes per write call: a stall shows between.
   private static final int SMALL_READ = 2048; // Bytes an idle receiver's read holds while it waits.
 
-  private final PacketConn conn;
-  private final SocketChannel channel;
-  private final PacketConfig config;
-  private final ReceiveQueue inbox;
   private final FrameDecoder decoder;
-  private final SendQueue out;
-  private final Consumer<PacketConn> onClosed; // The server's bookkeeping; runs before the futures.
   private final EventLoop timers = EventLoop.next(); // Keeps the deadlines; never sees the socket.
-  private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
-  private final CompletableFuture<Void> outputClosed = new CompletableFuture<>();
   private final FrameDecoder.Sink sink = this::deliver;
   private final ReentrantLock decoderLock = new ReentrantLock(); // The receiver pulling, or finish().
   private final ReentrantLock writeLock = new ReentrantLock(); // The writer writing, or finish().
   private final Runnable resumeAfterBudget; // The budget's signal: receivers may read again.
   private final Runnable completeWritableWaiter; // Run on the timer's loop: see writabilityChanged().
-  private final ConnectionEvents events; // Flight Recorder: opened by start(), closed by finish().
   private final long readIdleNanos; // Zero when off, as the two below.
   private final long writeStallNanos;
   private final long flushDelayNanos;
   private final long maxFlushDelayNanos;
 
-  private volatile State state = State.OPEN;
-  private volatile Throwable cause;
-  private volatile CloseKind closeKind;
-  private volatile boolean aborted; // abort() was asked for: the close is counted so.
-  private volatile boolean handlerFailed;
   private volatile Thread writer; // Parks while there is nothing to write; null until needed.
   private volatile Thread inlineWriter; // A sender that writes what it queues itself; see send().
   private volatile boolean started; // start() ran: the writer may start.
@@ -89,23 +72,18 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   private volatile long writeSince; // When the pending write call began; 0: not writing.
   private volatile long closeDeadline; // Written once the close begins; 0 before.
   private volatile boolean inputEnded; // A read saw the peer's end of stream.
-  private javax.management.ObjectName mbean; // Registered only with -Dpacketconn.jmx.connections.
 
   private ByteBuffer small; // The read buffer an idle receiver blocks on; receivers only.
   private boolean readBig; // The last read filled its buffer; receivers only.
   private InputStream input; // Says how many bytes wait in the socket; receivers only.
 
-  // Counters for stats(): one writer at a time, opaque access (see LoopTransport).
+  // Counters for stats(): one writer at a time, opaque access (see LoopInput).
   private long packetsIn; // Under decoderLock.
   private long bytesRead; // Under decoderLock.
 
   SocketTransport(
       PacketConn conn, SocketChannel channel, PacketConfig config, ReceiveQueue inbox, Consumer<PacketConn> onClosed) {
-    this.conn = conn;
-    this.channel = channel;
-    this.config = config;
-    this.inbox = inbox;
-    this.onClosed = onClosed;
+    super(conn, channel, config, inbox, onClosed, false);
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc(), config.memoryBudget());
     this.out =
         new SendQueue(
@@ -120,7 +98,6 @@ final class SocketTransport implements Transport, EventLoop.Timed {
             null); // Written by a virtual thread of its own, which has no view of a shared slab.
     this.completeWritableWaiter = out::completeWritableWaiter;
     this.resumeAfterBudget = inbox::readable;
-    this.events = new ConnectionEvents(conn);
     this.readIdleNanos = config.readIdleTimeout().toNanos();
     this.writeStallNanos = config.writeStallTimeout().toNanos();
     this.flushDelayNanos = config.flushDelay().toNanos();
@@ -141,31 +118,22 @@ final class SocketTransport implements Transport, EventLoop.Timed {
 
   @Override
   public boolean send(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
-    EventLoop current = EventLoop.current();
-    if (current == null) {
-      // A receiver replying to the last packet it took writes the reply itself, as a hand-written
-      // server does, instead of waking the writer: it will read next anyway, and a request-response
-      // load saves a thread switch per packet. Once per packet taken, so that a thread sending many
-      // packets still has them coalesced by the writer; never with a flush delay.
-      if (flushDelayNanos != 0 || !inbox.tookLast()) return out.offer(packet, shared, timeoutNanos, quietIfClosed);
-      Thread me = Thread.currentThread();
-      boolean queued;
-      inlineWriter = me; // So that the queue's flush request does not wake the writer.
-      try {
-        queued = out.offer(packet, shared, timeoutNanos, quietIfClosed);
-      } finally {
-        inlineWriter = null;
-      }
-      if (queued) writeInline();
-      return queued;
+    // A receiver replying to the last packet it took writes the reply itself, as a hand-written
+    // server does, instead of waking the writer: it will read next anyway, and a request-response
+    // load saves a thread switch per packet. Once per packet taken, so that a thread sending many
+    // packets still has them coalesced by the writer; never with a flush delay, nor on an I/O thread.
+    if (flushDelayNanos != 0 || EventLoop.current() != null || !inbox.tookLast()) {
+      return super.send(packet, shared, timeoutNanos, quietIfClosed);
     }
-    LoopTransport source = current.dispatching; // A handler on an I/O thread: it must not wait.
-    SendQueue.Overflow overflow =
-        out.offerOnLoop(
-            packet, shared, timeoutNanos < 0, quietIfClosed, source == null ? null : source.resumeAfterQueueFull);
-    if (overflow == SendQueue.Overflow.REFUSED) return false;
-    if (source != null) source.pushedBack(overflow, out.budget(), conn);
-    return true;
+    boolean queued;
+    inlineWriter = Thread.currentThread(); // So that the queue's flush request does not wake the writer.
+    try {
+      queued = out.offer(packet, shared, timeoutNanos, quietIfClosed);
+    } finally {
+      inlineWriter = null;
+    }
+    if (queued) writeInline();
+    return queued;
   }
 
   @Override
@@ -426,16 +394,6 @@ final class SocketTransport implements Transport, EventLoop.Timed {
     finish(why, true);
   }
 
-  @Override
-  public void abortByHandler(Throwable why) {
-    if (state == State.CLOSED) {
-      EventLoop.logSafely(System.Logger.Level.WARNING, "connection handler failed after " + conn, why);
-    } else {
-      handlerFailed = true;
-    }
-    abort(why, false);
-  }
-
   /** Ends the connection: closes the socket, which ends blocked reads and writes, and frees the rest. */
   private void finish(Throwable why, boolean discardReceived) {
     for (State s = state; ; s = state) {
@@ -461,13 +419,7 @@ final class SocketTransport implements Transport, EventLoop.Timed {
     }
     if (drained != null) for (Runnable signal : drained) signal.run();
     inbox.end(why, discardReceived);
-    CloseKind kind = CloseKind.of(why, aborted, handlerFailed);
-    closeKind = kind;
-    kind.log(conn, why);
-    events.closed(kind, why);
-    StatsMBean.unregister(mbean);
-    if (onClosed != null) onClosed.accept(conn);
-    Transport.complete(why, outputClosed, closeFuture);
+    ended(why);
   }
 
   // ---- deadlines, on an event loop's timer
@@ -525,38 +477,8 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   // ---- accessors
 
   @Override
-  public State state() {
-    return state;
-  }
-
-  @Override
-  public Throwable cause() {
-    return cause;
-  }
-
-  @Override
-  public CompletableFuture<Void> closeFuture() {
-    return closeFuture;
-  }
-
-  @Override
-  public CompletableFuture<Void> outputClosed() {
-    return outputClosed;
-  }
-
-  @Override
-  public CompletableFuture<Void> established() {
-    return CompletableFuture.completedFuture(null);
-  }
-
-  @Override
   public TlsChannel tls() {
     return null;
-  }
-
-  @Override
-  public SocketChannel channel() {
-    return channel;
   }
 
   @Override
@@ -565,18 +487,8 @@ final class SocketTransport implements Transport, EventLoop.Timed {
   }
 
   @Override
-  public CloseKind closeKind() {
-    return closeKind;
-  }
-
-  @Override
   public ConnectionStats stats() {
     return out.stats((long) PACKETS_IN.getOpaque(this), (long) BYTES_READ.getOpaque(this));
-  }
-
-  @Override
-  public long queuedBytes() {
-    return out.queuedBytes();
   }
 
   // ---- writability
@@ -588,20 +500,5 @@ final class SocketTransport implements Transport, EventLoop.Timed {
    */
   private void writabilityChanged() {
     if (out.hasWritableWaiter()) timers.execute(completeWritableWaiter);
-  }
-
-  @Override
-  public boolean writable() {
-    return out.writable();
-  }
-
-  @Override
-  public long unwritableSince() {
-    return out.unwritableSince();
-  }
-
-  @Override
-  public CompletableFuture<Void> whenWritable() {
-    return out.whenWritable();
   }
 }

@@ -19,6 +19,9 @@ import java.util.concurrent.CompletableFuture;
  *       poller, and a writer virtual thread writes; no selector and no hand-off per read.
  * </ul>
  *
+ * <p>Both extend {@link AbstractTransport}, which keeps what they do the same way: the lifecycle
+ * record and its accessors, sending, the wait of a graceful close, and the bookkeeping of the end.
+ *
  * <p>Thread rule: every method may be called from any thread, but {@link #pull()}, which only the
  * connection's {@link ReceiveQueue} calls, on a receiver's thread.
  */
@@ -59,6 +62,11 @@ interface Transport {
         conn.toString());
   }
 
+  /** {@return {@code t} as an IOException: itself if it is one, else wrapping it} */
+  static IOException asIOException(Throwable t) {
+    return t instanceof IOException io ? io : new IOException(t.toString(), t);
+  }
+
   /** Completes each of {@code futures} normally after a clean end, else with {@code why}. */
   @SafeVarargs
   static void complete(Throwable why, CompletableFuture<Void>... futures) {
@@ -88,6 +96,14 @@ interface Transport {
 
   /** Starts a graceful close; returns false if the connection was already closing or closed. */
   boolean beginClose();
+
+  /**
+   * Closes gracefully and waits until the queued packets are written and the output is shut: at
+   * most the close timeout, then aborts; not at all on an I/O thread.
+   *
+   * @throws IOException if the queued packets could not all be written
+   */
+  void closeAndWait() throws IOException;
 
   /** Closes at once with {@code why} (null: asked for), dropping what is queued either way. */
   void abort(Throwable why, boolean byApplication);
