@@ -11,15 +11,14 @@ import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.util.List;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
  * A plain connection received in the blocking style, owning its socket in blocking mode: a receiver
  * reads and decodes on its own thread (parking in the JDK's poller when the socket is empty), and
- * one writer virtual thread writes what senders queue. No selector, no task for the I/O thread and
- * no change of interest per read: the measurements are in {@code docs/design.md}.
+ * its {@link SocketWriter} gets what senders queue into the socket. No selector, no task for the
+ * I/O thread and no change of interest per read: the measurements are in {@code docs/design.md}.
  *
  * <p>The guarantees are the loop's: receivers read only while they receive (at most one read buffer
  * ahead, so TCP pushes back on the peer); sends are bounded by the queue and the budget and never
@@ -28,8 +27,9 @@ import java.util.function.Consumer;
  * blocked read or write.
  *
  * <p>Thread rule: {@link #pull()} runs on one receiver at a time (the inbox sees to it) holding
- * {@code decoderLock}; {@link #writeLoop()} on the writer thread alone; {@link #onTimer} on the
- * timer's loop; the rest on any thread. {@link #finish} runs once, on whichever thread comes first.
+ * {@code decoderLock}; {@link #onTimer} on the timer's loop; the rest on any thread, the writer's
+ * included (it calls {@link #closeOutput()} and {@link #finish}). {@link #finish} runs once, on
+ * whichever thread comes first.
  */
 final class SocketTransport extends AbstractTransport implements EventLoop.Timed {
   /** {@code -Dpacketconn.blockingTransport=loop} keeps blocking connections on the I/O threads. */
@@ -48,28 +48,18 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
     }
   }
 
-  private static final int WRITE_PIECE = 256 << 10; // Bytes per write call: a stall shows between.
   private static final int SMALL_READ = 2048; // Bytes an idle receiver's read holds while it waits.
 
   private final FrameDecoder decoder;
-  private final EventLoop timers = EventLoop.next(); // Keeps the deadlines; never sees the socket.
+  final EventLoop timers = EventLoop.next(); // Keeps the deadlines; never sees the socket.
   private final FrameDecoder.Sink sink = this::deliver;
   private final ReentrantLock decoderLock = new ReentrantLock(); // The receiver pulling, or finish().
-  private final ReentrantLock writeLock = new ReentrantLock(); // The writer writing, or finish().
+  private final SocketWriter output; // Gets the queued frames into the socket.
   private final Runnable resumeAfterBudget; // The budget's signal: receivers may read again.
-  private final Runnable completeWritableWaiter; // Run on the timer's loop: see writabilityChanged().
-  private final long readIdleNanos; // Zero when off, as the two below.
+  private final long readIdleNanos; // Zero when off, as the one below.
   private final long writeStallNanos;
-  private final long flushDelayNanos;
-  private final long maxFlushDelayNanos;
 
-  private volatile Thread writer; // Parks while there is nothing to write; null until needed.
-  private volatile Thread inlineWriter; // A sender that writes what it queues itself; see send().
-  private volatile boolean started; // start() ran: the writer may start.
-  private volatile boolean writeWanted; // Set before the writer is unparked: no wake-up is lost.
-  private volatile boolean flushForced; // flush() was called: write without waiting for the delay.
   private volatile long readSince; // When the pending read began or last got bytes; 0: not reading.
-  private volatile long writeSince; // When the pending write call began; 0: not writing.
   private volatile long closeDeadline; // Written once the close begins; 0 before.
   private volatile boolean inputEnded; // A read saw the peer's end of stream.
 
@@ -85,33 +75,19 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
       PacketConn conn, SocketChannel channel, PacketConfig config, ReceiveQueue inbox, Consumer<PacketConn> onClosed) {
     super(conn, channel, config, inbox, onClosed, false);
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc(), config.memoryBudget());
-    this.out =
-        new SendQueue(
-            config.sendQueueBytes(),
-            config.crc(),
-            config.memoryBudget(),
-            !config.flushDelay().isZero(),
-            this::wantWrite,
-            config.writeLowWaterMark(),
-            config.writeHighWaterMark(),
-            this::writabilityChanged,
-            null); // Written by a virtual thread of its own, which has no view of a shared slab.
-    this.completeWritableWaiter = out::completeWritableWaiter;
+    this.output = new SocketWriter(this, decoderLock);
+    this.out = output.out;
     this.resumeAfterBudget = inbox::readable;
     this.readIdleNanos = config.readIdleTimeout().toNanos();
     this.writeStallNanos = config.writeStallTimeout().toNanos();
-    this.flushDelayNanos = config.flushDelay().toNanos();
-    this.maxFlushDelayNanos =
-        (config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay()).toNanos();
   }
 
   @Override
   public void start() {
     mbean = Transport.registerMBean(conn, this::stats);
     events.opened();
-    started = true;
     if (readIdleNanos != 0 || writeStallNanos != 0) armTimer();
-    if (writeWanted || state != State.OPEN) wantWrite(); // Sent or closed before it started.
+    output.start(); // The writer may start now, and does if a send or the close came first.
   }
 
   // ---- sending: senders queue, the writer writes
@@ -122,143 +98,19 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
     // server does, instead of waking the writer: it will read next anyway, and a request-response
     // load saves a thread switch per packet. Once per packet taken, so that a thread sending many
     // packets still has them coalesced by the writer; never with a flush delay, nor on an I/O thread.
-    if (flushDelayNanos != 0 || EventLoop.current() != null || !inbox.tookLast()) {
+    if (output.flushDelayNanos != 0 || EventLoop.current() != null || !inbox.tookLast()) {
       return super.send(packet, shared, timeoutNanos, quietIfClosed);
     }
-    boolean queued;
-    inlineWriter = Thread.currentThread(); // So that the queue's flush request does not wake the writer.
-    try {
-      queued = out.offer(packet, shared, timeoutNanos, quietIfClosed);
-    } finally {
-      inlineWriter = null;
-    }
-    if (queued) writeInline();
-    return queued;
+    return output.sendInline(packet, shared, timeoutNanos, quietIfClosed);
   }
 
   @Override
   public void flushNow() {
-    flushForced = true;
-    wantWrite();
+    output.flushNow();
   }
 
-  /**
-   * Writes what is queued on the calling thread without blocking, if no other thread reads or
-   * writes the socket; else, or with bytes left when the socket is full, the writer takes over.
-   * The socket is non-blocking only while both locks are held, so no read or write sees the change.
-   */
-  private void writeInline() {
-    boolean done = false;
-    Throwable failed = null;
-    if (state == State.OPEN && decoderLock.tryLock()) {
-      try {
-        if (writeLock.tryLock()) {
-          try {
-            if (state == State.OPEN) {
-              channel.configureBlocking(false);
-              try {
-                out.takeFilled();
-                List<Runnable> drained = out.write(channel, WRITE_PIECE); // Until done or full.
-                if (drained != null) for (Runnable signal : drained) signal.run();
-                done = !out.hasWriting();
-              } finally {
-                channel.configureBlocking(true);
-              }
-            }
-          } catch (IOException | RuntimeException e) {
-            failed = e;
-          } finally {
-            writeLock.unlock();
-          }
-        }
-      } finally {
-        decoderLock.unlock();
-      }
-    }
-    if (failed != null) {
-      if (state != State.CLOSED) finish(failed, false);
-    } else if (!done) {
-      wantWrite();
-    }
-  }
-
-  /** Wakes the writer, starting it on first use: a connection that never sends has none. */
-  private void wantWrite() {
-    if (inlineWriter == Thread.currentThread()) return; // It writes right after queueing.
-    writeWanted = true;
-    Thread w = writer;
-    if (w != null) {
-      LockSupport.unpark(w);
-    } else if (started) {
-      synchronized (this) {
-        w = writer;
-        if (w == null) { // Assigned before it starts, so a wake-up from now on reaches it.
-          writer = w = Thread.ofVirtual().name("packetconn-write-" + PacketConn.format(conn.remoteAddress())).unstarted(this::writeLoop);
-          w.start();
-        } else {
-          LockSupport.unpark(w); // Started by another sender since we looked.
-        }
-      }
-    }
-  }
-
-  /** The writer thread: writes what is queued until the close, then shuts the output and lingers. */
-  private void writeLoop() {
-    try {
-      while (true) {
-        while (!writeWanted) {
-          if (state == State.CLOSED) return;
-          LockSupport.park(this);
-        }
-        writeWanted = false;
-        if (state == State.CLOSED) return;
-        if (flushDelayNanos != 0 && state == State.OPEN && !flushForced) awaitFlushDelay();
-        flushForced = false;
-        writeQueued();
-        if (state == State.CLOSING && out.isEmpty()) {
-          closeOutput();
-          return;
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      if (state != State.CLOSED) finish(e, false);
-    }
-  }
-
-  private void awaitFlushDelay() {
-    for (long wait;
-        state == State.OPEN && !flushForced
-            && (wait = out.flushDue(flushDelayNanos, maxFlushDelayNanos) - System.nanoTime()) > 0; ) {
-      LockSupport.parkNanos(this, wait);
-    }
-  }
-
-  /**
-   * Writes every frame queued so far, in pieces, so that a stalled write shows between them. Holds
-   * writeLock: finish() frees the chunks only once a write the close interrupted has let go of them.
-   */
-  private void writeQueued() throws IOException {
-    writeLock.lock();
-    try {
-      if (state == State.CLOSED) return;
-      out.takeFilled();
-      while (out.hasWriting()) {
-        writeSince = System.nanoTime();
-        List<Runnable> drained;
-        try {
-          drained = out.write(channel, WRITE_PIECE);
-        } finally {
-          writeSince = 0;
-        }
-        if (drained != null) for (Runnable signal : drained) signal.run();
-      }
-    } finally {
-      writeLock.unlock();
-    }
-  }
-
-  /** Shuts the output once everything is written; the close ends when the input has too. */
-  private void closeOutput() throws IOException {
+  /** Shuts the output once everything is written; the close ends when the input has too. Writer only. */
+  void closeOutput() throws IOException {
     channel.shutdownOutput();
     if (!STATE.compareAndSet(this, State.CLOSING, State.LINGERING)) return; // Aborted meanwhile.
     outputClosed.complete(null);
@@ -380,7 +232,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
     inbox.end(null, true);
     closeDeadline = System.nanoTime() + config.closeTimeout().toNanos();
     armTimer();
-    wantWrite(); // The writer writes what is queued, then shuts the output.
+    output.wantWrite(); // The writer writes what is queued, then shuts the output.
     Thread.ofVirtual().name("packetconn-close-" + PacketConn.format(conn.remoteAddress())).start(this::discardInput);
     return true;
   }
@@ -395,28 +247,22 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
   }
 
   /** Ends the connection: closes the socket, which ends blocked reads and writes, and frees the rest. */
-  private void finish(Throwable why, boolean discardReceived) {
+  void finish(Throwable why, boolean discardReceived) {
     for (State s = state; ; s = state) {
       if (s == State.CLOSED) return;
       if (STATE.compareAndSet(this, s, State.CLOSED)) break;
     }
     cause = why;
     Transport.close(channel, why, aborted); // A reset unless clean; ends blocked reads and writes.
-    Thread w = writer;
-    if (w != null) LockSupport.unpark(w);
+    output.closed(); // The writer sees the end and returns.
     decoderLock.lock(); // After the close: a receiver blocked in a read has been let go.
     try {
       decoder.release();
     } finally {
       decoderLock.unlock();
     }
-    List<Runnable> drained;
-    writeLock.lock(); // After the close: a write in progress has failed and let go of its chunks.
-    try {
-      drained = out.discard(why == null ? "closed" : "closed: " + why);
-    } finally {
-      writeLock.unlock();
-    }
+    // After the close, under writeLock: a write in progress has failed and let go of its chunks.
+    List<Runnable> drained = output.discard(why == null ? "closed" : "closed: " + why);
     if (drained != null) for (Runnable signal : drained) signal.run();
     inbox.end(why, discardReceived);
     ended(why);
@@ -459,7 +305,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
       next = Liveness.earliest(next, (since != 0 ? since : now) + readIdleNanos);
     }
     if (s == State.OPEN && writeStallNanos != 0) {
-      long since = writeSince;
+      long since = output.writeSince();
       if (since != 0 && now - since >= writeStallNanos) {
         events.writeStalled(now - since, out.queuedBytes());
         finish(
@@ -489,16 +335,5 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
   @Override
   public ConnectionStats stats() {
     return out.stats((long) PACKETS_IN.getOpaque(this), (long) BYTES_READ.getOpaque(this));
-  }
-
-  // ---- writability
-
-  /**
-   * The send queue crossed a water mark: to writable on the writer thread, which must not run the
-   * waiting futures' dependents (one that sends would wait for the writer itself), so they run on
-   * the timer's I/O thread, as a loop connection's do.
-   */
-  private void writabilityChanged() {
-    if (out.hasWritableWaiter()) timers.execute(completeWritableWaiter);
   }
 }

@@ -1,0 +1,234 @@
+package io.github.packetconn;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The writing side of a {@link SocketTransport}: makes its send queue and gets the queued frames
+ * into the socket, through one writer virtual thread started on the first send, or, for a receiver
+ * replying to the last packet it took, on the sender's own thread without blocking. What a write
+ * leads to (a failure, the end of a graceful close) is the transport's, which owns the state.
+ *
+ * <p>Thread rule: {@link #writeLoop()} runs on the writer thread alone, {@link #writeInline()} on a
+ * sender holding the transport's {@code decoderLock} and {@code writeLock}, and every socket write
+ * holds {@code writeLock}; the rest runs on any thread.
+ */
+final class SocketWriter {
+  private static final int WRITE_PIECE = 256 << 10; // Bytes per write call: a stall shows between.
+
+  private final SocketTransport transport; // Its fields are read through it: no copies per connection.
+  final SendQueue out;
+  private final ReentrantLock decoderLock; // The transport's: held, no receiver reads the socket.
+  private final ReentrantLock writeLock = new ReentrantLock(); // The writer writing, or finish().
+  private final Runnable completeWritableWaiter; // Run on the timer's loop: see writabilityChanged().
+  final long flushDelayNanos; // Zero when off.
+  private final long maxFlushDelayNanos;
+
+  private volatile Thread writer; // Parks while there is nothing to write; null until needed.
+  private volatile Thread inlineWriter; // A sender that writes what it queues itself; see sendInline().
+  private volatile boolean started; // start() ran: the writer may start.
+  private volatile boolean writeWanted; // Set before the writer is unparked: no wake-up is lost.
+  private volatile boolean flushForced; // flush() was called: write without waiting for the delay.
+  private volatile long writeSince; // When the pending write call began; 0: not writing.
+
+  SocketWriter(SocketTransport transport, ReentrantLock decoderLock) {
+    this.transport = transport;
+    this.decoderLock = decoderLock;
+    PacketConfig config = transport.config;
+    this.out =
+        new SendQueue(
+            config.sendQueueBytes(),
+            config.crc(),
+            config.memoryBudget(),
+            !config.flushDelay().isZero(),
+            this::wantWrite,
+            config.writeLowWaterMark(),
+            config.writeHighWaterMark(),
+            this::writabilityChanged,
+            null); // Written by a virtual thread of its own, which has no view of a shared slab.
+    this.completeWritableWaiter = out::completeWritableWaiter;
+    this.flushDelayNanos = config.flushDelay().toNanos();
+    this.maxFlushDelayNanos =
+        (config.maxFlushDelay().isZero() ? config.flushDelay() : config.maxFlushDelay()).toNanos();
+  }
+
+  /** Lets the writer start, and starts it if a send or the close came before. */
+  void start() {
+    started = true;
+    if (writeWanted || transport.state != State.OPEN) wantWrite(); // Sent or closed before it started.
+  }
+
+  /**
+   * Queues {@code packet} and writes it on the calling thread: the transport decided that this
+   * receiver, which took the last packet it had, replies itself instead of waking the writer.
+   */
+  boolean sendInline(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
+    boolean queued;
+    inlineWriter = Thread.currentThread(); // So that the queue's flush request does not wake the writer.
+    try {
+      queued = out.offer(packet, shared, timeoutNanos, quietIfClosed);
+    } finally {
+      inlineWriter = null;
+    }
+    if (queued) writeInline();
+    return queued;
+  }
+
+  void flushNow() {
+    flushForced = true;
+    wantWrite();
+  }
+
+  /**
+   * Writes what is queued on the calling thread without blocking, if no other thread reads or
+   * writes the socket; else, or with bytes left when the socket is full, the writer takes over.
+   * The socket is non-blocking only while both locks are held, so no read or write sees the change.
+   */
+  private void writeInline() {
+    boolean done = false;
+    Throwable failed = null;
+    if (transport.state == State.OPEN && decoderLock.tryLock()) {
+      try {
+        if (writeLock.tryLock()) {
+          try {
+            if (transport.state == State.OPEN) {
+              transport.channel.configureBlocking(false);
+              try {
+                out.takeFilled();
+                List<Runnable> drained = out.write(transport.channel, WRITE_PIECE); // Until done or full.
+                if (drained != null) for (Runnable signal : drained) signal.run();
+                done = !out.hasWriting();
+              } finally {
+                transport.channel.configureBlocking(true);
+              }
+            }
+          } catch (IOException | RuntimeException e) {
+            failed = e;
+          } finally {
+            writeLock.unlock();
+          }
+        }
+      } finally {
+        decoderLock.unlock();
+      }
+    }
+    if (failed != null) {
+      if (transport.state != State.CLOSED) transport.finish(failed, false);
+    } else if (!done) {
+      wantWrite();
+    }
+  }
+
+  /** Wakes the writer, starting it on first use: a connection that never sends has none. */
+  void wantWrite() {
+    if (inlineWriter == Thread.currentThread()) return; // It writes right after queueing.
+    writeWanted = true;
+    Thread w = writer;
+    if (w != null) {
+      LockSupport.unpark(w);
+    } else if (started) {
+      synchronized (this) {
+        w = writer;
+        if (w == null) { // Assigned before it starts, so a wake-up from now on reaches it.
+          String name = "packetconn-write-" + PacketConn.format(transport.conn.remoteAddress());
+          writer = w = Thread.ofVirtual().name(name).unstarted(this::writeLoop);
+          w.start();
+        } else {
+          LockSupport.unpark(w); // Started by another sender since we looked.
+        }
+      }
+    }
+  }
+
+  /** The writer thread: writes what is queued until the close, then shuts the output and lingers. */
+  private void writeLoop() {
+    try {
+      while (true) {
+        while (!writeWanted) {
+          if (transport.state == State.CLOSED) return;
+          LockSupport.park(this);
+        }
+        writeWanted = false;
+        if (transport.state == State.CLOSED) return;
+        if (flushDelayNanos != 0 && transport.state == State.OPEN && !flushForced) awaitFlushDelay();
+        flushForced = false;
+        writeQueued();
+        if (transport.state == State.CLOSING && out.isEmpty()) {
+          transport.closeOutput();
+          return;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      if (transport.state != State.CLOSED) transport.finish(e, false);
+    }
+  }
+
+  private void awaitFlushDelay() {
+    for (long wait;
+        transport.state == State.OPEN && !flushForced
+            && (wait = out.flushDue(flushDelayNanos, maxFlushDelayNanos) - System.nanoTime()) > 0; ) {
+      LockSupport.parkNanos(this, wait);
+    }
+  }
+
+  /**
+   * Writes every frame queued so far, in pieces, so that a stalled write shows between them. Holds
+   * writeLock: finish() frees the chunks only once a write the close interrupted has let go of them.
+   */
+  private void writeQueued() throws IOException {
+    writeLock.lock();
+    try {
+      if (transport.state == State.CLOSED) return;
+      out.takeFilled();
+      while (out.hasWriting()) {
+        writeSince = System.nanoTime();
+        List<Runnable> drained;
+        try {
+          drained = out.write(transport.channel, WRITE_PIECE);
+        } finally {
+          writeSince = 0;
+        }
+        if (drained != null) for (Runnable signal : drained) signal.run();
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /** Wakes the writer of a closed connection, so that it sees the end and returns. */
+  void closed() {
+    Thread w = writer;
+    if (w != null) LockSupport.unpark(w);
+  }
+
+  /**
+   * Discards what is queued, once the socket is closed: under writeLock, so a write in progress has
+   * failed and let go of its chunks first.
+   *
+   * @return the drain signals waiting for the queue to drain
+   */
+  List<Runnable> discard(String reason) {
+    writeLock.lock();
+    try {
+      return out.discard(reason);
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /** {@return when the pending write call began, for the write-stall deadline; 0: not writing} */
+  long writeSince() {
+    return writeSince;
+  }
+
+  /**
+   * The send queue crossed a water mark: to writable on the writer thread, which must not run the
+   * waiting futures' dependents (one that sends would wait for the writer itself), so they run on
+   * the timer's I/O thread, as a loop connection's do.
+   */
+  private void writabilityChanged() {
+    if (out.hasWritableWaiter()) transport.timers.execute(completeWritableWaiter);
+  }
+}
