@@ -39,10 +39,6 @@ final class ReceiveQueue {
   private boolean discarded; // The owner closed: packets are released, not kept for receivers.
   private Throwable cause; // Why the stream ended abnormally; null for a clean end.
   private int waiting;
-  // The receiver that took the last packet queued: it may write its reply itself, at once, as it
-  // will read next (see SocketTransport.send). Written under the lock; read and cleared by that
-  // receiver without it, since a stale value only costs the choice of thread that writes.
-  private Thread drainedBy;
 
   ReceiveQueue(Source source, boolean blockingSource) {
     this.source = source;
@@ -119,16 +115,6 @@ final class ReceiveQueue {
   }
 
   /**
-   * {@return true, once, if the calling thread took the last packet queued and has not received
-   * since} Lock-free: see {@code drainedBy}.
-   */
-  boolean tookLast() {
-    if (drainedBy != Thread.currentThread()) return false;
-    drainedBy = null;
-    return true;
-  }
-
-  /**
    * Takes the next packet, pulling from the socket or waiting up to {@code timeoutNanos} (forever
    * when negative).
    *
@@ -178,7 +164,6 @@ final class ReceiveQueue {
         waiting--;
       }
       Packet packet = packets.pollFirst();
-      drainedBy = packet != null && packets.isEmpty() ? Thread.currentThread() : null;
       if (waiting > 0 && (!packets.isEmpty() || readable)) notEmpty.signal(); // The next receiver.
       if (packet != null) return packet;
       if (cause == null) return null;

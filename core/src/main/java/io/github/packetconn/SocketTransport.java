@@ -75,7 +75,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
       PacketConn conn, SocketChannel channel, PacketConfig config, ReceiveQueue inbox, Consumer<PacketConn> onClosed) {
     super(conn, channel, config, inbox, onClosed, false);
     this.decoder = new FrameDecoder(config.maxPacketSize(), config.crc(), config.memoryBudget());
-    this.output = new SocketWriter(this, decoderLock);
+    this.output = new SocketWriter(this);
     this.out = output.out;
     this.resumeAfterBudget = inbox::readable;
     this.readIdleNanos = config.readIdleTimeout().toNanos();
@@ -91,18 +91,6 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
   }
 
   // ---- sending: senders queue, the writer writes
-
-  @Override
-  public boolean send(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
-    // A receiver replying to the last packet it took writes the reply itself, as a hand-written
-    // server does, instead of waking the writer: it will read next anyway, and a request-response
-    // load saves a thread switch per packet. Once per packet taken, so that a thread sending many
-    // packets still has them coalesced by the writer; never with a flush delay, nor on an I/O thread.
-    if (output.flushDelayNanos != 0 || EventLoop.current() != null || !inbox.tookLast()) {
-      return super.send(packet, shared, timeoutNanos, quietIfClosed);
-    }
-    return output.sendInline(packet, shared, timeoutNanos, quietIfClosed);
-  }
 
   @Override
   public void flushNow() {

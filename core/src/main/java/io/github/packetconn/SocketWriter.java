@@ -7,12 +7,10 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The writing side of a {@link SocketTransport}: makes its send queue and gets the queued frames
- * into the socket, through one writer virtual thread started on the first send, or, for a receiver
- * replying to the last packet it took, on the sender's own thread without blocking. What a write
- * leads to (a failure, the end of a graceful close) is the transport's, which owns the state.
+ * into the socket, through one writer virtual thread started on the first send. What a write leads
+ * to (a failure, the end of a graceful close) is the transport's, which owns the state.
  *
- * <p>Thread rule: {@link #writeLoop()} runs on the writer thread alone, {@link #writeInline()} on a
- * sender holding the transport's {@code decoderLock} and {@code writeLock}, and every socket write
+ * <p>Thread rule: {@link #writeLoop()} runs on the writer thread alone, and every socket write
  * holds {@code writeLock}; the rest runs on any thread.
  */
 final class SocketWriter {
@@ -20,22 +18,19 @@ final class SocketWriter {
 
   private final SocketTransport transport; // Its fields are read through it: no copies per connection.
   final SendQueue out;
-  private final ReentrantLock decoderLock; // The transport's: held, no receiver reads the socket.
   private final ReentrantLock writeLock = new ReentrantLock(); // The writer writing, or finish().
   private final Runnable completeWritableWaiter; // Run on the timer's loop: see writabilityChanged().
   final long flushDelayNanos; // Zero when off.
   private final long maxFlushDelayNanos;
 
   private volatile Thread writer; // Parks while there is nothing to write; null until needed.
-  private volatile Thread inlineWriter; // A sender that writes what it queues itself; see sendInline().
   private volatile boolean started; // start() ran: the writer may start.
   private volatile boolean writeWanted; // Set before the writer is unparked: no wake-up is lost.
   private volatile boolean flushForced; // flush() was called: write without waiting for the delay.
   private volatile long writeSince; // When the pending write call began; 0: not writing.
 
-  SocketWriter(SocketTransport transport, ReentrantLock decoderLock) {
+  SocketWriter(SocketTransport transport) {
     this.transport = transport;
-    this.decoderLock = decoderLock;
     PacketConfig config = transport.config;
     this.out =
         new SendQueue(
@@ -60,70 +55,13 @@ final class SocketWriter {
     if (writeWanted || transport.state != State.OPEN) wantWrite(); // Sent or closed before it started.
   }
 
-  /**
-   * Queues {@code packet} and writes it on the calling thread: the transport decided that this
-   * receiver, which took the last packet it had, replies itself instead of waking the writer.
-   */
-  boolean sendInline(Packet packet, SharedFrame shared, long timeoutNanos, boolean quietIfClosed) {
-    boolean queued;
-    inlineWriter = Thread.currentThread(); // So that the queue's flush request does not wake the writer.
-    try {
-      queued = out.offer(packet, shared, timeoutNanos, quietIfClosed);
-    } finally {
-      inlineWriter = null;
-    }
-    if (queued) writeInline();
-    return queued;
-  }
-
   void flushNow() {
     flushForced = true;
     wantWrite();
   }
 
-  /**
-   * Writes what is queued on the calling thread without blocking, if no other thread reads or
-   * writes the socket; else, or with bytes left when the socket is full, the writer takes over.
-   * The socket is non-blocking only while both locks are held, so no read or write sees the change.
-   */
-  private void writeInline() {
-    boolean done = false;
-    Throwable failed = null;
-    if (transport.state == State.OPEN && decoderLock.tryLock()) {
-      try {
-        if (writeLock.tryLock()) {
-          try {
-            if (transport.state == State.OPEN) {
-              transport.channel.configureBlocking(false);
-              try {
-                out.takeFilled();
-                List<Runnable> drained = out.write(transport.channel, WRITE_PIECE); // Until done or full.
-                if (drained != null) for (Runnable signal : drained) signal.run();
-                done = !out.hasWriting();
-              } finally {
-                transport.channel.configureBlocking(true);
-              }
-            }
-          } catch (IOException | RuntimeException e) {
-            failed = e;
-          } finally {
-            writeLock.unlock();
-          }
-        }
-      } finally {
-        decoderLock.unlock();
-      }
-    }
-    if (failed != null) {
-      if (transport.state != State.CLOSED) transport.finish(failed, false);
-    } else if (!done) {
-      wantWrite();
-    }
-  }
-
   /** Wakes the writer, starting it on first use: a connection that never sends has none. */
   void wantWrite() {
-    if (inlineWriter == Thread.currentThread()) return; // It writes right after queueing.
     writeWanted = true;
     Thread w = writer;
     if (w != null) {

@@ -354,48 +354,6 @@ class BlockingStyleTest {
     }
   }
 
-  /**
-   * A receiver that replies to each packet it takes, one request at a time, writes the replies
-   * itself, as it reads next anyway: its connection never wakes (so never starts) a writer thread.
-   * A second reply to the same packet goes through the writer, which coalesces a thread's sends.
-   */
-  @Test
-  void aReceiverReplyingToEachRequestWritesItselfWithoutAWriter() throws Exception {
-    assumeTrue(SocketTransport.ENABLED, "the loop writes on its I/O threads");
-    CompletableFuture<String> serverSide = new CompletableFuture<>();
-    ConnectionHandler echo = conn -> {
-      serverSide.complete(PacketConn.format(conn.remoteAddress()));
-      for (Packet p : conn) {
-        try (p) {
-          conn.send(p);
-          if (p.size() == 8) conn.send(p); // The second reply to one packet.
-        }
-      }
-    };
-    try (PacketServer server = PacketServer.bind(LOOPBACK, PacketConfig.DEFAULT, echo);
-        PacketConn conn = blockingClient(server.localAddress(), PacketConfig.DEFAULT)) {
-      for (int seq = 0; seq < 200; seq++) {
-        try (Packet request = Packet.allocate().writeInt(seq)) {
-          conn.send(request);
-        }
-        try (Packet reply = conn.receive(WAIT)) {
-          assertEquals(seq, reply.readInt());
-        }
-      }
-      String writer = "packetconn-write-" + serverSide.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-      assertEquals(List.of(), LiveThreads.named(writer), "200 replies, each written by the receiver");
-      try (Packet twice = Packet.allocate().writeLong(7)) {
-        conn.send(twice);
-      }
-      for (int i = 0; i < 2; i++) {
-        try (Packet reply = conn.receive(WAIT)) {
-          assertEquals(7, reply.readLong());
-        }
-      }
-      assertEquals(List.of(writer), LiveThreads.named(writer), "the second reply woke the writer");
-    }
-  }
-
   /** Differs per call, so that no pooled read buffer of that size exists before the test. */
   private static final AtomicInteger UNIQUE = new AtomicInteger();
 
