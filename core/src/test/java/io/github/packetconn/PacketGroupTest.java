@@ -252,39 +252,27 @@ class PacketGroupTest {
       PacketConn slowMember = room.serverSide(slow.getLocalPort());
       room.serverSide(healthy);
       int sent = 0;
-      int toSlow = 0; // Packets queued for the slow member.
-      // Fill until the slow member is unwritable for good: its I/O thread may still drain the queue
-      // into the kernel's buffers (writable again) until those are full, which shows as no byte
-      // written for a while.
-      while (true) {
-        if (slowMember.isWritable()) {
-          try (Packet p = numbered(sent++, 1024)) {
-            assertEquals(2, group.send(p));
-          }
-          toSlow++;
-          try (Packet p = healthy.receive(WAIT)) { // In step: the healthy member is never behind.
-            assertEquals(sent - 1, p.readInt());
-          }
-          assertTrue(sent < 100_000, "the slow member never turned unwritable");
-          continue;
-        }
-        long written = slowMember.stats().bytesOut();
-        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
-        if (!slowMember.isWritable() && slowMember.stats().bytesOut() == written) break;
-      }
-      for (int i = 0; i < 10; i++) {
+      List<Integer> toSlow = new ArrayList<>(); // The packets queued for the slow member, in order.
+      // Send until it has missed ten: it turns unwritable once its queue is past the high mark, and
+      // may turn writable again for a while as its I/O thread drains the queue into the kernel's
+      // buffers (which the kernel may grow), so a send may reach it or not; each says which.
+      while (group.skipped() < 10) {
         try (Packet p = numbered(sent++, 1024)) {
-          assertEquals(1, group.send(p), "the healthy member only");
+          int delivered = group.send(p);
+          if (delivered == 2) toSlow.add(sent - 1);
+          assertTrue(delivered == 1 || delivered == 2, delivered + " members got packet " + (sent - 1));
         }
-        try (Packet p = healthy.receive(WAIT)) {
+        try (Packet p = healthy.receive(WAIT)) { // In step: the healthy member is never behind.
           assertEquals(sent - 1, p.readInt());
         }
+        assertTrue(sent < 100_000, "the slow member never turned unwritable");
       }
       assertEquals(10, group.skipped());
+      assertEquals(sent - 10, toSlow.size(), "every packet reached the healthy member and all but ten the slow one");
 
       InputStream in = slow.getInputStream();
-      for (int i = 0; i < toSlow; i++) { // Its backlog, in order.
-        assertEquals(i, readFrame(in));
+      for (int number : toSlow) { // Its backlog, in order.
+        assertEquals(number, readFrame(in));
       }
       slowMember.whenWritable().get(WAIT.toSeconds(), TimeUnit.SECONDS);
       try (Packet p = numbered(sent++, 1024)) {
