@@ -129,6 +129,17 @@ abstract class AbstractTransport implements Transport {
   }
 
   /**
+   * {@return why a graceful close that ran out of {@code closeTimeout} ends: null once lingering
+   * (everything was written; the peer only never closed its side), else the unwritten bytes}
+   */
+  final SocketTimeoutException closeTimedOut() {
+    if (state == State.LINGERING) return null;
+    return new SocketTimeoutException(
+        "close timed out after " + config.closeTimeout().toMillis() + " ms with " + out.queuedBytes()
+            + " bytes unwritten; aborted");
+  }
+
+  /**
    * Records the end of the connection, whose socket is closed and whose queues are emptied: its
    * kind and log line, the Flight Recorder event, the MBean, the server's bookkeeping; then fails a
    * handshake still under way and completes the close futures, last, so that whoever waits on them

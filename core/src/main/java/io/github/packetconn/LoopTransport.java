@@ -364,15 +364,7 @@ final class LoopTransport extends AbstractTransport implements EventLoop.Selecta
   public long onTimer(long now) {
     if (output.flushDue(now)) flushOnLoop(false);
     if (closeDeadline != 0 && now - closeDeadline >= 0 && state != State.CLOSED) {
-      if (state == State.LINGERING) {
-        finish(null, true); // The peer never closed its side: enough lingering.
-      } else {
-        finish(
-            new SocketTimeoutException(
-                "close timed out after " + config.closeTimeout().toMillis() + " ms with "
-                    + out.queuedBytes() + " bytes unwritten; aborted"),
-            true);
-      }
+      finish(closeTimedOut(), true); // Lingering: the peer never closed its side; enough.
     }
     if (handshake != null && handshake.overdue(now) && state != State.CLOSED) finish(handshake.timeout(), true);
     long live;

@@ -269,15 +269,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
     if (s == State.CLOSED) return 0;
     long deadline = closeDeadline;
     if (deadline != 0 && now - deadline >= 0) {
-      if (s == State.LINGERING) {
-        finish(null, true); // The peer never closed its side: enough lingering.
-      } else {
-        finish(
-            new SocketTimeoutException(
-                "close timed out after " + config.closeTimeout().toMillis() + " ms with "
-                    + out.queuedBytes() + " bytes unwritten; aborted"),
-            true);
-      }
+      finish(closeTimedOut(), true); // Lingering: the peer never closed its side; enough.
       return 0;
     }
     long next = deadline;
