@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>A slab counts the bytes still to be written from it, summed over every queue that holds one
  * of its frames, plus one while a {@link FrameSharer} still encodes into it; when that count reaches
  * zero the slab goes back to the pool and its size back to the {@link MemoryBudget} it was taken
- * from. Each event loop writes from its own view of the slab (a duplicate made once, on that loop,
- * and kept with the slab in the pool), setting the view's position and limit to one queue's range
+ * from. Each event loop writes from views of its own of the slab (duplicates made once, on that loop,
+ * and kept with the slab in the pool), setting a view's position and limit to one queue's range
  * just before the write; so a delivery allocates nothing and queues never share a position.
  *
  * <p>Threads: the encoder writes the bytes under its own lock before any queue holds them; a view
@@ -27,7 +27,14 @@ final class FrameSlab {
   private static final AtomicInteger taken = new AtomicInteger(); // Out of the pool; for tests.
 
   final ByteBuffer memory = ByteBuffer.allocateDirect(SIZE).order(ByteOrder.LITTLE_ENDIAN);
-  private final ByteBuffer[] views = new ByteBuffer[EventLoop.count()]; // By loop index.
+  /**
+   * How many ranges of one slab a gathering write may hold: a view has one position, so each range
+   * in a write needs a view of its own. A member of several groups gets ranges of one slab with other
+   * groups' frames between them; more than this many in its queue split its write.
+   */
+  static final int VIEWS_PER_WRITE = 8;
+
+  private final ByteBuffer[][] views = new ByteBuffer[EventLoop.count()][VIEWS_PER_WRITE]; // [loop][k].
   private final AtomicLong pending = new AtomicLong(); // Bytes to write, plus one while encoded into.
   private MemoryBudget budget; // Charged SIZE while taken; set before the slab is shared.
 
@@ -65,10 +72,13 @@ final class FrameSlab {
     return taken.get();
   }
 
-  /** {@return the view that event loop {@code loop} writes from} That loop only. */
-  ByteBuffer view(int loop) {
-    ByteBuffer view = views[loop];
-    if (view == null) views[loop] = view = memory.duplicate();
+  /**
+   * {@return view {@code k} (below {@link #VIEWS_PER_WRITE}) that event loop {@code loop} writes
+   * from} That loop only.
+   */
+  ByteBuffer view(int loop, int k) {
+    ByteBuffer view = views[loop][k];
+    if (view == null) views[loop][k] = view = memory.duplicate();
     return view;
   }
 

@@ -11,8 +11,8 @@ import java.util.Arrays;
  * queued.
  *
  * <p>They go out in gathering writes of a bounded size ({@link #write}). A slab's view has one
- * position, so it appears at most once per gathering write: a batch stops before a second range of
- * a slab it holds already. Written chunks go back to the {@link ChunkPool} and their size to the
+ * position, so each range in a gathering write gets a view of its own, and a batch stops before
+ * the {@link FrameSlab#VIEWS_PER_WRITE}+1st range of one slab. Written chunks go back to the {@link ChunkPool} and their size to the
  * budget, written bytes of a range to their slab, at once and outside any queue's lock.
  *
  * <p>Threads: event loop (or the writer thread, or whoever holds that thread's write lock) only.
@@ -20,7 +20,7 @@ import java.util.Arrays;
 final class WriteList {
   private final int writerLoop; // Index of the event loop that writes, whose slab views we use; -1: none.
   private final MemoryBudget budget; // Gets written chunks' size back.
-  private ByteBuffer[] writing = new ByteBuffer[8]; // Chunks, or for a range the loop's view of it.
+  private ByteBuffer[] writing = new ByteBuffer[8]; // Chunks; for a range, the view its write uses.
   private FrameSlab[] writingSlab = new FrameSlab[8]; // A range's slab; null for a chunk.
   private int[] writingPos = new int[8]; // A range's next byte to write.
   private int[] writingEnd = new int[8];
@@ -68,8 +68,7 @@ final class WriteList {
       return;
     }
     if (writeTail == writing.length) compactOrGrow();
-    writing[writeTail] = slab.view(writerLoop);
-    writingSlab[writeTail] = slab;
+    writingSlab[writeTail] = slab; // Its view is chosen when a write takes it.
     writingPos[writeTail] = start;
     writingEnd[writeTail] = end;
     writeTail++;
@@ -88,8 +87,11 @@ final class WriteList {
         while (end < writeTail && (end == writeHead || batch < maxBytes)) {
           FrameSlab slab = writingSlab[end];
           if (slab != null) {
-            if (holds(slab, writeHead, end)) break; // One view per loop: a slab once per write.
-            writing[end].limit(writingEnd[end]).position(writingPos[end]);
+            int k = rangesOf(slab, writeHead, end); // Views of this slab the batch uses already.
+            if (k == FrameSlab.VIEWS_PER_WRITE) break;
+            ByteBuffer view = slab.view(writerLoop, k);
+            view.limit(writingEnd[end]).position(writingPos[end]);
+            writing[end] = view;
           }
           batch += writing[end++].remaining();
         }
@@ -147,12 +149,13 @@ final class WriteList {
     return writingSlab[i] == null ? !writing[i].hasRemaining() : writingPos[i] == writingEnd[i];
   }
 
-  /** {@return true if a range of {@code slab} is among entries {@code from} to {@code to}, exclusive} */
-  private boolean holds(FrameSlab slab, int from, int to) {
+  /** {@return how many ranges of {@code slab} are among entries {@code from} to {@code to}, exclusive} */
+  private int rangesOf(FrameSlab slab, int from, int to) {
+    int n = 0;
     for (int i = from; i < to; i++) {
-      if (writingSlab[i] == slab) return true;
+      if (writingSlab[i] == slab) n++;
     }
-    return false;
+    return n;
   }
 
   private void compactOrGrow() {

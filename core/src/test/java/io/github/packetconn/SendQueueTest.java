@@ -241,6 +241,51 @@ class SendQueueTest {
     assertEquals(slabsBefore, FrameSlab.taken(), "every slab back in the pool once written");
   }
 
+  /**
+   * Two groups' frames alternate in one slab, so each member's queue holds ranges of the slab with
+   * gaps between them: a gathering write takes up to {@link FrameSlab#VIEWS_PER_WRITE} of them (a
+   * view each), and every byte goes out in order.
+   */
+  @Test
+  void rangesOfOneSlabWithGapsGoOutInFewWrites() throws Exception {
+    FrameSharer.retireAll();
+    int slabsBefore = FrameSlab.taken();
+    MemoryBudget budget = MemoryBudget.unlimited();
+    EventLoop loop = EventLoop.next();
+    SendQueue[] members = new SendQueue[2]; // Of group 0 and of group 1.
+    ByteArrayOutputStream[] expected = new ByteArrayOutputStream[2];
+    for (int g = 0; g < 2; g++) {
+      members[g] = new SendQueue(Integer.MAX_VALUE, false, budget, false, () -> {}, 1 << 20, 2 << 20, () -> {}, loop);
+      expected[g] = new ByteArrayOutputStream();
+    }
+    int frames = 100;
+    for (int i = 0; i < frames; i++) {
+      int g = i % 2;
+      byte[] payload = new byte[1_100];
+      java.util.Arrays.fill(payload, (byte) i);
+      try (Packet p = Packet.of(payload)) {
+        SharedFrame shared = FrameSharer.encode(p, budget, false); // Both groups' frames: one stripe.
+        try {
+          assertTrue(members[g].offer(p, shared, -1, false));
+        } finally {
+          shared.slab().release(1);
+        }
+      }
+      expected[g].writeBytes(Frames.encode(payload, false));
+    }
+    for (int g = 0; g < 2; g++) {
+      Sink sink = new Sink();
+      members[g].takeFilled();
+      while (members[g].hasWriting()) members[g].write(sink, 1 << 20);
+      assertEquals(hex(expected[g].toByteArray()), hex(sink.bytes.toByteArray()), "group " + g);
+      int ranges = frames / 2; // Each member's frames are apart in the slab: a range each.
+      int batches = (ranges + FrameSlab.VIEWS_PER_WRITE - 1) / FrameSlab.VIEWS_PER_WRITE;
+      assertEquals(batches, sink.writes, ranges + " ranges of one slab, " + FrameSlab.VIEWS_PER_WRITE + " per write");
+    }
+    FrameSharer.retireAll();
+    assertEquals(slabsBefore, FrameSlab.taken());
+  }
+
   @Test
   void discardingAQueueLetsGoOfItsSharedRanges() {
     FrameSharer.retireAll();
