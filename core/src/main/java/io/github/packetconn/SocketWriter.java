@@ -104,9 +104,11 @@ final class SocketWriter {
   }
 
   private void awaitFlushDelay() {
-    for (long wait;
-        transport.state == State.OPEN && !flushForced
-            && (wait = out.flushDue(flushDelayNanos, maxFlushDelayNanos) - System.nanoTime()) > 0; ) {
+    while (transport.state == State.OPEN && !flushForced) {
+      long wait = out.flushDue(flushDelayNanos, maxFlushDelayNanos) - System.nanoTime();
+      // Checked again after flushDue(): waiting for the queue's lock may have used up the wake-up
+      // that flush() or the close gave after setting its flag, and the park below would not end.
+      if (wait <= 0 || transport.state != State.OPEN || flushForced) return;
       LockSupport.parkNanos(this, wait);
     }
   }

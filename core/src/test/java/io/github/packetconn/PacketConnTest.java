@@ -411,6 +411,33 @@ class PacketConnTest {
     }
   }
 
+  /**
+   * flush() ends the writer's flush-delay wait every time: the wait takes the send queue's lock to
+   * learn when frames are due, and waiting for that lock must not use up flush()'s wake-up (it did
+   * about once in a thousand rounds on a loaded machine, and the frames waited the whole delay).
+   */
+  @Test
+  void flushEndsTheFlushDelayEveryTime() throws Exception {
+    PacketConfig delayed = PacketConfig.builder().flushDelay(Duration.ofMinutes(5)).build();
+    try (ServerSocketChannel raw = ServerSocketChannel.open().bind(LOOPBACK);
+        PacketConn conn = PacketConn.connect(raw.getLocalAddress(), delayed, null);
+        SocketChannel peer = raw.accept()) {
+      ByteBuffer in = ByteBuffer.allocate(28);
+      for (int round = 0; round < 3_000; round++) {
+        try (Packet p = goldenHi()) {
+          conn.send(p);
+          conn.send(p);
+        }
+        // Takes the queue's lock while the writer may be about to take it, learning when frames are due.
+        assertTrue(conn.queuedBytes() >= 28, "round " + round); // The last round's may still count.
+        conn.flush();
+        in.clear();
+        while (in.hasRemaining()) peer.read(in);
+        assertEquals(HI + HI, hex(in.array()), "round " + round);
+      }
+    }
+  }
+
   @Test
   void flushDelayTimerWritesWithoutAnExplicitFlush() throws Exception {
     PacketConfig delayed =
