@@ -35,6 +35,7 @@ final class FrameSlab {
   static final int VIEWS_PER_WRITE = 8;
 
   private final ByteBuffer[][] views = new ByteBuffer[EventLoop.count()][VIEWS_PER_WRITE]; // [loop][k].
+  private final int[] viewsInUse = new int[EventLoop.count()]; // In the write a loop is building.
   private final AtomicLong pending = new AtomicLong(); // Bytes to write, plus one while encoded into.
   private MemoryBudget budget; // Charged SIZE while taken; set before the slab is shared.
 
@@ -73,13 +74,22 @@ final class FrameSlab {
   }
 
   /**
-   * {@return view {@code k} (below {@link #VIEWS_PER_WRITE}) that event loop {@code loop} writes
-   * from} That loop only.
+   * {@return the next view of this slab that event loop {@code loop} may put in the gathering write
+   * it is building, or null if that write holds {@link #VIEWS_PER_WRITE} already} That loop only;
+   * {@link #viewsReturned} when the write is done.
    */
-  ByteBuffer view(int loop, int k) {
+  ByteBuffer takeView(int loop) {
+    int k = viewsInUse[loop];
+    if (k == VIEWS_PER_WRITE) return null;
+    viewsInUse[loop] = k + 1;
     ByteBuffer view = views[loop][k];
     if (view == null) views[loop][k] = view = memory.duplicate();
     return view;
+  }
+
+  /** Frees the views event loop {@code loop} took for its write. That loop only. */
+  void viewsReturned(int loop) {
+    viewsInUse[loop] = 0;
   }
 
   /** Counts {@code bytes} more to be written from this slab. */

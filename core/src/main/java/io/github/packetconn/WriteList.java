@@ -87,15 +87,21 @@ final class WriteList {
         while (end < writeTail && (end == writeHead || batch < maxBytes)) {
           FrameSlab slab = writingSlab[end];
           if (slab != null) {
-            int k = rangesOf(slab, writeHead, end); // Views of this slab the batch uses already.
-            if (k == FrameSlab.VIEWS_PER_WRITE) break;
-            ByteBuffer view = slab.view(writerLoop, k);
+            ByteBuffer view = slab.takeView(writerLoop); // A view per range: each has one position.
+            if (view == null) break;
             view.limit(writingEnd[end]).position(writingPos[end]);
             writing[end] = view;
           }
           batch += writing[end++].remaining();
         }
-        long n = channel.write(writing, writeHead, end - writeHead);
+        long n;
+        try {
+          n = channel.write(writing, writeHead, end - writeHead);
+        } finally {
+          for (int i = writeHead; i < end; i++) {
+            if (writingSlab[i] != null) writingSlab[i].viewsReturned(writerLoop);
+          }
+        }
         written += n;
         if (n > 0) writes++;
         for (int i = writeHead; i < end; i++) {
@@ -147,15 +153,6 @@ final class WriteList {
   /** {@return true if entry {@code i} is written out} */
   private boolean written(int i) {
     return writingSlab[i] == null ? !writing[i].hasRemaining() : writingPos[i] == writingEnd[i];
-  }
-
-  /** {@return how many ranges of {@code slab} are among entries {@code from} to {@code to}, exclusive} */
-  private int rangesOf(FrameSlab slab, int from, int to) {
-    int n = 0;
-    for (int i = from; i < to; i++) {
-      if (writingSlab[i] == slab) n++;
-    }
-    return n;
   }
 
   private void compactOrGrow() {
