@@ -74,12 +74,23 @@ final class FillList {
     }
   }
 
-  /** Queues {@code shared} as a range of its slab, after what is queued, and counts its bytes in the slab. */
-  void append(SharedFrame shared) {
-    FrameSlab slab = shared.slab();
+  /** {@return true if {@code shared} continues the last range queued: it would pin no other slab} */
+  boolean continues(SharedFrame shared) {
     int last = fillingCount - 1;
-    if (last >= 0 && fillingSlab[last] == slab && fillingEnd[last] == shared.start()) {
-      fillingEnd[last] = shared.end(); // The slab's previous frame went to this queue too.
+    return last >= 0 && fillingSlab[last] == shared.slab() && fillingEnd[last] == shared.start();
+  }
+
+  /**
+   * Queues {@code shared} as a range of its slab, after what is queued, and counts its bytes in the
+   * slab.
+   *
+   * @return true if that made a range of its own, false if it continued the last one
+   */
+  boolean append(SharedFrame shared) {
+    FrameSlab slab = shared.slab();
+    boolean made = !continues(shared);
+    if (!made) {
+      fillingEnd[fillingCount - 1] = shared.end(); // The slab's previous frame went to this queue too.
     } else {
       if (fillingCount == filling.length) grow(fillingCount + 1);
       filling[fillingCount] = null;
@@ -90,24 +101,29 @@ final class FillList {
     }
     fill = fillingCount; // A frame copied next starts a chunk of its own, after this range.
     slab.retain(shared.length());
+    return made;
   }
 
   /**
    * Moves every chunk and range, in order, behind the ones {@code writing} holds, leaving this list
    * empty. Called by the writer, which owns {@code writing}.
+   *
+   * @return how many ranges continued the last one being written, and so merged into it
    */
-  void moveTo(WriteList writing) {
+  int moveTo(WriteList writing) {
+    int merged = 0;
     for (int i = 0; i < fillingCount; i++) {
       if (fillingSlab[i] == null) {
         writing.addChunk(filling[i].flip());
         filling[i] = null;
       } else {
-        writing.addRange(fillingSlab[i], fillingStart[i], fillingEnd[i]);
+        if (!writing.addRange(fillingSlab[i], fillingStart[i], fillingEnd[i])) merged++;
         fillingSlab[i] = null;
       }
     }
     fillingCount = 0;
     fill = 0;
+    return merged;
   }
 
   /** Takes the chunks {@link #chunksNeeded} says. */

@@ -53,7 +53,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * is <b>encoded once</b>, into pooled direct memory that the members' queues share: each member
  * written by an I/O thread (a connection with a {@link PacketHandler}, or any TLS connection) with
  * the first member's memory budget and CRC setting queues a range of it, and the others a copy.
- * Smaller packets are copied into each member's queue, which costs less than sharing them. Either
+ * Smaller packets are copied into each member's queue, which costs less than sharing them. A
+ * member that falls behind holds the 256 KiB blocks of shared memory its frames are in; past as many
+ * as its {@link PacketConfig#sendQueueBytes()} would fill, it gets copies, so what it pins stays
+ * within its own bound however busy the other groups on its I/O thread are. Either
  * way nothing is allocated per delivery. Packets sent from one thread reach every member in the
  * order sent.
  *

@@ -38,6 +38,8 @@ final class SendQueue {
   private final WriteList writing; // Frames taken and not yet written; the writer's alone.
   private final Admission admission; // Room, and who waits for it; under lock.
   private final Writability writability; // Changed under lock; read anywhere.
+  // Ranges of slabs this queue may hold before it copies instead: as many slabs as its bound holds.
+  private final int maxSlabRanges;
 
   // Guarded by lock.
   private boolean flushPending; // A flush has been requested since the last takeFilled().
@@ -46,6 +48,8 @@ final class SendQueue {
   private long appended; // Packets accepted, ever; for stats.
   private long written; // Bytes written, ever; for stats. Only the writer changes it.
   private long writes; // Write system calls that wrote something; for stats.
+  private int slabRanges; // Ranges of slabs queued and not yet written out: each pins its slab.
+  private long rangesFinishedSeen; // The writer's count of ranges written out, as last added in.
 
   SendQueue(int bound, boolean crc, MemoryBudget budget, boolean timed, Runnable flushRequest) {
     this(bound, crc, budget, timed, flushRequest, PacketConfig.defaultHighWaterMark(bound) / 2,
@@ -70,6 +74,7 @@ final class SendQueue {
     this.writing = new WriteList(writer != null ? writer.index : -1, budget); // -1: never shares.
     this.admission = new Admission(bound, budget, filling, lock.newCondition());
     this.writability = new Writability(lowWater, highWater);
+    this.maxSlabRanges = Math.max(2, bound / FrameSlab.SIZE);
   }
 
   MemoryBudget budget() {
@@ -150,6 +155,10 @@ final class SendQueue {
     lock.lock();
     try {
       if (admission.refused(quietIfClosed)) return Overflow.REFUSED;
+      // A range pins its whole slab until written. A queue that falls behind while other queues'
+      // frames fill the slabs between its own would pin a slab per frame: past as many slabs as its
+      // bound holds, it copies (the same bytes: a shared frame is the packet's frame).
+      if (share && slabRanges >= maxSlabRanges && !filling.continues(shared)) share = false;
       if (!admission.admitted(frame, share)) {
         if (mayOverflow) {
           overflow = admission.overflow(frame, share, onDrained);
@@ -159,7 +168,7 @@ final class SendQueue {
       }
       refund = admission.chunkBytes(frame, share); // Kept if the encoding throws: nothing was queued.
       if (share) {
-        filling.append(shared);
+        if (filling.append(shared)) slabRanges++;
       } else {
         filling.encode(packet, frame);
       }
@@ -290,7 +299,7 @@ final class SendQueue {
     lock.lock();
     try {
       flushPending = false;
-      filling.moveTo(writing);
+      slabRanges -= filling.moveTo(writing);
     } finally {
       lock.unlock();
     }
@@ -325,6 +334,9 @@ final class SendQueue {
         try {
           written += total;
           writes = writing.writeCalls();
+          long finished = writing.rangesFinished(); // Only the writer changes it: read without lock.
+          slabRanges -= (int) (finished - rangesFinishedSeen);
+          rangesFinishedSeen = finished;
           drained = admission.written(total);
           nowWritable = admission.closedReason() == null && writability.afterWritten(admission.queuedBytes());
         } finally {

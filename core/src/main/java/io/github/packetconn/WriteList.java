@@ -28,6 +28,7 @@ final class WriteList {
   private int writeTail;
   private long written; // Bytes written, ever.
   private long writes; // Write system calls that wrote something, ever.
+  private long rangesFinished; // Ranges written out, ever.
 
   WriteList(int writerLoop, MemoryBudget budget) {
     this.writerLoop = writerLoop;
@@ -54,24 +55,34 @@ final class WriteList {
     return writes;
   }
 
+  /** {@return the ranges written out since the list was made} */
+  long rangesFinished() {
+    return rangesFinished;
+  }
+
   /** Appends a filled chunk, flipped for writing. */
   void addChunk(ByteBuffer chunk) {
     if (writeTail == writing.length) compactOrGrow();
     writing[writeTail++] = chunk;
   }
 
-  /** Appends bytes {@code start} to {@code end} of {@code slab}, counted in the slab already. */
-  void addRange(FrameSlab slab, int start, int end) {
+  /**
+   * Appends bytes {@code start} to {@code end} of {@code slab}, counted in the slab already.
+   *
+   * @return true if that made a range of its own, false if it continued the last one
+   */
+  boolean addRange(FrameSlab slab, int start, int end) {
     int last = writeTail - 1;
     if (last >= writeHead && writingSlab[last] == slab && writingEnd[last] == start) {
       writingEnd[last] = end; // Continues the range being written.
-      return;
+      return false;
     }
     if (writeTail == writing.length) compactOrGrow();
     writingSlab[writeTail] = slab; // Its view is chosen when a write takes it.
     writingPos[writeTail] = start;
     writingEnd[writeTail] = end;
     writeTail++;
+    return true;
   }
 
   /**
@@ -115,6 +126,8 @@ final class WriteList {
           if (writingSlab[writeHead] == null) {
             ChunkPool.give(writing[writeHead]);
             given++;
+          } else {
+            rangesFinished++;
           }
           writingSlab[writeHead] = null;
           writing[writeHead++] = null;

@@ -286,6 +286,57 @@ class SendQueueTest {
     assertEquals(slabsBefore, FrameSlab.taken());
   }
 
+  /**
+   * A member that does not read, in a quiet group, while a busy group's frames fill the slabs
+   * between its own: each of its frames lands in a slab of its own, and a range pins its whole slab.
+   * Past as many slabs as its bound holds, its frames are copied, so its 200 small frames pin 4 slabs
+   * (1 MiB), not 200 (50 MiB of the budget); its bytes still go out exactly.
+   */
+  @Test
+  void aQueueThatFallsBehindPinsNoMoreSlabsThanItsBound() throws Exception {
+    FrameSharer.retireAll();
+    int slabsBefore = FrameSlab.taken();
+    MemoryBudget budget = MemoryBudget.unlimited();
+    EventLoop loop = EventLoop.next();
+    int bound = 1 << 20;
+    SendQueue quiet = new SendQueue(bound, false, budget, false, () -> {}, bound / 2, bound, () -> {}, loop);
+    SendQueue busy = new SendQueue(Integer.MAX_VALUE, false, budget, false, () -> {}, 1 << 20, 2 << 20, () -> {}, loop);
+    ByteArrayOutputStream expected = new ByteArrayOutputStream();
+    Sink busySink = new Sink();
+    for (int round = 0; round < 200; round++) {
+      for (int i = 0; i < 5; i++) offerShared(busy, new byte[60_000], budget); // About a slab a round.
+      busy.takeFilled();
+      while (busy.hasWriting()) busy.write(busySink, 1 << 20);
+      byte[] payload = new byte[2_000];
+      java.util.Arrays.fill(payload, (byte) round);
+      offerShared(quiet, payload, budget);
+      expected.writeBytes(Frames.encode(payload, false));
+    }
+    long queued = quiet.queuedBytes();
+    assertEquals(200 * 2_004, queued);
+    long pinnedLimit = bound + queued + ChunkPool.CHUNK_SIZE + 2L * FrameSlab.SIZE; // Its slabs, copies, a current slab.
+    assertTrue(budget.used() <= pinnedLimit, budget.used() + " bytes of the budget used, at most " + pinnedLimit);
+
+    Sink sink = new Sink();
+    quiet.takeFilled();
+    while (quiet.hasWriting()) quiet.write(sink, 64 << 10);
+    assertEquals(hex(expected.toByteArray()), hex(sink.bytes.toByteArray()));
+    FrameSharer.retireAll();
+    assertEquals(slabsBefore, FrameSlab.taken(), "every slab back in the pool once written");
+    assertEquals(0, budget.used());
+  }
+
+  private static void offerShared(SendQueue queue, byte[] payload, MemoryBudget budget) {
+    try (Packet p = Packet.of(payload)) {
+      SharedFrame shared = FrameSharer.encode(p, budget, false);
+      try {
+        assertTrue(queue.offer(p, shared, -1, false));
+      } finally {
+        shared.slab().release(1);
+      }
+    }
+  }
+
   @Test
   void discardingAQueueLetsGoOfItsSharedRanges() {
     FrameSharer.retireAll();
