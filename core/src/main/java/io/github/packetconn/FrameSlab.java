@@ -14,10 +14,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * zero the slab goes back to the pool and its size back to the {@link MemoryBudget} it was taken
  * from. Each event loop writes from views of its own of the slab (duplicates made once, on that loop,
  * and kept with the slab in the pool), setting a view's position and limit to one queue's range
- * just before the write; so a delivery allocates nothing and queues never share a position.
+ * just before the write; other writers (blocking connections' threads) take spare views, also kept
+ * with the slab, for the length of one write. So a delivery allocates nothing and queues never
+ * share a position.
  *
- * <p>Threads: the encoder writes the bytes under its own lock before any queue holds them; a view
- * is touched only by its loop; the count is atomic, and whoever brings it to zero recycles.
+ * <p>Threads: the encoder writes the bytes under its own lock before any queue holds them; a loop's
+ * view is touched only by its loop, a spare view only by the thread that took it; the spare views
+ * are guarded by the slab's monitor; the count is atomic, and whoever brings it to zero recycles.
  */
 final class FrameSlab {
   static final int SIZE = 256 << 10;
@@ -34,8 +37,13 @@ final class FrameSlab {
    */
   static final int VIEWS_PER_WRITE = 8;
 
+  /** Spare views kept for threads that are not event loops, beyond which they are left to the GC. */
+  private static final int MAX_SPARE_VIEWS = 256;
+
   private final ByteBuffer[][] views = new ByteBuffer[EventLoop.count()][VIEWS_PER_WRITE]; // [loop][k].
   private final int[] viewsInUse = new int[EventLoop.count()]; // In the write a loop is building.
+  private ByteBuffer[] spareViews = new ByteBuffer[4]; // For other threads' writes; guarded by this.
+  private int spareCount;
   private final AtomicLong pending = new AtomicLong(); // Bytes to write, plus one while encoded into.
   private MemoryBudget budget; // Charged SIZE while taken; set before the slab is shared.
 
@@ -90,6 +98,32 @@ final class FrameSlab {
   /** Frees the views event loop {@code loop} took for its write. That loop only. */
   void viewsReturned(int loop) {
     viewsInUse[loop] = 0;
+  }
+
+  /**
+   * {@return a view of this slab for one range of a write by a thread that is not an event loop (a
+   * blocking connection's writer)} Views are made once and kept with the slab: a thread gives each
+   * back with {@link #giveView} after its write, so a delivery allocates nothing once as many views
+   * exist as such writes run at once.
+   */
+  ByteBuffer takeView() {
+    synchronized (this) {
+      if (spareCount > 0) {
+        ByteBuffer view = spareViews[--spareCount];
+        spareViews[spareCount] = null;
+        return view;
+      }
+    }
+    return memory.duplicate();
+  }
+
+  /** Takes back a view from {@link #takeView()}; the caller no longer touches it. */
+  synchronized void giveView(ByteBuffer view) {
+    if (spareCount == spareViews.length) {
+      if (spareCount == MAX_SPARE_VIEWS) return;
+      spareViews = java.util.Arrays.copyOf(spareViews, spareCount * 2);
+    }
+    spareViews[spareCount++] = view;
   }
 
   /** Counts {@code bytes} more to be written from this slab. */

@@ -51,8 +51,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Cost</b>: the members are an array replaced when one joins or leaves (copy on write), so a
  * send reads one field and walks an array. A packet of 1 KiB or more sent to three or more members
  * is <b>encoded once</b>, into pooled direct memory that the members' queues share: each member
- * written by an I/O thread (a connection with a {@link PacketHandler}, or any TLS connection) with
- * the first member's memory budget and CRC setting queues a range of it, and the others a copy.
+ * with the first member's memory budget and CRC setting queues a range of it (in either style), and
+ * the others a copy.
  * Smaller packets are copied into each member's queue, which costs less than sharing them. A
  * member that falls behind holds the 256 KiB blocks of shared memory its frames are in; past as many
  * as its {@link PacketConfig#sendQueueBytes()} would fill, it gets copies, so what it pins stays

@@ -209,12 +209,12 @@ final class SendQueue {
   }
 
   /**
-   * {@return true if this queue can hold {@code shared} as a range of its slab: it is written by an
-   * event loop (whose view of the slab it writes from), counts its memory in the frame's budget, and
-   * frames it with a CRC if the frame has one} Any thread; reads only final fields.
+   * {@return true if this queue can hold {@code shared} as a range of its slab: it counts its memory
+   * in the frame's budget, and frames it with a CRC if the frame has one} Any thread; reads only
+   * final fields.
    */
   boolean shares(SharedFrame shared) {
-    return shared != null && writing.writerLoop() >= 0 && shared.budget() == budget && shared.crc() == filling.crc();
+    return shared != null && shared.budget() == budget && shared.crc() == filling.crc();
   }
 
   /**

@@ -42,7 +42,7 @@ final class SocketWriter {
             config.writeLowWaterMark(),
             config.writeHighWaterMark(),
             this::writabilityChanged,
-            null); // Written by a virtual thread of its own, which has no view of a shared slab.
+            null); // Written by a virtual thread of its own, which takes slabs' spare views.
     this.completeWritableWaiter = out::completeWritableWaiter;
     this.flushDelayNanos = config.flushDelay().toNanos();
     this.maxFlushDelayNanos =

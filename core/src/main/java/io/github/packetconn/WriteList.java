@@ -7,18 +7,20 @@ import java.util.Arrays;
 
 /**
  * The frames a {@link SendQueue}'s writer has taken and not yet written: filled chunks, and ranges
- * of {@link FrameSlab}s written from the writer loop's view of the slab, in the order they were
- * queued.
+ * of {@link FrameSlab}s written from views of the slab (the writer loop's, or spare ones a writer
+ * thread takes for one write), in the order they were queued.
  *
  * <p>They go out in gathering writes of a bounded size ({@link #write}). A slab's view has one
- * position, so each range in a gathering write gets a view of its own, and a batch stops before
- * the {@link FrameSlab#VIEWS_PER_WRITE}+1st range of one slab. Written chunks go back to the {@link ChunkPool} and their size to the
- * budget, written bytes of a range to their slab, at once and outside any queue's lock.
+ * position, so each range in a gathering write gets a view of its own, and a loop's batch stops
+ * before the {@link FrameSlab#VIEWS_PER_WRITE}+1st range of one slab. Written chunks go back to the
+ * {@link ChunkPool} and their size to the budget, written bytes of a range to their slab, at once
+ * and outside any queue's lock.
  *
  * <p>Threads: event loop (or the writer thread, or whoever holds that thread's write lock) only.
  */
 final class WriteList {
-  private final int writerLoop; // Index of the event loop that writes, whose slab views we use; -1: none.
+  private final int writerLoop; // Index of the event loop that writes, whose slab views we use; -1: a
+  // thread of its own, which takes spare views.
   private final MemoryBudget budget; // Gets written chunks' size back.
   private ByteBuffer[] writing = new ByteBuffer[8]; // Chunks; for a range, the view its write uses.
   private FrameSlab[] writingSlab = new FrameSlab[8]; // A range's slab; null for a chunk.
@@ -33,11 +35,6 @@ final class WriteList {
   WriteList(int writerLoop, MemoryBudget budget) {
     this.writerLoop = writerLoop;
     this.budget = budget;
-  }
-
-  /** {@return the index of the event loop that writes this list, or -1 if none does} Any thread. */
-  int writerLoop() {
-    return writerLoop;
   }
 
   /** {@return true if taken chunks or ranges still wait to be written} */
@@ -97,31 +94,36 @@ final class WriteList {
         long batch = 0;
         while (end < writeTail && (end == writeHead || batch < maxBytes)) {
           FrameSlab slab = writingSlab[end];
-          if (slab != null) {
-            ByteBuffer view = slab.takeView(writerLoop); // A view per range: each has one position.
+          if (slab != null) { // A view per range: each has one position.
+            ByteBuffer view = writerLoop >= 0 ? slab.takeView(writerLoop) : slab.takeView();
             if (view == null) break;
             view.limit(writingEnd[end]).position(writingPos[end]);
             writing[end] = view;
           }
           batch += writing[end++].remaining();
         }
-        long n;
+        long n = 0;
         try {
           n = channel.write(writing, writeHead, end - writeHead);
         } finally {
           for (int i = writeHead; i < end; i++) {
-            if (writingSlab[i] != null) writingSlab[i].viewsReturned(writerLoop);
+            FrameSlab slab = writingSlab[i];
+            if (slab == null) continue;
+            ByteBuffer view = writing[i];
+            writing[i] = null;
+            int moved = view.position() - writingPos[i]; // Read before the view is given back.
+            if (writerLoop >= 0) {
+              slab.viewsReturned(writerLoop);
+            } else {
+              slab.giveView(view);
+            }
+            if (moved == 0) continue;
+            writingPos[i] += moved;
+            slab.release(moved); // Not under the queue's lock: the slab may go back to its budget.
           }
         }
         written += n;
         if (n > 0) writes++;
-        for (int i = writeHead; i < end; i++) {
-          if (writingSlab[i] == null) continue;
-          int moved = writing[i].position() - writingPos[i];
-          if (moved == 0) continue;
-          writingPos[i] += moved;
-          writingSlab[i].release(moved); // Not under the queue's lock: the slab may go back to its budget.
-        }
         while (writeHead < writeTail && written(writeHead)) {
           if (writingSlab[writeHead] == null) {
             ChunkPool.give(writing[writeHead]);

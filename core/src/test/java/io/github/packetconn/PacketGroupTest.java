@@ -496,9 +496,9 @@ class PacketGroupTest {
 
   /**
    * A large packet is encoded once into a slab shared by the members' queues where they can share
-   * it (written by an I/O thread, same budget and CRC setting as the first member), and copied into
-   * the others' (a blocking-style connection, a member with a CRC): every member gets every byte,
-   * and every slab goes back to the pool once written.
+   * it (same budget and CRC setting as the first member, written by an I/O thread or, for the
+   * blocking-style connection, by its own writer thread), and copied into the others' (a member
+   * with a CRC): every member gets every byte, and every slab goes back to the pool once written.
    */
   @Test
   void largePacketsAreEncodedOnceAndReachEveryMemberIntact() throws Exception {

@@ -337,6 +337,97 @@ class SendQueueTest {
     }
   }
 
+  /**
+   * A queue written by a thread of its own (a blocking connection's writer), which has no event
+   * loop's views, takes spare views of the slab for each write and gives them back: every byte goes
+   * out, and once warm the writes allocate nothing.
+   */
+  @Test
+  void aWriterThreadWritesSharedFramesFromSpareViews() throws Exception {
+    FrameSharer.retireAll();
+    int slabsBefore = FrameSlab.taken();
+    MemoryBudget budget = MemoryBudget.unlimited();
+    SendQueue[] queues = new SendQueue[2]; // Two, so that each holds ranges with gaps between them.
+    java.util.zip.CRC32[] expected = new java.util.zip.CRC32[2];
+    CountingSink[] sinks = new CountingSink[2];
+    for (int q = 0; q < 2; q++) {
+      queues[q] = new SendQueue(Integer.MAX_VALUE, false, budget, false, () -> {}, 1 << 20, 2 << 20, () -> {}, null);
+      expected[q] = new java.util.zip.CRC32();
+      sinks[q] = new CountingSink();
+    }
+    int sends = 4_000;
+    byte[][] payloads = new byte[sends][];
+    for (int i = 0; i < sends; i++) {
+      payloads[i] = new byte[1_100 + i % 3_000];
+      java.util.Arrays.fill(payloads[i], (byte) i);
+      expected[i % 5 == 0 ? 1 : 0].update(Frames.encode(payloads[i], false));
+    }
+    long[] self = {Thread.currentThread().threadId()};
+    long allocatedByWrites = 0;
+    for (int i = 0; i < sends; i++) {
+      try (Packet p = Packet.of(payloads[i])) {
+        SharedFrame shared = FrameSharer.encode(p, budget, false);
+        try {
+          assertTrue(queues[i % 5 == 0 ? 1 : 0].offer(p, shared, -1, false));
+        } finally {
+          shared.slab().release(1);
+        }
+      }
+      if (i % 7 == 6) {
+        long probing = io.github.packetconn.testing.Memory.allocatedBytes(self);
+        long before = io.github.packetconn.testing.Memory.allocatedBytes(self); // A probe costs before - probing.
+        for (int q = 0; q < 2; q++) {
+          queues[q].takeFilled();
+          while (queues[q].hasWriting()) queues[q].write(sinks[q], 64 << 10);
+        }
+        long writes = io.github.packetconn.testing.Memory.allocatedBytes(self) - before - (before - probing);
+        if (i > sends / 2) allocatedByWrites += writes; // Warm by then.
+      }
+    }
+    for (int q = 0; q < 2; q++) {
+      queues[q].takeFilled();
+      while (queues[q].hasWriting()) queues[q].write(sinks[q], 64 << 10);
+      assertEquals(expected[q].getValue(), sinks[q].crc.getValue(), "queue " + q + "'s bytes");
+    }
+    assertTrue(allocatedByWrites < 1_000, allocatedByWrites + " bytes allocated by the writes of 2,000 sends");
+    FrameSharer.retireAll();
+    assertEquals(slabsBefore, FrameSlab.taken(), "every slab back in the pool once written");
+    assertEquals(0, budget.used());
+  }
+
+  /** A channel that takes every byte and keeps only their CRC: it allocates nothing. */
+  static final class CountingSink implements GatheringByteChannel {
+    final java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+
+    @Override
+    public long write(ByteBuffer[] sources, int offset, int length) {
+      long total = 0;
+      for (int i = offset; i < offset + length; i++) {
+        total += sources[i].remaining();
+        crc.update(sources[i]);
+      }
+      return total;
+    }
+
+    @Override
+    public long write(ByteBuffer[] sources) {
+      return write(sources, 0, sources.length);
+    }
+
+    @Override
+    public int write(ByteBuffer source) {
+      return (int) write(new ByteBuffer[] {source}, 0, 1);
+    }
+
+    @Override
+    public boolean isOpen() {
+      return true;
+    }
+
+    @Override
+    public void close() {}
+  }
+
   @Test
   void discardingAQueueLetsGoOfItsSharedRanges() {
     FrameSharer.retireAll();

@@ -72,8 +72,8 @@ record BenchOptions(
       Runs every workload against every echo server, each server in its own JVM on CPU 0 and the
       load generator on CPU 1, and prints live lines and tables; writes bench.json, bench.md and
       charts (throughput-tcp.png, cpu-tcp.png, ... and .svg). The fan-out workloads run on the
-      fan-out servers of packetconn-callback and netty: one publisher, many subscribers, every
-      packet delivered to each. Exits with status 1 if any run had errors.
+      fan-out servers of packetconn-callback, packetconn-blocking and netty: one publisher, many
+      subscribers, every packet delivered to each. Exits with status 1 if any run had errors.
 
       Options:
         --servers a,b,...    packetconn-callback, packetconn-blocking, virtual-threads (a
@@ -86,7 +86,8 @@ record BenchOptions(
         --workloads a,b,...  pipelined, ping-pong, small, large, single, and the fan-outs
                              fanout-small (1 publisher, 1000 subscribers, 16..512 B) and
                              fanout-large (1 publisher, 100 subscribers, 16..64 KiB), which run
-                             on packetconn-callback and netty only (default: all)
+                             on packetconn-callback, packetconn-blocking and netty only
+                             (default: all)
         --warmup TIME        warm-up per run, results discarded: 500ms, 5s, 1m (default: 5s)
         --duration TIME      measured period per run (default: 10s)
         --scale FACTOR       multiply every workload's clients (a fan-out's subscribers), at

@@ -24,7 +24,7 @@ import java.util.List;
  */
 final class Fanout {
   /** The server kinds ({@code --kind}) that have a fan-out server, over TCP. */
-  static final List<String> KINDS = List.of("packetconn-callback", "netty");
+  static final List<String> KINDS = List.of("packetconn-callback", "packetconn-blocking", "netty");
 
   /** The hello of a publisher. */
   static final byte PUBLISHER = 'P';
@@ -45,7 +45,8 @@ final class Fanout {
       throw new IllegalArgumentException("the fan-out servers listen on TCP only: " + address);
     }
     return switch (kind) {
-      case "packetconn-callback" -> new PacketconnFanoutServer(address);
+      case "packetconn-callback" -> new PacketconnFanoutServer(address, false);
+      case "packetconn-blocking" -> new PacketconnFanoutServer(address, true);
       case "netty" -> NettyFanoutServer.start(address);
       default ->
           throw new IllegalArgumentException(

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -136,15 +137,15 @@ class BenchOptionsTest {
   }
 
   @Test
-  void fanoutRunsOnCallbackAndNettyOverTcpOnly() throws UsageException {
+  void fanoutRunsOnTheFanoutServersOverTcpOnly() throws UsageException {
     for (String server : BenchOptions.ALL_SERVERS) {
-      boolean fanout = server.equals("packetconn-callback") || server.equals("netty");
+      boolean fanout = Set.of("packetconn-callback", "packetconn-blocking", "netty").contains(server);
       assertEquals(fanout, BenchOptions.runs(server, Workload.FANOUT_SMALL.scaled(0.01)), server);
       assertEquals(fanout, BenchOptions.runs(server, Workload.FANOUT_LARGE), server);
     }
     assertEquals(
         List.of(
-            "fanout-small, fanout-large ran only on packetconn-callback, netty, over TCP",
+            "fanout-small, fanout-large ran only on packetconn-callback, packetconn-blocking, netty, over TCP",
             "netty-tls ran only pipelined, ping-pong"),
         Bench.skipNotes(BenchOptions.parse(List.of("--servers", "netty,raw,netty-tls"))));
     assertEquals(

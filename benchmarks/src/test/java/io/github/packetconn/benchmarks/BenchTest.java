@@ -56,7 +56,8 @@ class BenchTest {
     String output = printed.out();
     assertTrue(
         output.contains(
-            "note: fanout-small, fanout-large ran only on packetconn-callback, netty, over TCP\n"),
+            "note: fanout-small, fanout-large ran only on packetconn-callback, packetconn-blocking, netty,"
+                + " over TCP\n"),
         output);
     assertTrue(
         output

@@ -134,7 +134,7 @@ class FanoutTest {
         log.toString(StandardCharsets.UTF_8)
             .contains(
                 "[raw] ServerMain: --kind raw has no fan-out server; --mode fanout takes one of"
-                    + " [packetconn-callback, netty]"),
+                    + " [packetconn-callback, packetconn-blocking, netty]"),
         log::toString);
   }
 
