@@ -27,7 +27,7 @@ import java.util.function.Consumer;
  * blocked read or write.
  *
  * <p>Thread rule: {@link #pull()} runs on one receiver at a time (the inbox sees to it) holding
- * {@code decoderLock}; {@link #onTimer} on the timer's loop; the rest on any thread, the writer's
+ * {@code decoderLock}, and may write the queue through the writer's {@code writeInline()}; {@link #onTimer} on the timer's loop; the rest on any thread, the writer's
  * included (it calls {@link #closeOutput()} and {@link #finish}). {@link #finish} runs once, on
  * whichever thread comes first.
  */
@@ -65,6 +65,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
 
   private ByteBuffer small; // The read buffer an idle receiver blocks on; receivers only.
   private boolean readBig; // The last read filled its buffer; receivers only.
+  private int lastReadPackets; // Packets the last read completed; receivers only.
   private InputStream input; // Says how many bytes wait in the socket; receivers only.
 
   // Counters for stats(): one writer at a time, opaque access (see LoopInput).
@@ -136,6 +137,13 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
     decoderLock.lock();
     try {
       if (state != State.OPEN) return;
+      // The last read drained the socket and brought a batch, whose replies wait for the writer:
+      // write them now, non-blocking, while they are in the cache, as a hand-written server writes
+      // after each read; the writer writes whatever the socket does not take. Not after a read of
+      // one packet (ping-pong, one client): there the writer, already woken, would run for nothing
+      // just when the next request comes. No read is in progress (readers hold decoderLock), so
+      // the socket may switch modes. See docs/design.md, "Blocking style".
+      if (output.writePending() && !readBig && lastReadPackets > 1) output.writeInline();
       MemoryBudget budget = config.memoryBudget();
       if (!budget.mayRead(decoder)
           && budget.pauseReaderUntilRoom(resumeAfterBudget, decoder.held() > 0 ? decoder : null)) {
@@ -163,7 +171,9 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
       readBig = n == buffer.capacity();
       BYTES_READ.setOpaque(this, bytesRead + n);
       buffer.flip();
+      long before = packetsIn;
       decoder.decode(buffer, sink);
+      lastReadPackets = (int) Math.min(packetsIn - before, Integer.MAX_VALUE);
       inbox.readable(); // Blocking reads: there is always more to wait for.
     } catch (Throwable t) {
       if (state != State.CLOSED) finish(t, false); // Else our own close ended a blocked read.
@@ -310,6 +320,11 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
   @Override
   public boolean readingPaused() {
     return false; // Receivers stop reading by not receiving; the budget stops them in pull().
+  }
+
+  /** {@return how many times receivers wrote the queue themselves; for tests, once they are done} */
+  long inlineWrites() {
+    return output.inlineWrites();
   }
 
   @Override

@@ -7,18 +7,21 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The writing side of a {@link SocketTransport}: makes its send queue and gets the queued frames
- * into the socket, through one writer virtual thread started on the first send. What a write leads
- * to (a failure, the end of a graceful close) is the transport's, which owns the state.
+ * into the socket, through one writer virtual thread started on the first send, and receivers,
+ * which write the replies to a batch themselves before reading again ({@link #writeInline()}).
+ * What a write leads to (a failure, the end of a graceful close) is the transport's, which owns the
+ * state.
  *
- * <p>Thread rule: {@link #writeLoop()} runs on the writer thread alone, and every socket write
- * holds {@code writeLock}; the rest runs on any thread.
+ * <p>Thread rule: {@link #writeLoop()} runs on the writer thread alone, {@link #writeInline()} on
+ * a receiver holding the transport's decoder lock, and every socket write holds {@code writeLock};
+ * the rest runs on any thread.
  */
 final class SocketWriter {
   private static final int WRITE_PIECE = 256 << 10; // Bytes per write call: a stall shows between.
 
   private final SocketTransport transport; // Its fields are read through it: no copies per connection.
   final SendQueue out;
-  private final ReentrantLock writeLock = new ReentrantLock(); // The writer writing, or finish().
+  private final ReentrantLock writeLock = new ReentrantLock(); // Whoever writes the socket, or finish().
   private final Runnable completeWritableWaiter; // Run on the timer's loop: see writabilityChanged().
   final long flushDelayNanos; // Zero when off.
   private final long maxFlushDelayNanos;
@@ -28,6 +31,7 @@ final class SocketWriter {
   private volatile boolean writeWanted; // Set before the writer is unparked: no wake-up is lost.
   private volatile boolean flushForced; // flush() was called: write without waiting for the delay.
   private volatile long writeSince; // When the pending write call began; 0: not writing.
+  private long inlineWrites; // Writes by receivers (writeInline); theirs alone, read by tests after.
 
   SocketWriter(SocketTransport transport) {
     this.transport = transport;
@@ -58,6 +62,41 @@ final class SocketWriter {
   void flushNow() {
     flushForced = true;
     wantWrite();
+  }
+
+  /**
+   * {@return true if the writer has been woken to write and has not begun, and no flush delay
+   * holds the frames back}
+   */
+  boolean writePending() {
+    return writeWanted && flushDelayNanos == 0 && writer != null && writeSince == 0;
+  }
+
+  /**
+   * Writes what is queued without waiting for the socket, on the receiver's thread, unless the
+   * writer is writing. Receivers only, holding the decoder's lock, so that no read is in progress
+   * while the socket is non-blocking.
+   */
+  void writeInline() throws IOException {
+    if (!writeLock.tryLock()) return; // The writer is writing.
+    try {
+      if (transport.state != State.OPEN) return;
+      inlineWrites++;
+      transport.channel.configureBlocking(false);
+      try {
+        out.takeFilled();
+        writeTaken();
+      } finally {
+        transport.channel.configureBlocking(true);
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /** {@return how many times receivers wrote the queue themselves; for tests, once they are done} */
+  long inlineWrites() {
+    return inlineWrites;
   }
 
   /** Wakes the writer, starting it on first use: a connection that never sends has none. */
@@ -122,18 +161,25 @@ final class SocketWriter {
     try {
       if (transport.state == State.CLOSED) return;
       out.takeFilled();
-      while (out.hasWriting()) {
-        writeSince = System.nanoTime();
-        List<Runnable> drained;
-        try {
-          drained = out.write(transport.channel, WRITE_PIECE);
-        } finally {
-          writeSince = 0;
-        }
-        if (drained != null) for (Runnable signal : drained) signal.run();
-      }
+      writeTaken();
     } finally {
       writeLock.unlock();
+    }
+  }
+
+  /** Writes the taken frames until all are written, or a non-blocking socket is full. writeLock held. */
+  private void writeTaken() throws IOException {
+    while (out.hasWriting()) {
+      writeSince = System.nanoTime();
+      List<Runnable> drained;
+      long before = out.writtenBytes();
+      try {
+        drained = out.write(transport.channel, WRITE_PIECE);
+      } finally {
+        writeSince = 0;
+      }
+      if (drained != null) for (Runnable signal : drained) signal.run();
+      if (out.writtenBytes() == before) return; // Non-blocking, and the socket is full.
     }
   }
 

@@ -414,6 +414,60 @@ class BlockingStyleTest {
     }
   }
 
+  /**
+   * A receiver whose read brought a batch writes the replies itself, non-blocking, before it reads
+   * again, and leaves to the writer what the socket does not take: with the peer not reading until
+   * 1 MiB waits in the queue, both write, and every reply arrives once, in order.
+   */
+  @Test
+  void repliesToABatchGoOutFromTheReceiverAndTheWriterInOrder() throws Exception {
+    assumeTrue(SocketTransport.ENABLED, "the loop writes on its I/O threads");
+    int batches = 400;
+    int perBatch = 50;
+    byte[] payload = new byte[1_000];
+    try (RawPair pair = RawPair.open(PacketConfig.DEFAULT)) {
+      PacketConn conn = pair.conn();
+      CompletableFuture<Void> requests = CompletableFuture.runAsync(() -> {
+        try {
+          for (int b = 0; b < batches; b++) {
+            ByteBuffer batch = ByteBuffer.allocate(perBatch * (4 + payload.length));
+            for (int i = 0; i < perBatch; i++) {
+              ByteBuffer.wrap(payload).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, b * perBatch + i);
+              batch.put(io.github.packetconn.testing.Frames.encode(payload, false));
+            }
+            pair.write(batch.array()); // One write per batch: the receiver reads several frames at once.
+          }
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }, Thread::startVirtualThread);
+      CompletableFuture<Void> echo = CompletableFuture.runAsync(() -> {
+        try {
+          for (int i = 0; i < batches * perBatch; i++) {
+            try (Packet p = conn.receive()) {
+              conn.send(p);
+            }
+          }
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }, Thread::startVirtualThread);
+      // The peer reads nothing until the socket is full and replies pile up in the queue.
+      awaitTrue(() -> conn.queuedBytes() > 1 << 20, () -> conn.queuedBytes() + " bytes queued");
+      ByteBuffer reply = ByteBuffer.allocate(4 + payload.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < batches * perBatch; i++) {
+        reply.clear();
+        while (reply.hasRemaining()) assertTrue(pair.peer().read(reply) > 0, "reply " + i);
+        assertEquals(payload.length, reply.getInt(0), "reply " + i + "'s length");
+        assertEquals(i, reply.getInt(4), "reply " + i + " in its place");
+      }
+      requests.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      echo.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      long inline = ((SocketTransport) conn.transport()).inlineWrites();
+      assertTrue(inline > 0, "the receiver wrote " + inline + " times");
+    }
+  }
+
   // ---- interrupts
 
   /**
