@@ -29,7 +29,7 @@ class SendQueueTest {
   }
 
   /** A channel that accepts at most {@code limit} bytes per write, like a socket with a small buffer. */
-  static final class Sink implements GatheringByteChannel {
+  static class Sink implements GatheringByteChannel {
     final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     int limit = Integer.MAX_VALUE;
     int writes;
@@ -263,14 +263,7 @@ class SendQueueTest {
       int g = i % 2;
       byte[] payload = new byte[1_100];
       java.util.Arrays.fill(payload, (byte) i);
-      try (Packet p = Packet.of(payload)) {
-        SharedFrame shared = FrameSharer.encode(p, budget, false); // Both groups' frames: one stripe.
-        try {
-          assertTrue(members[g].offer(p, shared, -1, false));
-        } finally {
-          shared.slab().release(1);
-        }
-      }
+      offerShared(members[g], payload, budget); // Both groups' frames: one stripe.
       expected[g].writeBytes(Frames.encode(payload, false));
     }
     for (int g = 0; g < 2; g++) {
@@ -365,14 +358,7 @@ class SendQueueTest {
     long[] self = {Thread.currentThread().threadId()};
     long allocatedByWrites = 0;
     for (int i = 0; i < sends; i++) {
-      try (Packet p = Packet.of(payloads[i])) {
-        SharedFrame shared = FrameSharer.encode(p, budget, false);
-        try {
-          assertTrue(queues[i % 5 == 0 ? 1 : 0].offer(p, shared, -1, false));
-        } finally {
-          shared.slab().release(1);
-        }
-      }
+      offerShared(queues[i % 5 == 0 ? 1 : 0], payloads[i], budget);
       if (i % 7 == 6) {
         long probing = io.github.packetconn.testing.Memory.allocatedBytes(self);
         long before = io.github.packetconn.testing.Memory.allocatedBytes(self); // A probe costs before - probing.
@@ -396,7 +382,7 @@ class SendQueueTest {
   }
 
   /** A channel that takes every byte and keeps only their CRC: it allocates nothing. */
-  static final class CountingSink implements GatheringByteChannel {
+  static final class CountingSink extends Sink {
     final java.util.zip.CRC32 crc = new java.util.zip.CRC32();
 
     @Override
@@ -408,24 +394,6 @@ class SendQueueTest {
       }
       return total;
     }
-
-    @Override
-    public long write(ByteBuffer[] sources) {
-      return write(sources, 0, sources.length);
-    }
-
-    @Override
-    public int write(ByteBuffer source) {
-      return (int) write(new ByteBuffer[] {source}, 0, 1);
-    }
-
-    @Override
-    public boolean isOpen() {
-      return true;
-    }
-
-    @Override
-    public void close() {}
   }
 
   @Test
