@@ -25,9 +25,29 @@ final class FillList {
   private int[] fillingEnd = new int[4]; // and the byte after its last.
   private int fillingCount;
   private int fill; // The chunk being filled; later reserved chunks are empty.
+  private final int maxRanges; // Ranges of slabs the queue may hold: see mayHold().
+  private int ranges; // Ranges of slabs queued, here or in the WriteList, and not yet written out.
+  private long rangesWrittenSeen; // The WriteList's count of ranges written out, as last counted.
 
-  FillList(boolean crc) {
+  FillList(boolean crc, int maxRanges) {
     this.crc = crc ? new CRC32() : null;
+    this.maxRanges = maxRanges;
+  }
+
+  /**
+   * {@return true if the queue may hold {@code shared} as a range of its slab} A range pins its whole
+   * slab until written, and a queue that falls behind while other queues' frames fill the slabs
+   * between its own would pin a slab per frame: past {@code maxRanges} (as many slabs as its bound
+   * holds) it takes copies, unless the frame continues its last range.
+   */
+  boolean mayHold(SharedFrame shared) {
+    return ranges < maxRanges || continues(shared);
+  }
+
+  /** Counts the ranges the writer has written out, {@code finished} in all since it was made. */
+  void rangesWritten(long finished) {
+    ranges -= (int) (finished - rangesWrittenSeen);
+    rangesWrittenSeen = finished;
   }
 
   /** {@return true if frames end with a CRC} */
@@ -75,21 +95,15 @@ final class FillList {
   }
 
   /** {@return true if {@code shared} continues the last range queued: it would pin no other slab} */
-  boolean continues(SharedFrame shared) {
+  private boolean continues(SharedFrame shared) {
     int last = fillingCount - 1;
     return last >= 0 && fillingSlab[last] == shared.slab() && fillingEnd[last] == shared.start();
   }
 
-  /**
-   * Queues {@code shared} as a range of its slab, after what is queued, and counts its bytes in the
-   * slab.
-   *
-   * @return true if that made a range of its own, false if it continued the last one
-   */
-  boolean append(SharedFrame shared) {
+  /** Queues {@code shared} as a range of its slab, after what is queued, and counts its bytes in the slab. */
+  void append(SharedFrame shared) {
     FrameSlab slab = shared.slab();
-    boolean made = !continues(shared);
-    if (!made) {
+    if (continues(shared)) {
       fillingEnd[fillingCount - 1] = shared.end(); // The slab's previous frame went to this queue too.
     } else {
       if (fillingCount == filling.length) grow(fillingCount + 1);
@@ -98,32 +112,28 @@ final class FillList {
       fillingStart[fillingCount] = shared.start();
       fillingEnd[fillingCount] = shared.end();
       fillingCount++;
+      ranges++;
     }
     fill = fillingCount; // A frame copied next starts a chunk of its own, after this range.
     slab.retain(shared.length());
-    return made;
   }
 
   /**
    * Moves every chunk and range, in order, behind the ones {@code writing} holds, leaving this list
    * empty. Called by the writer, which owns {@code writing}.
-   *
-   * @return how many ranges continued the last one being written, and so merged into it
    */
-  int moveTo(WriteList writing) {
-    int merged = 0;
+  void moveTo(WriteList writing) {
     for (int i = 0; i < fillingCount; i++) {
       if (fillingSlab[i] == null) {
         writing.addChunk(filling[i].flip());
         filling[i] = null;
       } else {
-        if (!writing.addRange(fillingSlab[i], fillingStart[i], fillingEnd[i])) merged++;
+        if (!writing.addRange(fillingSlab[i], fillingStart[i], fillingEnd[i])) ranges--; // Merged.
         fillingSlab[i] = null;
       }
     }
     fillingCount = 0;
     fill = 0;
-    return merged;
   }
 
   /** Takes the chunks {@link #chunksNeeded} says. */

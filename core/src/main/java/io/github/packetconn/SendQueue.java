@@ -38,8 +38,6 @@ final class SendQueue {
   private final WriteList writing; // Frames taken and not yet written; the writer's alone.
   private final Admission admission; // Room, and who waits for it; under lock.
   private final Writability writability; // Changed under lock; read anywhere.
-  // Ranges of slabs this queue may hold before it copies instead: as many slabs as its bound holds.
-  private final int maxSlabRanges;
 
   // Guarded by lock.
   private boolean flushPending; // A flush has been requested since the last takeFilled().
@@ -48,8 +46,6 @@ final class SendQueue {
   private long appended; // Packets accepted, ever; for stats.
   private long written; // Bytes written, ever; for stats. Only the writer changes it.
   private long writes; // Write system calls that wrote something; for stats.
-  private int slabRanges; // Ranges of slabs queued and not yet written out: each pins its slab.
-  private long rangesFinishedSeen; // The writer's count of ranges written out, as last added in.
 
   SendQueue(int bound, boolean crc, MemoryBudget budget, boolean timed, Runnable flushRequest) {
     this(bound, crc, budget, timed, flushRequest, PacketConfig.defaultHighWaterMark(bound) / 2,
@@ -70,11 +66,10 @@ final class SendQueue {
     this.timed = timed;
     this.flushRequest = flushRequest;
     this.writabilityChanged = writabilityChanged;
-    this.filling = new FillList(crc);
+    this.filling = new FillList(crc, Math.max(2, bound / FrameSlab.SIZE)); // Slabs its bound holds.
     this.writing = new WriteList(writer != null ? writer.index : -1, budget); // -1: never shares.
     this.admission = new Admission(bound, budget, filling, lock.newCondition());
     this.writability = new Writability(lowWater, highWater);
-    this.maxSlabRanges = Math.max(2, bound / FrameSlab.SIZE);
   }
 
   MemoryBudget budget() {
@@ -155,10 +150,7 @@ final class SendQueue {
     lock.lock();
     try {
       if (admission.refused(quietIfClosed)) return Overflow.REFUSED;
-      // A range pins its whole slab until written. A queue that falls behind while other queues'
-      // frames fill the slabs between its own would pin a slab per frame: past as many slabs as its
-      // bound holds, it copies (the same bytes: a shared frame is the packet's frame).
-      if (share && slabRanges >= maxSlabRanges && !filling.continues(shared)) share = false;
+      if (share && !filling.mayHold(shared)) share = false; // Copied instead: the same bytes.
       if (!admission.admitted(frame, share)) {
         if (mayOverflow) {
           overflow = admission.overflow(frame, share, onDrained);
@@ -168,7 +160,7 @@ final class SendQueue {
       }
       refund = admission.chunkBytes(frame, share); // Kept if the encoding throws: nothing was queued.
       if (share) {
-        if (filling.append(shared)) slabRanges++;
+        filling.append(shared);
       } else {
         filling.encode(packet, frame);
       }
@@ -299,7 +291,7 @@ final class SendQueue {
     lock.lock();
     try {
       flushPending = false;
-      slabRanges -= filling.moveTo(writing);
+      filling.moveTo(writing);
     } finally {
       lock.unlock();
     }
@@ -334,9 +326,7 @@ final class SendQueue {
         try {
           written += total;
           writes = writing.writeCalls();
-          long finished = writing.rangesFinished(); // Only the writer changes it: read without lock.
-          slabRanges -= (int) (finished - rangesFinishedSeen);
-          rangesFinishedSeen = finished;
+          filling.rangesWritten(writing.rangesFinished()); // Only the writer changes it.
           drained = admission.written(total);
           nowWritable = admission.closedReason() == null && writability.afterWritten(admission.queuedBytes());
         } finally {
