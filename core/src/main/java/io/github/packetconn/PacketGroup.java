@@ -52,12 +52,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * send reads one field and walks an array. A packet of 1 KiB or more sent to three or more members
  * is <b>encoded once</b>, into pooled direct memory that the members' queues share: each member
  * with the first member's memory budget and CRC setting queues a range of it (in either style), and
- * the others a copy.
- * Smaller packets are copied into each member's queue, which costs less than sharing them. A
- * member that falls behind holds the 256 KiB blocks of shared memory its frames are in; past as many
- * as its {@link PacketConfig#sendQueueBytes()} would fill, it gets copies, so what it pins stays
- * within its own bound however busy the other groups on its I/O thread are. Either
- * way nothing is allocated per delivery. Packets sent from one thread reach every member in the
+ * the others a copy. Smaller packets are copied into each member's queue, which costs less than
+ * sharing them. A member that falls behind holds the 256 KiB blocks of shared memory its frames are
+ * in; past as many as its {@link PacketConfig#sendQueueBytes()} would fill, it gets copies, so what
+ * it pins stays within its own bound however busy the other groups on its I/O thread are. Either way
+ * nothing is allocated per delivery. Packets sent from one thread reach every member in the
  * order sent.
  *
  * <p>All methods are safe to call from any thread.

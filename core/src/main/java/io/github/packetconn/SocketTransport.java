@@ -27,9 +27,9 @@ import java.util.function.Consumer;
  * blocked read or write.
  *
  * <p>Thread rule: {@link #pull()} runs on one receiver at a time (the inbox sees to it) holding
- * {@code decoderLock}, and may write the queue through the writer's {@code writeInline()}; {@link #onTimer} on the timer's loop; the rest on any thread, the writer's
- * included (it calls {@link #closeOutput()} and {@link #finish}). {@link #finish} runs once, on
- * whichever thread comes first.
+ * {@code decoderLock}, and may write the queue through the writer's {@code writeInline()}; {@link
+ * #onTimer} on the timer's loop; the rest on any thread, the writer's included (it calls {@link
+ * #closeOutput()} and {@link #finish}). {@link #finish} runs once, on whichever thread comes first.
  */
 final class SocketTransport extends AbstractTransport implements EventLoop.Timed {
   /** {@code -Dpacketconn.blockingTransport=loop} keeps blocking connections on the I/O threads. */

@@ -85,7 +85,7 @@ final class SocketWriter {
       transport.channel.configureBlocking(false);
       try {
         out.takeFilled();
-        writeTaken();
+        writeTaken(false);
       } finally {
         transport.channel.configureBlocking(true);
       }
@@ -161,14 +161,14 @@ final class SocketWriter {
     try {
       if (transport.state == State.CLOSED) return;
       out.takeFilled();
-      writeTaken();
+      writeTaken(true);
     } finally {
       writeLock.unlock();
     }
   }
 
   /** Writes the taken frames until all are written, or a non-blocking socket is full. writeLock held. */
-  private void writeTaken() throws IOException {
+  private void writeTaken(boolean blocking) throws IOException {
     while (out.hasWriting()) {
       writeSince = System.nanoTime();
       List<Runnable> drained;
@@ -179,7 +179,7 @@ final class SocketWriter {
         writeSince = 0;
       }
       if (drained != null) for (Runnable signal : drained) signal.run();
-      if (out.writtenBytes() == before) return; // Non-blocking, and the socket is full.
+      if (!blocking && out.writtenBytes() == before) return; // The socket is full.
     }
   }
 
