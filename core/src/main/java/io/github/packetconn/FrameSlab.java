@@ -83,10 +83,12 @@ final class FrameSlab {
 
   /**
    * {@return the next view of this slab that event loop {@code loop} may put in the gathering write
-   * it is building, or null if that write holds {@link #VIEWS_PER_WRITE} already} That loop only;
-   * {@link #viewsReturned} when the write is done.
+   * it is building, or null if that write holds {@link #VIEWS_PER_WRITE} already; for a {@code loop}
+   * of -1 (a thread that is not an event loop, such as a blocking connection's writer), a spare
+   * view} That loop only; {@link #giveView} when the write is done.
    */
   ByteBuffer takeView(int loop) {
+    if (loop < 0) return takeSpareView();
     int k = viewsInUse[loop];
     if (k == VIEWS_PER_WRITE) return null;
     viewsInUse[loop] = k + 1;
@@ -95,18 +97,23 @@ final class FrameSlab {
     return view;
   }
 
-  /** Frees the views event loop {@code loop} took for its write. That loop only. */
-  void viewsReturned(int loop) {
-    viewsInUse[loop] = 0;
+  /**
+   * Takes back {@code view}, taken by {@code loop} for a write now done; the caller no longer
+   * touches it. An event loop's views all come back at once, whichever it gives.
+   */
+  void giveView(int loop, ByteBuffer view) {
+    if (loop >= 0) {
+      viewsInUse[loop] = 0;
+    } else {
+      giveSpareView(view);
+    }
   }
 
   /**
-   * {@return a view of this slab for one range of a write by a thread that is not an event loop (a
-   * blocking connection's writer)} Views are made once and kept with the slab: a thread gives each
-   * back with {@link #giveView} after its write, so a delivery allocates nothing once as many views
-   * exist as such writes run at once.
+   * Spare views are made once and kept with the slab, so that a delivery allocates nothing once as
+   * many exist as such writes run at once.
    */
-  ByteBuffer takeView() {
+  private ByteBuffer takeSpareView() {
     synchronized (this) {
       if (spareCount > 0) {
         ByteBuffer view = spareViews[--spareCount];
@@ -117,8 +124,7 @@ final class FrameSlab {
     return memory.duplicate();
   }
 
-  /** Takes back a view from {@link #takeView()}; the caller no longer touches it. */
-  synchronized void giveView(ByteBuffer view) {
+  private synchronized void giveSpareView(ByteBuffer view) {
     if (spareCount == spareViews.length) {
       if (spareCount == MAX_SPARE_VIEWS) return;
       spareViews = java.util.Arrays.copyOf(spareViews, spareCount * 2);

@@ -84,8 +84,7 @@ final class SocketWriter {
       inlineWrites++;
       transport.channel.configureBlocking(false);
       try {
-        out.takeFilled();
-        writeTaken(false);
+        takeAndWrite(false);
       } finally {
         transport.channel.configureBlocking(true);
       }
@@ -160,19 +159,22 @@ final class SocketWriter {
     writeLock.lock();
     try {
       if (transport.state == State.CLOSED) return;
-      out.takeFilled();
-      writeTaken(true);
+      takeAndWrite(true);
     } finally {
       writeLock.unlock();
     }
   }
 
-  /** Writes the taken frames until all are written, or a non-blocking socket is full. writeLock held. */
-  private void writeTaken(boolean blocking) throws IOException {
+  /**
+   * Takes the filled frames and writes until all are written, or a non-blocking socket is full.
+   * writeLock held.
+   */
+  private void takeAndWrite(boolean blocking) throws IOException {
+    out.takeFilled();
     while (out.hasWriting()) {
       writeSince = System.nanoTime();
       List<Runnable> drained;
-      long before = out.writtenBytes();
+      long before = blocking ? 0 : out.writtenBytes();
       try {
         drained = out.write(transport.channel, WRITE_PIECE);
       } finally {

@@ -95,7 +95,7 @@ final class WriteList {
         while (end < writeTail && (end == writeHead || batch < maxBytes)) {
           FrameSlab slab = writingSlab[end];
           if (slab != null) { // A view per range: each has one position.
-            ByteBuffer view = writerLoop >= 0 ? slab.takeView(writerLoop) : slab.takeView();
+            ByteBuffer view = slab.takeView(writerLoop);
             if (view == null) break;
             view.limit(writingEnd[end]).position(writingPos[end]);
             writing[end] = view;
@@ -112,11 +112,7 @@ final class WriteList {
             ByteBuffer view = writing[i];
             writing[i] = null;
             int moved = view.position() - writingPos[i]; // Read before the view is given back.
-            if (writerLoop >= 0) {
-              slab.viewsReturned(writerLoop);
-            } else {
-              slab.giveView(view);
-            }
+            slab.giveView(writerLoop, view);
             if (moved == 0) continue;
             writingPos[i] += moved;
             slab.release(moved); // Not under the queue's lock: the slab may go back to its budget.
