@@ -150,19 +150,30 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
         return; // Not readable until the budget says so.
       }
       // A read blocks holding its buffer, so an idle connection waits on a small one of its own. A
-      // read that filled its buffer says more may be coming: when more than the small one holds is
-      // already in the socket, the next takes a large pooled one, which thus never waits. (A guess
-      // alone would park an idle receiver on 256 KiB after a burst that ended on a buffer's edge.)
-      ByteBuffer buffer =
-          readBig && input().available() > SMALL_READ
-              ? (lent = ReadBuffers.take(config.readBufferSize()))
-              : smallBuffer();
-      readSince = System.nanoTime();
-      int n;
-      try {
-        n = channel.read(buffer);
-      } finally {
-        readSince = 0;
+      // read that filled its buffer says more may be coming: the next reads a large pooled buffer
+      // without waiting, and only if nothing came does the receiver block, on the small one. (A
+      // blocking read of the large one would park an idle receiver on 256 KiB after a burst that
+      // ended on a buffer's edge.)
+      ByteBuffer buffer = null;
+      int n = 0;
+      if (readBig) {
+        lent = ReadBuffers.take(config.readBufferSize());
+        n = readAhead(lent);
+        if (n != 0) {
+          buffer = lent;
+        } else {
+          ReadBuffers.give(lent); // Not held while blocked.
+          lent = null;
+        }
+      }
+      if (buffer == null) {
+        buffer = smallBuffer();
+        readSince = System.nanoTime();
+        try {
+          n = channel.read(buffer);
+        } finally {
+          readSince = 0;
+        }
       }
       if (n < 0) {
         endOfStream();
@@ -181,6 +192,29 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
       decoderLock.unlock();
       if (lent != null) ReadBuffers.give(lent);
     }
+  }
+
+  /**
+   * Reads what the socket has into {@code buffer} without waiting: non-blocking if the writer is not
+   * writing (no system call to switch modes on a virtual thread's socket), else only as much as the
+   * kernel says is there (a system call to ask). Lock held.
+   *
+   * @return the bytes read, 0 if none were waiting, or -1 at the end of the stream
+   */
+  private int readAhead(ByteBuffer buffer) throws IOException {
+    if (output.tryPauseWrites()) {
+      try {
+        channel.configureBlocking(false);
+        try {
+          return channel.read(buffer);
+        } finally {
+          channel.configureBlocking(true);
+        }
+      } finally {
+        output.resumeWrites();
+      }
+    }
+    return input().available() > 0 ? channel.read(buffer) : 0; // Waits for nothing: bytes are there.
   }
 
   /** {@return the socket as a stream, whose available() asks the kernel what is waiting} */

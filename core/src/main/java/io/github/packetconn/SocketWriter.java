@@ -12,9 +12,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * What a write leads to (a failure, the end of a graceful close) is the transport's, which owns the
  * state.
  *
- * <p>Thread rule: {@link #writeLoop()} runs on the writer thread alone, {@link #writeInline()} on
- * a receiver holding the transport's decoder lock, and every socket write holds {@code writeLock};
- * the rest runs on any thread.
+ * <p>Thread rule: {@link #writeLoop()} runs on the writer thread alone, {@link #writeInline()} and
+ * {@link #tryPauseWrites()} on a receiver holding the transport's decoder lock, and every socket
+ * write, and every switch of the socket's mode, holds {@code writeLock}; the rest runs on any thread.
  */
 final class SocketWriter {
   private static final int WRITE_PIECE = 256 << 10; // Bytes per write call: a stall shows between.
@@ -78,7 +78,7 @@ final class SocketWriter {
    * while the socket is non-blocking.
    */
   void writeInline() throws IOException {
-    if (!writeLock.tryLock()) return; // The writer is writing.
+    if (!tryPauseWrites()) return; // The writer is writing.
     try {
       if (transport.state != State.OPEN) return;
       inlineWrites++;
@@ -89,8 +89,24 @@ final class SocketWriter {
         transport.channel.configureBlocking(true);
       }
     } finally {
-      writeLock.unlock();
+      resumeWrites();
     }
+  }
+
+  /**
+   * Holds off the writer unless it is writing, so that the socket may switch to non-blocking mode
+   * (the JDK's switch waits for a write in progress, which may wait for the peer). Receivers only,
+   * holding the decoder's lock; {@link #resumeWrites()} after.
+   *
+   * @return false if the writer is writing: nothing is held
+   */
+  boolean tryPauseWrites() {
+    return writeLock.tryLock();
+  }
+
+  /** Lets the writer write again, after {@link #tryPauseWrites()}. */
+  void resumeWrites() {
+    writeLock.unlock();
   }
 
   /** {@return how many times receivers wrote the queue themselves; for tests, once they are done} */
