@@ -20,7 +20,7 @@ import java.util.function.Consumer;
  *
  * <p>Thread rule: everything here runs on the connection's event loop, except {@link #send},
  * {@link #flushNow}, {@link #beginClose} and {@link #abort} (any thread; they hand the rest to the
- * loop through {@link #request}) and {@link #pull()}, which a blocking receiver runs on its own
+ * loop through {@link #request}) and {@link #pull(boolean)}, which a blocking receiver runs on its own
  * thread.
  */
 final class LoopTransport extends AbstractTransport implements EventLoop.Selectable, EventLoop.Timed, Liveness.Owner {
@@ -116,8 +116,8 @@ final class LoopTransport extends AbstractTransport implements EventLoop.Selecta
   }
 
   @Override
-  public void pull() {
-    input.pull();
+  public void pull(boolean mayWait) {
+    input.pull(); // Never waits: the socket is non-blocking.
   }
 
   /** {@return true while the first TLS handshake is under way: packets wait} Any thread. */

@@ -21,12 +21,19 @@ import java.util.concurrent.locks.ReentrantLock;
 final class ReceiveQueue {
   /** Reads what the socket has into this queue; called on a receiver's thread, no lock held. */
   interface Source {
-    void pull();
+    /**
+     * Reads and decodes what comes; without {@code mayWait}, only what is there already, and never
+     * in a read that an interrupt would end by closing the channel. Says {@link #readable()} again
+     * if there may be more.
+     */
+    void pull(boolean mayWait);
   }
 
   private final Source source;
-  // The source blocks in the socket until bytes come: a receiver with a timeout cannot pull itself,
-  // so a virtual thread pulls for it while it waits no longer than it may.
+  // The source blocks in the socket until bytes come: a receiver with a timeout cannot wait there
+  // (an interrupt, which must only end its wait, would close the channel), so it takes what the
+  // socket has without waiting, and if that is nothing, a virtual thread waits in the socket for it
+  // while it waits no longer than it may.
   private final boolean blockingSource;
   private final Runnable pullInBackground = this::pullInBackground;
   private final ReentrantLock lock = new ReentrantLock();
@@ -39,6 +46,7 @@ final class ReceiveQueue {
   private boolean discarded; // The owner closed: packets are released, not kept for receivers.
   private Throwable cause; // Why the stream ended abnormally; null for a clean end.
   private int waiting;
+  private long backgroundPulls; // Pulls by a virtual thread for a timed receiver; for tests.
 
   ReceiveQueue(Source source, boolean blockingSource) {
     this.source = source;
@@ -46,7 +54,7 @@ final class ReceiveQueue {
   }
 
   /**
-   * Adds a packet decoded by {@link Source#pull()}, on the pulling thread. The packets of one pull
+   * Adds a packet decoded by {@link Source#pull(boolean)}, on the pulling thread. The packets of one pull
    * are published together when it returns: one lock for a read buffer full of packets.
    */
   void addPulled(Packet packet) {
@@ -88,7 +96,7 @@ final class ReceiveQueue {
   /** Pulls for receivers that wait with a timeout, and hands them what came. */
   private void pullInBackground() {
     try {
-      source.pull();
+      source.pull(true);
     } finally {
       lock.lock();
       try {
@@ -126,18 +134,22 @@ final class ReceiveQueue {
     try {
       long deadline = timeoutNanos < 0 ? 0 : System.nanoTime() + timeoutNanos;
       waiting++;
+      boolean polled = false; // A timed receiver of a blocking source took what the socket had.
       try {
         while (packets.isEmpty() && !ended) {
-          if (readable && !pulling && blockingSource && timeoutNanos >= 0) {
+          boolean mayWait = !blockingSource || timeoutNanos < 0;
+          if (readable && !pulling && !mayWait && polled) {
             readable = false;
             pulling = true;
+            backgroundPulls++;
             Thread.ofVirtual().name("packetconn-receive").start(pullInBackground);
           } else if (readable && !pulling) {
             readable = false;
             pulling = true;
+            polled = !mayWait;
             lock.unlock();
             try {
-              source.pull(); // Adds what it decodes, and says readable() again if there is more.
+              source.pull(mayWait); // Adds what it decodes, and says readable() again if there is more.
             } finally {
               lock.lock();
               pulling = false;
@@ -169,6 +181,16 @@ final class ReceiveQueue {
       if (cause == null) return null;
       if (cause instanceof IOException io) throw io;
       throw new IOException("connection closed by " + cause, cause);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** {@return how many pulls a virtual thread made for timed receivers; for tests} */
+  long backgroundPulls() {
+    lock.lock();
+    try {
+      return backgroundPulls;
     } finally {
       lock.unlock();
     }

@@ -26,7 +26,7 @@ import java.util.function.Consumer;
  * the peer's end; deadlines are kept by an event loop's timer, which closes the socket to end a
  * blocked read or write.
  *
- * <p>Thread rule: {@link #pull()} runs on one receiver at a time (the inbox sees to it) holding
+ * <p>Thread rule: {@link #pull(boolean)} runs on one receiver at a time (the inbox sees to it) holding
  * {@code decoderLock}, and may write the queue through the writer's {@code writeInline()}; {@link
  * #onTimer} on the timer's loop; the rest on any thread, the writer's included (it calls {@link
  * #closeOutput()} and {@link #finish}). {@link #finish} runs once, on whichever thread comes first.
@@ -131,7 +131,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
   // ---- receiving: the receiver reads the socket itself
 
   @Override
-  public void pull() {
+  public void pull(boolean mayWait) {
     if (state != State.OPEN) return;
     ByteBuffer lent = null; // A large pooled buffer, given back after the read.
     decoderLock.lock();
@@ -156,9 +156,15 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
       // ended on a buffer's edge.)
       ByteBuffer buffer = null;
       int n = 0;
-      if (readBig) {
+      if (!mayWait && !readBig && lastReadPackets <= 1) {
+        // Reads bring one packet at a time (a peer that waits for each answer): the socket is most
+        // likely empty, and a look would cost a system call for nothing.
+        inbox.readable();
+        return;
+      }
+      if (readBig || !mayWait) {
         lent = ReadBuffers.take(config.readBufferSize());
-        n = readAhead(lent);
+        n = readAhead(lent, mayWait);
         if (n != 0) {
           buffer = lent;
         } else {
@@ -167,6 +173,10 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
         }
       }
       if (buffer == null) {
+        if (!mayWait) {
+          inbox.readable(); // Nothing there yet: the next pull waits for it.
+          return;
+        }
         buffer = smallBuffer();
         readSince = System.nanoTime();
         try {
@@ -201,7 +211,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
    *
    * @return the bytes read, 0 if none were waiting, or -1 at the end of the stream
    */
-  private int readAhead(ByteBuffer buffer) throws IOException {
+  private int readAhead(ByteBuffer buffer, boolean orAsk) throws IOException {
     if (output.tryPauseWrites()) {
       try {
         channel.configureBlocking(false);
@@ -214,6 +224,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
         output.resumeWrites();
       }
     }
+    if (!orAsk) return 0; // The read would be one that an interrupt ends by closing the channel.
     return input().available() > 0 ? channel.read(buffer) : 0; // Waits for nothing: bytes are there.
   }
 

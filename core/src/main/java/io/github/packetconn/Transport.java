@@ -22,7 +22,7 @@ import java.util.concurrent.CompletableFuture;
  * <p>Both extend {@link AbstractTransport}, which keeps what they do the same way: the lifecycle
  * record and its accessors, sending, the wait of a graceful close, and the bookkeeping of the end.
  *
- * <p>Thread rule: every method may be called from any thread, but {@link #pull()}, which only the
+ * <p>Thread rule: every method may be called from any thread, but {@link #pull(boolean)}, which only the
  * connection's {@link ReceiveQueue} calls, on a receiver's thread.
  */
 interface Transport {
@@ -111,8 +111,11 @@ interface Transport {
   /** Aborts because the application's connection handler threw {@code why}. */
   void abortByHandler(Throwable why);
 
-  /** Reads and decodes for a receiver of the inbox, on its thread. */
-  void pull();
+  /**
+   * Reads and decodes for a receiver of the inbox, on its thread; without {@code mayWait}, only
+   * what the socket has already (see {@link ReceiveQueue.Source#pull(boolean)}).
+   */
+  void pull(boolean mayWait);
 
   State state();
 
