@@ -155,7 +155,9 @@ final class ReceiveQueue {
               pulling = false;
               publishPulled();
             }
-            if (packets.isEmpty() && (readable || ended)) notEmpty.signal(); // Someone else's turn.
+            // Someone else's turn; not after a look that found nothing: this receiver hands the
+            // wait to a thread right away.
+            if (packets.isEmpty() && (ended || (readable && !polled))) notEmpty.signal();
             continue;
           }
           if (timeoutNanos < 0) {

@@ -134,7 +134,12 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
   public void pull(boolean mayWait) {
     if (state != State.OPEN) return;
     ByteBuffer lent = null; // A large pooled buffer, given back after the read.
-    decoderLock.lock();
+    if (mayWait) {
+      decoderLock.lock();
+    } else if (!decoderLock.tryLock()) { // The close reads the input out; a timed receiver may not wait for it.
+      inbox.readable();
+      return;
+    }
     try {
       if (state != State.OPEN) return;
       // The last read drained the socket and brought a batch, whose replies wait for the writer:
@@ -156,13 +161,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
       // ended on a buffer's edge.)
       ByteBuffer buffer = null;
       int n = 0;
-      if (!mayWait && !readBig && lastReadPackets <= 1) {
-        // Reads bring one packet at a time (a peer that waits for each answer): the socket is most
-        // likely empty, and a look would cost a system call for nothing.
-        inbox.readable();
-        return;
-      }
-      if (readBig || !mayWait) {
+      if (readBig) {
         lent = ReadBuffers.take(config.readBufferSize());
         n = readAhead(lent, mayWait);
         if (n != 0) {
@@ -172,11 +171,19 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
           lent = null;
         }
       }
-      if (buffer == null) {
-        if (!mayWait) {
-          inbox.readable(); // Nothing there yet: the next pull waits for it.
+      if (buffer == null && !mayWait) {
+        // A timed receiver takes only what is there and never waits in the socket, where an
+        // interrupt would close the connection; a virtual thread waits there for it. After reads
+        // of one packet each (a peer that waits for every answer) the socket is most likely empty:
+        // no look, and no system call for nothing.
+        n = !readBig && lastReadPackets > 1 ? readAhead(smallBuffer(), false) : 0;
+        if (n == 0) {
+          inbox.readable(); // The next pull waits.
           return;
         }
+        buffer = small;
+      }
+      if (buffer == null) {
         buffer = smallBuffer();
         readSince = System.nanoTime();
         try {
