@@ -381,10 +381,9 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
    * <p>On a plain connection the caller reads what the socket already has itself, as {@link
    * #receive()} does; when it must wait, a virtual thread waits in the socket for it while the
    * caller waits no longer than {@code timeout}, so that an interrupt ends only the wait (with an
-   * {@link InterruptedIOException}) and closes nothing. That hand-off costs: where every packet is
-   * waited for, a timed receive takes up to about 2.3 times the CPU per packet of {@code receive()}
-   * (a thousand clients, one request at a time each; 1.3 times with one client), about 1.6 times on
-   * pipelined traffic. A loop that needs no
+   * {@link InterruptedIOException}) and closes nothing. That hand-off costs: the bench's echo
+   * server takes 1.6 to 2.1 times the CPU per packet with timed receives than with {@code
+   * receive()}, the most where every packet is waited for (see the README). A loop that needs no
    * timeout is faster with {@code receive()}.
    *
    * @param timeout the longest to wait

@@ -81,8 +81,10 @@ record BenchOptions(
                              over a Unix domain socket, and over TLS packetconn-callback-tls and
                              netty-tls, which run pipelined and ping-pong only (default: the
                              five over TCP, packetconn-callback-unix, netty-unix and the two TLS
-                             ones); packetconn-blocking-loop, only when named, is the blocking
-                             style on the I/O threads, as before it owned its sockets
+                             ones); only when named: packetconn-blocking-loop, the blocking
+                             style on the I/O threads, as before it owned its sockets, and
+                             packetconn-blocking-timed, the blocking style receiving with
+                             receive(timeout)
         --workloads a,b,...  pipelined, ping-pong, small, large, single, and the fan-outs
                              fanout-small (1 publisher, 1000 subscribers, 16..512 B) and
                              fanout-large (1 publisher, 100 subscribers, 16..64 KiB), which run

@@ -10,6 +10,7 @@ import io.github.packetconn.TlsConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.SocketAddress;
+import java.time.Duration;
 
 /**
  * packetconn's echo, written the way the README teaches: a {@link PacketHandler} on the I/O thread,
@@ -17,13 +18,18 @@ import java.net.SocketAddress;
  * 32 MiB maximum packet size, no CRC; the callback style also over TLS ({@link #callbackTls}).
  */
 final class PacketconnEchoServer implements EchoServer {
+  /** How long the timed blocking server's receives wait: far longer than any gap in a run. */
+  private static final Duration RECEIVE_TIMEOUT = Duration.ofSeconds(30);
+
   private final PacketServer server;
   private final FailureLog failures;
+  private final boolean timed; // The blocking style with receive(RECEIVE_TIMEOUT).
 
-  private PacketconnEchoServer(SocketAddress address, boolean blocking) throws IOException {
+  private PacketconnEchoServer(SocketAddress address, boolean blocking, boolean timed) throws IOException {
     PacketConfig config = PacketConfig.DEFAULT;
+    this.timed = timed;
     if (blocking) {
-      failures = new FailureLog("packetconn-blocking");
+      failures = new FailureLog(timed ? "packetconn-blocking-timed" : "packetconn-blocking");
       server = PacketServer.bind(address, config, (ConnectionHandler) this::serve);
     } else {
       failures = new FailureLog("packetconn-callback");
@@ -32,13 +38,14 @@ final class PacketconnEchoServer implements EchoServer {
   }
 
   private PacketconnEchoServer(SocketAddress address, TlsConfig tls) throws IOException {
+    timed = false;
     failures = new FailureLog("packetconn-callback-tls");
     server = PacketServer.bind(address, PacketConfig.builder().tls(tls).build(), new Echo());
   }
 
   /** Starts the callback style: echoes from a {@link PacketHandler} on the I/O thread. */
   static PacketconnEchoServer callback(SocketAddress address) throws IOException {
-    return new PacketconnEchoServer(address, false);
+    return new PacketconnEchoServer(address, false, false);
   }
 
   /**
@@ -51,7 +58,15 @@ final class PacketconnEchoServer implements EchoServer {
 
   /** Starts the blocking style: a {@link ConnectionHandler} on a virtual thread per connection. */
   static PacketconnEchoServer blocking(SocketAddress address) throws IOException {
-    return new PacketconnEchoServer(address, true);
+    return new PacketconnEchoServer(address, true, false);
+  }
+
+  /**
+   * Starts the blocking style receiving with a timeout: {@code conn.receive(timeout)} in a loop
+   * instead of {@code for (Packet p : conn)}, to price {@code receive(Duration)}.
+   */
+  static PacketconnEchoServer blockingTimed(SocketAddress address) throws IOException {
+    return new PacketconnEchoServer(address, true, true);
   }
 
   private final class Echo implements PacketHandler {
@@ -70,9 +85,17 @@ final class PacketconnEchoServer implements EchoServer {
 
   private void serve(PacketConn conn) {
     try {
-      for (Packet packet : conn) {
-        try (packet) {
-          conn.send(packet);
+      if (timed) {
+        for (Packet packet; (packet = receive(conn)) != null; ) {
+          try (Packet p = packet) {
+            conn.send(p);
+          }
+        }
+      } else {
+        for (Packet packet : conn) {
+          try (packet) {
+            conn.send(packet);
+          }
         }
       }
     } catch (UncheckedIOException | IllegalStateException e) {
@@ -80,6 +103,15 @@ final class PacketconnEchoServer implements EchoServer {
     }
     Throwable cause = conn.closeCause();
     if (cause != null) failures.connectionFailed(conn.remoteAddress(), cause);
+  }
+
+  /** {@return the next packet within {@link #RECEIVE_TIMEOUT}, or null at the end; failures unchecked} */
+  private static Packet receive(PacketConn conn) {
+    try {
+      return conn.receive(RECEIVE_TIMEOUT);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   @Override

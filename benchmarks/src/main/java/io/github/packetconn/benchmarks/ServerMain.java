@@ -53,9 +53,12 @@ public final class ServerMain {
   /**
    * Kinds that run only when named in {@code --servers}, to compare designs in one run: {@code
    * packetconn-blocking-loop} is the blocking style on the I/O threads, as before its connections
-   * owned their sockets ({@code -Dpacketconn.blockingTransport=loop}).
+   * owned their sockets ({@code -Dpacketconn.blockingTransport=loop}); {@code
+   * packetconn-blocking-timed} the blocking style receiving with a timeout, {@code
+   * receive(Duration)}, which the README prices against {@code receive()}.
    */
-  public static final List<String> COMPARISON_KINDS = List.of("packetconn-blocking-loop");
+  public static final List<String> COMPARISON_KINDS =
+      List.of("packetconn-blocking-loop", "packetconn-blocking-timed");
 
   /** Appended to a kind, names that server on a Unix domain socket in the bench: {@code netty-unix}. */
   static final String UNIX_SUFFIX = "-unix";
@@ -141,6 +144,7 @@ public final class ServerMain {
         System.setProperty("packetconn.blockingTransport", "loop"); // Before packetconn reads it.
         yield PacketconnEchoServer.blocking(address);
       }
+      case "packetconn-blocking-timed" -> PacketconnEchoServer.blockingTimed(address);
       case "virtual-threads" -> new VirtualThreadEchoServer(address);
       case "netty" -> NettyEchoServer.start(address);
       case "raw" -> new RawEchoServer(address);

@@ -101,7 +101,7 @@ class BenchOptionsTest {
         "--servers: unknown server (not one of packetconn-callback, packetconn-blocking,"
             + " virtual-threads, netty, raw, packetconn-callback-unix, packetconn-blocking-unix,"
             + " virtual-threads-unix, netty-unix, raw-unix, packetconn-callback-tls, netty-tls,"
-            + " packetconn-blocking-loop): grizzly",
+            + " packetconn-blocking-loop, packetconn-blocking-timed): grizzly",
         "--servers",
         "raw,grizzly");
     assertMessage("--servers: given twice: raw", "--servers", "raw,raw");
