@@ -381,10 +381,10 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
    * <p>On a plain connection the caller reads what the socket already has itself, as {@link
    * #receive()} does; when it must wait, a virtual thread waits in the socket for it while the
    * caller waits no longer than {@code timeout}, so that an interrupt ends only the wait (with an
-   * {@link InterruptedIOException}) and closes nothing. That hand-off costs: the bench's echo
-   * server takes 1.6 to 2.1 times the CPU per packet with timed receives than with {@code
-   * receive()}, the most where every packet is waited for (see the README). A loop that needs no
-   * timeout is faster with {@code receive()}.
+   * {@link InterruptedIOException}) and closes nothing. The
+   * caller's wait is kept by the connection's I/O thread, to about a millisecond, for timeouts of
+   * 10 ms or more, and by the JDK for shorter ones. The bench's echo server takes 0.95 to 1.2 times
+   * the CPU per packet with timed receives than with {@code receive()} (see the README).
    *
    * @param timeout the longest to wait
    * @return the packet, which the caller then owns, or null once the stream has ended cleanly

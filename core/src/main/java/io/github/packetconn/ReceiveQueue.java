@@ -29,7 +29,23 @@ final class ReceiveQueue {
     void pull(boolean mayWait);
   }
 
+  /**
+   * Wakes waiting receivers at a deadline, through {@link #alarmRang()}, at about millisecond
+   * precision, instead of each timed wait parking with a timeout of its own: a virtual thread's
+   * timed park goes through the JDK's delay scheduler, a platform thread woken twice per wait (a
+   * timed receive cost twice a receive() for that alone). The timer loop of a transport that has
+   * one (see {@link SocketTransport}); without one, waits are timed by the JDK.
+   */
+  interface Alarm {
+    /** Has {@link #alarmRang()} called at {@code deadlineNanos} or before. Any thread; never blocks. */
+    void wakeAt(long deadlineNanos);
+  }
+
+  /** Waits shorter than this are timed by the JDK: the alarm's millisecond would be too coarse. */
+  private static final long ALARM_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
   private final Source source;
+  private volatile Alarm alarm; // Set once by the transport, before anyone receives; null: none.
   // The source blocks in the socket until bytes come: a receiver with a timeout cannot wait there
   // (an interrupt, which must only end its wait, would close the channel), so it takes what the
   // socket has without waiting, and if that is nothing, a virtual thread waits in the socket for it
@@ -87,6 +103,21 @@ final class ReceiveQueue {
         discarded = true;
         for (Packet p; (p = packets.pollFirst()) != null; ) p.release();
       }
+      notEmpty.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Has the transport's timer wake timed receivers through {@link #alarmRang()}. */
+  void alarm(Alarm alarm) {
+    this.alarm = alarm;
+  }
+
+  /** Wakes every waiting receiver to look at its deadline: the {@link Alarm} rang. */
+  void alarmRang() {
+    lock.lock();
+    try {
       notEmpty.signalAll();
     } finally {
       lock.unlock();
@@ -164,11 +195,14 @@ final class ReceiveQueue {
             notEmpty.await();
           } else {
             long remaining = deadline - System.nanoTime();
-            if (remaining <= 0) {
-              throw new SocketTimeoutException(
-                  "receive timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+            if (remaining <= 0) throw timedOut(timeoutNanos);
+            Alarm a = alarm;
+            if (a != null && timeoutNanos >= ALARM_MIN_NANOS) {
+              a.wakeAt(deadline); // Under the lock: alarmRang() cannot signal before the await.
+              notEmpty.await();
+            } else {
+              notEmpty.awaitNanos(remaining);
             }
-            notEmpty.awaitNanos(remaining);
           }
         }
       } catch (InterruptedException e) {
@@ -196,5 +230,10 @@ final class ReceiveQueue {
     } finally {
       lock.unlock();
     }
+  }
+
+  private static SocketTimeoutException timedOut(long timeoutNanos) {
+    return new SocketTimeoutException(
+        "receive timed out after " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
   }
 }

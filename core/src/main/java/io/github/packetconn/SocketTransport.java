@@ -37,12 +37,16 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
 
   private static final VarHandle PACKETS_IN;
   private static final VarHandle BYTES_READ;
+  private static final VarHandle INBOX_ALARM;
+  private static final VarHandle ALARMS_SET;
 
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
       PACKETS_IN = lookup.findVarHandle(SocketTransport.class, "packetsIn", long.class);
       BYTES_READ = lookup.findVarHandle(SocketTransport.class, "bytesRead", long.class);
+      INBOX_ALARM = lookup.findVarHandle(SocketTransport.class, "inboxAlarm", long.class);
+      ALARMS_SET = lookup.findVarHandle(SocketTransport.class, "alarmsSet", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -62,6 +66,8 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
   private volatile long readSince; // When the pending read began or last got bytes; 0: not reading.
   private volatile long closeDeadline; // Written once the close begins; 0 before.
   private volatile boolean inputEnded; // A read saw the peer's end of stream.
+  private volatile long inboxAlarm; // When the timer wakes timed receivers (ReceiveQueue.Alarm); 0: never.
+  private volatile long alarmsSet; // How many times receivers set the alarm (and armed the timer); for tests.
 
   private ByteBuffer small; // The read buffer an idle receiver blocks on; receivers only.
   private boolean readBig; // The last read filled its buffer; receivers only.
@@ -81,6 +87,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
     this.resumeAfterBudget = inbox::readable;
     this.readIdleNanos = config.readIdleTimeout().toNanos();
     this.writeStallNanos = config.writeStallTimeout().toNanos();
+    inbox.alarm(this::wakeInboxAt);
   }
 
   @Override
@@ -320,6 +327,21 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
 
   // ---- deadlines, on an event loop's timer
 
+  /**
+   * Has the timer wake the inbox's timed receivers at {@code deadline} or before. An alarm set for
+   * earlier stands: the receivers it wakes set theirs again. So a receiver that waits with the same
+   * timeout again and again arms the timer once per timeout, not once per wait.
+   */
+  private void wakeInboxAt(long deadline) {
+    for (long at = inboxAlarm; at == 0 || deadline - at < 0; at = inboxAlarm) {
+      if (INBOX_ALARM.compareAndSet(this, at, deadline)) {
+        ALARMS_SET.getAndAdd(this, 1L);
+        armTimer();
+        return;
+      }
+    }
+  }
+
   /** Has the timer loop look at this connection; a deadline set before this call is seen. */
   private void armTimer() {
     timers.execute(() -> timers.addTimer(this));
@@ -327,6 +349,11 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
 
   @Override
   public long onTimer(long now) {
+    long alarm = inboxAlarm;
+    if (alarm != 0 && now - alarm >= 0) {
+      if (INBOX_ALARM.compareAndSet(this, alarm, 0L)) inbox.alarmRang();
+      alarm = inboxAlarm; // 0, or set again since.
+    }
     State s = state;
     if (s == State.CLOSED) return 0;
     long deadline = closeDeadline;
@@ -334,7 +361,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
       finish(closeTimedOut(), true); // Lingering: the peer never closed its side; enough.
       return 0;
     }
-    long next = deadline;
+    long next = Liveness.earliest(deadline, alarm);
     if (s == State.OPEN && readIdleNanos != 0) {
       long since = readSince;
       if (since != 0 && now - since >= readIdleNanos) {
@@ -372,6 +399,11 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
   @Override
   public boolean readingPaused() {
     return false; // Receivers stop reading by not receiving; the budget stops them in pull().
+  }
+
+  /** {@return how many times timed receivers set the inbox's alarm, each arming the timer; for tests} */
+  long alarmsSet() {
+    return alarmsSet;
   }
 
   /** {@return how many times receivers wrote the queue themselves; for tests, once they are done} */

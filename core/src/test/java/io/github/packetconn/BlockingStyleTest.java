@@ -155,6 +155,64 @@ class BlockingStyleTest {
   }
 
   /**
+   * Timed receives wait untimed until the connection's timer rings the inbox's alarm: a receiver
+   * that waits with the same timeout again and again sets the alarm (and arms the timer) about once
+   * per timeout, not once per wait, and every packet still arrives, in order.
+   */
+  @Test
+  void timedReceivesSetTheAlarmOncePerTimeoutNotPerWait() throws Exception {
+    assumeTrue(SocketTransport.ENABLED, "the loop's receivers wait with the JDK's timed park");
+    int packets = 500;
+    try (RawPair pair = RawPair.open(PacketConfig.DEFAULT)) {
+      PacketConn conn = pair.conn();
+      CompletableFuture<Void> written =
+          CompletableFuture.runAsync(
+              () -> {
+                try {
+                  for (int seq = 0; seq < packets; seq++) {
+                    pair.write(frame(seq));
+                    if (seq % 10 == 0) LockSupport.parkNanos(100_000); // Some waits find nothing.
+                  }
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
+      for (int seq = 0; seq < packets; seq++) {
+        try (Packet p = conn.receive(Duration.ofSeconds(30))) {
+          assertEquals(seq, p.readInt(), "in order");
+        }
+      }
+      written.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      long set = ((SocketTransport) conn.transport()).alarmsSet();
+      assertTrue(set >= 1 && set <= 3, set + " alarms set for " + packets + " timed receives of 30 s");
+    }
+  }
+
+  /**
+   * A receiver with a short timeout is not held by the later alarm of another receiver's long one:
+   * the earlier deadline sets the alarm again.
+   */
+  @Test
+  void aShortTimedReceiveEndsOnTimeBesideALongOne() throws Exception {
+    assumeTrue(SocketTransport.ENABLED, "the loop's receivers wait with the JDK's timed park");
+    try (RawPair pair = RawPair.open(PacketConfig.DEFAULT)) {
+      Receiver patient = new Receiver(pair.conn(), Duration.ofSeconds(60));
+      Thread t = patient.thread;
+      awaitTrue(() -> t.getState() == Thread.State.WAITING, () -> t + " is " + t.getState());
+      long start = System.nanoTime();
+      SocketTimeoutException e =
+          assertThrows(SocketTimeoutException.class, () -> pair.conn().receive(Duration.ofMillis(100)));
+      long tookMillis = (System.nanoTime() - start) / 1_000_000;
+      assertEquals("receive timed out after 100 ms", e.getMessage());
+      assertTrue(tookMillis >= 100 && tookMillis < WAIT.toMillis(), "the 100 ms receive took " + tookMillis + " ms");
+      pair.write(frame(7));
+      try (Packet p = patient.result.get(WAIT.toSeconds(), TimeUnit.SECONDS)) {
+        assertEquals(7, p.readInt(), "the patient receiver still gets the next packet");
+      }
+    }
+  }
+
+  /**
    * A timed receiver that finds the inbox empty while the next batch is in the socket reads it
    * itself: the virtual thread that waits in the socket for timed receivers is started only when
    * there is nothing to read (a thread per wait made timed receives of batches 30–40% slower).
@@ -578,7 +636,10 @@ class BlockingStyleTest {
     try (RawPair pair = RawPair.open(PacketConfig.DEFAULT)) {
       Receiver receiver = new Receiver(pair.conn(), WAIT);
       Thread t = receiver.thread;
-      awaitTrue(() -> t.getState() == Thread.State.TIMED_WAITING, () -> t + " is " + t.getState());
+      awaitTrue( // Parked in the inbox's wait: timed by the JDK, or untimed until the timer's alarm.
+          () -> (t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING)
+              && Arrays.stream(t.getStackTrace()).anyMatch(f -> f.getMethodName().equals("await") || f.getMethodName().equals("awaitNanos")),
+          () -> t + " is " + t.getState() + " at " + Arrays.toString(t.getStackTrace()));
       t.interrupt();
       Throwable thrown = receiver.failure();
       assertInstanceOf(InterruptedIOException.class, thrown);
