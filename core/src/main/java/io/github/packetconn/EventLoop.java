@@ -225,22 +225,25 @@ final class EventLoop implements Runnable {
   private long runTimers() {
     if (timers.isEmpty()) return 0;
     long now = System.nanoTime();
-    long next = Long.MAX_VALUE;
+    long next = 0;
+    boolean any = false;
     inTimers = true;
     try {
       for (int i = timers.size() - 1; i >= 0; i--) {
         long deadline = timers.get(i).onTimer(now);
         if (deadline == 0) {
           timers.remove(i);
-        } else {
-          next = Math.min(next, deadline);
+        } else if (!any || deadline - next < 0) { // nanoTime() values wrap: compare differences.
+          next = deadline;
+          any = true;
         }
       }
     } finally {
       inTimers = false;
     }
-    if (next == Long.MAX_VALUE) return 0;
-    return Math.max(1, (next - now + 999_999) / 1_000_000);
+    if (!any) return 0;
+    long wait = Math.min(next - now, Long.MAX_VALUE - 999_999); // Overdue: negative.
+    return Math.max(1, (wait + 999_999) / 1_000_000);
   }
 
   /** Logs, swallowing whatever logging itself throws (it may be out of file descriptors too). */

@@ -44,6 +44,9 @@ final class ReceiveQueue {
   /** Waits shorter than this are timed by the JDK: the alarm's millisecond would be too coarse. */
   private static final long ALARM_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
+  /** The furthest ahead an alarm is set: a longer wait sets it again when it rings. */
+  private static final long ALARM_MAX_NANOS = TimeUnit.DAYS.toNanos(1);
+
   private final Source source;
   private volatile Alarm alarm; // Set once by the transport, before anyone receives; null: none.
   // The source blocks in the socket until bytes come: a receiver with a timeout cannot wait there
@@ -197,8 +200,12 @@ final class ReceiveQueue {
             long remaining = deadline - System.nanoTime();
             if (remaining <= 0) throw timedOut(timeoutNanos);
             Alarm a = alarm;
-            if (a != null && timeoutNanos >= ALARM_MIN_NANOS) {
-              a.wakeAt(deadline); // Under the lock: alarmRang() cannot signal before the await.
+            // Not on an I/O thread, which may be the one whose timer would ring: it would never ring.
+            if (a != null && timeoutNanos >= ALARM_MIN_NANOS && EventLoop.current() == null) {
+              // Under the lock: alarmRang() cannot signal before the await. At most a day ahead, so
+              // that a huge timeout does not wrap round; the receiver sets it again when woken.
+              long alarmAt = System.nanoTime() + Math.min(remaining, ALARM_MAX_NANOS);
+              a.wakeAt(alarmAt == 0 ? 1 : alarmAt); // 0 means no alarm.
               notEmpty.await();
             } else {
               notEmpty.awaitNanos(remaining);

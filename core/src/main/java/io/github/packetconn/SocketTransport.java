@@ -310,6 +310,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
       if (STATE.compareAndSet(this, s, State.CLOSED)) break;
     }
     cause = why;
+    if (inboxAlarm != 0) armTimer(); // The timer forgets a closed connection only when it runs.
     Transport.close(channel, why, aborted); // A reset unless clean; ends blocked reads and writes.
     output.closed(); // The writer sees the end and returns.
     decoderLock.lock(); // After the close: a receiver blocked in a read has been let go.

@@ -213,6 +213,30 @@ class BlockingStyleTest {
   }
 
   /**
+   * A timed receive on an I/O thread (a misuse, but it must not hang) may be on the very loop whose
+   * timer would ring the alarm: it waits with the JDK's timeout instead, and times out.
+   */
+  @Test
+  void aTimedReceiveOnTheTimersOwnLoopStillTimesOut() throws Exception {
+    assumeTrue(SocketTransport.ENABLED, "the loop's receivers wait with the JDK's timed park");
+    try (RawPair pair = RawPair.open(PacketConfig.DEFAULT)) {
+      SocketTransport transport = (SocketTransport) pair.conn().transport();
+      CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+      transport.timers.execute(
+          () -> {
+            try {
+              pair.conn().receive(Duration.ofMillis(100)).release();
+              thrown.complete(null);
+            } catch (Throwable t) {
+              thrown.complete(t);
+            }
+          });
+      assertInstanceOf(SocketTimeoutException.class, thrown.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+      assertTrue(pair.conn().isOpen());
+    }
+  }
+
+  /**
    * A timed receiver that finds the inbox empty while the next batch is in the socket reads it
    * itself: the virtual thread that waits in the socket for timed receivers is started only when
    * there is nothing to read (a thread per wait made timed receives of batches 30–40% slower).
