@@ -170,7 +170,9 @@ final class ReceiveQueue {
       waiting++;
       boolean polled = false; // A timed receiver of a blocking source took what the socket had.
       try {
-        while (packets.isEmpty() && !ended) {
+        // An end that keeps the packets (a failure, the peer's end) may come from inside a pull
+        // whose packets are not published yet: wait for them, or they would come after the end.
+        while (packets.isEmpty() && (!ended || (pulling && !discarded))) {
           boolean mayWait = !blockingSource || timeoutNanos < 0;
           if (readable && !pulling && !mayWait && polled) {
             readable = false;
