@@ -383,7 +383,7 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
    * caller waits no longer than {@code timeout}, so that an interrupt ends only the wait (with an
    * {@link InterruptedIOException}) and closes nothing. The
    * caller's wait is kept by the connection's I/O thread, to about a millisecond, for timeouts of
-   * 10 ms or more, and by the JDK for shorter ones. The bench's echo server takes 0.95 to 1.2 times
+   * 10 ms or more, and by the JDK for shorter ones. The bench's echo server takes 1.0 to 1.25 times
    * the CPU per packet with timed receives than with {@code receive()} (see the README).
    *
    * @param timeout the longest to wait

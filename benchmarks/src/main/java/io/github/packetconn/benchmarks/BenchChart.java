@@ -43,9 +43,17 @@ final class BenchChart {
           "packetconn-blocking", new Color(0x6baed6),
           "virtual-threads", new Color(0x9467bd),
           "netty", new Color(0xff7f0e),
-          "raw", new Color(0x8c8c8c));
+          "raw", new Color(0x8c8c8c),
+          "packetconn-blocking-loop", new Color(0x2ca02c),
+          "packetconn-blocking-timed", new Color(0x17becf));
 
-  private static final Color OTHER = new Color(0x2ca02c);
+  private static final Color OTHER = new Color(0xbcbd22);
+
+  /** Past this many servers, the legend goes to the right in a column: a row would not fit. */
+  private static final int LEGEND_ROW_MAX = 5;
+
+  /** Width the legend takes at the right of the plot. */
+  private static final int LEGEND_COLUMN_WIDTH = 230;
 
   /** A chart and the file name it is written under, without extension. */
   record Named(String name, CategoryChart chart) {}
@@ -182,15 +190,17 @@ final class BenchChart {
     styler.setPlotBorderVisible(false);
     styler.setPlotGridVerticalLinesVisible(false);
     styler.setPlotGridLinesColor(new Color(0xe4e4e4));
-    styler.setLegendPosition(Styler.LegendPosition.OutsideS);
-    styler.setLegendLayout(Styler.LegendLayout.Horizontal);
+    boolean column = bars > LEGEND_ROW_MAX;
+    styler.setLegendPosition(column ? Styler.LegendPosition.OutsideE : Styler.LegendPosition.OutsideS);
+    styler.setLegendLayout(column ? Styler.LegendLayout.Vertical : Styler.LegendLayout.Horizontal);
     styler.setLegendBorderColor(Color.WHITE);
     styler.setYAxisMin(0.0);
     styler.setYAxisDecimalPattern("0.00"); // Also the bars' labels.
     styler.setAvailableSpaceFill(Math.min(0.85, 0.2 * bars)); // Two bars need not fill a group.
     styler.setLabelsVisible(true);
     // Upright where a bar is wide enough for "0.00" (about 32 px), else along the bar.
-    double barPixels = (WIDTH - 80.0) / groups * Math.min(0.85, 0.2 * bars) / bars;
+    double plotPixels = WIDTH - 80.0 - (column ? LEGEND_COLUMN_WIDTH : 0);
+    double barPixels = plotPixels / groups * Math.min(0.85, 0.2 * bars) / bars;
     styler.setLabelsRotation(barPixels >= 36 ? 0 : 90);
     styler.setLabelsPosition(0.5);
     styler.setLabelsFont(base.deriveFont(12f));
