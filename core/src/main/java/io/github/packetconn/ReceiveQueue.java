@@ -17,6 +17,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * a blocking receiver costs the I/O thread no decoding, packets never pile up ahead of a slow
  * receiver (at most one read buffer's worth is decoded ahead), and a receiver that stops receiving
  * stops reading, so TCP pushes back on the peer.
+ *
+ * <p>Thread rule: every method takes {@code lock} and may run on any thread (the {@link Alarm}'s
+ * ring on the transport's timer loop), except {@link #addPulled}, which only the pulling receiver
+ * calls, without it.
  */
 final class ReceiveQueue {
   /** Reads what the socket has into this queue; called on a receiver's thread, no lock held. */
@@ -32,7 +36,7 @@ final class ReceiveQueue {
   /**
    * Wakes waiting receivers at a deadline, through {@link #alarmRang()}, at about millisecond
    * precision, instead of each timed wait parking with a timeout of its own: a virtual thread's
-   * timed park goes through the JDK's delay scheduler, a platform thread woken twice per wait (a
+   * timed park goes through the JDK's delay scheduler, a platform thread woken on every wait (a
    * timed receive cost twice a receive() for that alone). The timer loop of a transport that has
    * one (see {@link SocketTransport}); without one, waits are timed by the JDK.
    */
@@ -48,12 +52,12 @@ final class ReceiveQueue {
   private static final long ALARM_MAX_NANOS = TimeUnit.DAYS.toNanos(1);
 
   private final Source source;
-  private volatile Alarm alarm; // Set once by the transport, before anyone receives; null: none.
   // The source blocks in the socket until bytes come: a receiver with a timeout cannot wait there
   // (an interrupt, which must only end its wait, would close the channel), so it takes what the
   // socket has without waiting, and if that is nothing, a virtual thread waits in the socket for it
   // while it waits no longer than it may.
   private final boolean blockingSource;
+  private volatile Alarm alarm; // Set once by the transport, before anyone receives; null: none.
   private final Runnable pullInBackground = this::pullInBackground;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();

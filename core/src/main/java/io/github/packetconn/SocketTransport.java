@@ -220,8 +220,9 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
 
   /**
    * Reads what the socket has into {@code buffer} without waiting: non-blocking if the writer is not
-   * writing (no system call to switch modes on a virtual thread's socket), else only as much as the
-   * kernel says is there (a system call to ask). Lock held.
+   * writing (no system call to switch modes on a virtual thread's socket), else, {@code orAsk},
+   * only as much as the kernel says is there (a system call to ask, and a blocking-mode read, which
+   * an interrupt would end by closing the channel), or nothing. Lock held.
    *
    * @return the bytes read, 0 if none were waiting, or -1 at the end of the stream
    */
