@@ -2,6 +2,7 @@ package io.github.packetconn;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -127,7 +128,7 @@ final class FrameSlab {
   private synchronized void giveSpareView(ByteBuffer view) {
     if (spareCount == spareViews.length) {
       if (spareCount == MAX_SPARE_VIEWS) return;
-      spareViews = java.util.Arrays.copyOf(spareViews, spareCount * 2);
+      spareViews = Arrays.copyOf(spareViews, spareCount * 2);
     }
     spareViews[spareCount++] = view;
   }

@@ -227,16 +227,11 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
    * @return the bytes read, 0 if none were waiting, or -1 at the end of the stream
    */
   private int readAhead(ByteBuffer buffer, boolean orAsk) throws IOException {
-    if (output.tryPauseWrites()) {
+    if (output.pauseWritesNonBlocking()) {
       try {
-        channel.configureBlocking(false);
-        try {
-          return channel.read(buffer);
-        } finally {
-          channel.configureBlocking(true);
-        }
+        return channel.read(buffer);
       } finally {
-        output.resumeWrites();
+        output.resumeWritesBlocking();
       }
     }
     if (!orAsk) return 0; // The read would be one that an interrupt ends by closing the channel.

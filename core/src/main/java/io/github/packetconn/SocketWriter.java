@@ -13,7 +13,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * state.
  *
  * <p>Thread rule: {@link #writeLoop()} runs on the writer thread alone, {@link #writeInline()} and
- * {@link #tryPauseWrites()} on a receiver holding the transport's decoder lock, and every socket
+ * {@link #pauseWritesNonBlocking()} on a receiver holding the transport's decoder lock, and every socket
  * write, and every switch of the socket's mode, holds {@code writeLock}; the rest runs on any thread.
  */
 final class SocketWriter {
@@ -78,35 +78,40 @@ final class SocketWriter {
    * while the socket is non-blocking.
    */
   void writeInline() throws IOException {
-    if (!tryPauseWrites()) return; // The writer is writing.
+    if (transport.state != State.OPEN || !pauseWritesNonBlocking()) return; // Closing, or the writer is writing.
     try {
-      if (transport.state != State.OPEN) return;
       inlineWrites++;
-      transport.channel.configureBlocking(false);
-      try {
-        takeAndWrite(false);
-      } finally {
-        transport.channel.configureBlocking(true);
-      }
+      takeAndWrite(false);
     } finally {
-      resumeWrites();
+      resumeWritesBlocking();
     }
   }
 
   /**
-   * Holds off the writer unless it is writing, so that the socket may switch to non-blocking mode
-   * (the JDK's switch waits for a write in progress, which may wait for the peer). Receivers only,
-   * holding the decoder's lock; {@link #resumeWrites()} after.
+   * Holds off the writer unless it is writing, and switches the socket to non-blocking mode (which
+   * the JDK would make wait for a write in progress, and that write may wait for the peer).
+   * Receivers only, holding the decoder's lock; {@link #resumeWritesBlocking()} after.
    *
-   * @return false if the writer is writing: nothing is held
+   * @return false if the writer is writing: nothing is held, the mode is unchanged
    */
-  boolean tryPauseWrites() {
-    return writeLock.tryLock();
+  boolean pauseWritesNonBlocking() throws IOException {
+    if (!writeLock.tryLock()) return false;
+    try {
+      transport.channel.configureBlocking(false);
+      return true;
+    } catch (IOException | RuntimeException e) {
+      writeLock.unlock();
+      throw e;
+    }
   }
 
-  /** Lets the writer write again, after {@link #tryPauseWrites()}. */
-  void resumeWrites() {
-    writeLock.unlock();
+  /** Switches the socket back to blocking mode and lets the writer write again. */
+  void resumeWritesBlocking() throws IOException {
+    try {
+      transport.channel.configureBlocking(true);
+    } finally {
+      writeLock.unlock();
+    }
   }
 
   /** {@return how many times receivers wrote the queue themselves; for tests, once they are done} */
