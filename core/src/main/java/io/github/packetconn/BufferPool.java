@@ -1,5 +1,8 @@
 package io.github.packetconn;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * Packet storage ({@link PacketStorage}, an array and its cursors) in size classes that double from
  * 128 bytes. Classes up to 2 MiB are pooled; larger arrays are allocated on demand, exactly sized,
@@ -97,24 +100,64 @@ final class BufferPool {
     }
   }
 
-  /** A bounded LIFO of free storage; LIFO keeps recently used arrays warm in cache. */
+  /**
+   * A bounded LIFO of free storage; LIFO keeps recently used arrays warm in cache. Guarded by a
+   * try-lock of one compare-and-set, let go by a plain store (a monitor takes two compare-and-sets,
+   * a measurable part of a small packet: docs/design.md, "Packets and pools"). A thread that finds
+   * it held a few times in a row does without the pool: it allocates, or leaves the storage to the
+   * GC. So nobody waits for a holder that its OS thread's scheduler has put aside.
+   */
   private static final class Stack {
+    private static final VarHandle LOCK;
+
+    static {
+      try {
+        LOCK = MethodHandles.lookup().findVarHandle(Stack.class, "locked", int.class);
+      } catch (ReflectiveOperationException e) {
+        throw new ExceptionInInitializerError(e);
+      }
+    }
+
+    private static final int TRIES = 16; // Compare-and-sets before doing without the pool.
+
     private final PacketStorage[] free;
-    private int count;
+    private int count; // Guarded by locked.
+    @SuppressWarnings("unused") // Through LOCK.
+    private int locked; // 1 while a thread holds the stack.
 
     Stack(int limit) {
       free = new PacketStorage[limit];
     }
 
-    synchronized PacketStorage pop() { // Held for a few nanoseconds; never around I/O.
-      if (count == 0) return null;
-      PacketStorage storage = free[--count];
-      free[count] = null;
-      return storage;
+    /** {@return a free storage, or null if there is none or the stack stayed held} */
+    PacketStorage pop() {
+      if (!lock()) return null;
+      try {
+        if (count == 0) return null;
+        PacketStorage storage = free[--count];
+        free[count] = null;
+        return storage;
+      } finally {
+        LOCK.setRelease(this, 0);
+      }
     }
 
-    synchronized void push(PacketStorage storage) {
-      if (count < free.length) free[count++] = storage; // Full: let the GC have it.
+    /** Keeps {@code storage} for reuse, unless the stack is full or stayed held: then the GC has it. */
+    void push(PacketStorage storage) {
+      if (!lock()) return;
+      try {
+        if (count < free.length) free[count++] = storage;
+      } finally {
+        LOCK.setRelease(this, 0);
+      }
+    }
+
+    private boolean lock() {
+      for (int i = 0; i < TRIES; i++) {
+        if (LOCK.compareAndSet(this, 0, 1)) return true;
+        Thread.onSpinWait();
+      }
+      return false;
     }
   }
 }
