@@ -18,9 +18,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * receiver (at most one read buffer's worth is decoded ahead), and a receiver that stops receiving
  * stops reading, so TCP pushes back on the peer.
  *
+ * <p>Packets wait in {@link PacketSlots}, where a receiver takes one without the lock when there
+ * is one; the lock is for the rest: pulling, waiting, the end.
+ *
  * <p>Thread rule: every method takes {@code lock} and may run on any thread (the {@link Alarm}'s
  * ring on the transport's timer loop), except {@link #addPulled}, which only the pulling receiver
- * calls, without it.
+ * calls, without it, and {@link #take}'s first look at the slots, which needs none.
  */
 final class ReceiveQueue {
   /** Reads what the socket has into this queue; called on a receiver's thread, no lock held. */
@@ -61,8 +64,9 @@ final class ReceiveQueue {
   private final Runnable pullInBackground = this::pullInBackground;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();
-  private ArrayDeque<Packet> packets = new ArrayDeque<>();
-  private ArrayDeque<Packet> pulled = new ArrayDeque<>(); // Only the pulling receiver; no lock.
+  private final PacketSlots queued = new PacketSlots(); // Published packets; taken without the lock.
+  private final ArrayDeque<Packet> overflow = new ArrayDeque<>(); // What the slots could not hold yet.
+  private final ArrayDeque<Packet> pulled = new ArrayDeque<>(); // Only the pulling receiver; no lock.
   private boolean readable = true; // The socket may have bytes: the next receiver pulls.
   private boolean pulling; // A receiver is in source.pull().
   private boolean ended;
@@ -108,7 +112,8 @@ final class ReceiveQueue {
       }
       if (discard) {
         discarded = true;
-        for (Packet p; (p = packets.pollFirst()) != null; ) p.release();
+        for (Packet p; (p = queued.poll()) != null; ) p.release(); // Each taken once: by us or a receiver.
+        for (Packet p; (p = overflow.pollFirst()) != null; ) p.release();
       }
       notEmpty.signalAll();
     } finally {
@@ -147,17 +152,20 @@ final class ReceiveQueue {
     }
   }
 
+  /** Hands what a pull decoded to receivers: into the slots, or behind what waits for room there. Lock held. */
   private void publishPulled() {
     if (pulled.isEmpty()) return;
-    if (discarded) { // A failure that ended the queue meanwhile still lets receivers have them.
+    if (discarded) { // The owner closed meanwhile: nobody will take them.
       for (Packet p; (p = pulled.pollFirst()) != null; ) p.release();
-    } else if (packets.isEmpty()) { // The usual case (pulls start on an empty queue): a swap.
-      ArrayDeque<Packet> swap = packets;
-      packets = pulled;
-      pulled = swap;
-    } else {
-      for (Packet p; (p = pulled.pollFirst()) != null; ) packets.addLast(p);
+      return;
     }
+    if (overflow.isEmpty()) queued.publish(pulled); // The usual case: all of them fit.
+    for (Packet p; (p = pulled.pollFirst()) != null; ) overflow.addLast(p);
+  }
+
+  /** {@return true if no packet waits, in the slots or behind them} Lock held. */
+  private boolean empty() {
+    return queued.isEmpty() && overflow.isEmpty();
   }
 
   /**
@@ -168,15 +176,27 @@ final class ReceiveQueue {
    * @throws IOException the cause of an abnormal end, or a timeout
    */
   Packet take(long timeoutNanos) throws IOException {
+    Packet packet = queued.poll(); // Most takes: a packet is there, and no lock is needed.
+    if (packet != null) return packet;
     lock.lock();
     try {
       long deadline = timeoutNanos < 0 ? 0 : System.nanoTime() + timeoutNanos;
       waiting++;
       boolean polled = false; // A timed receiver of a blocking source took what the socket had.
       try {
-        // An end that keeps the packets (a failure, the peer's end) may come from inside a pull
-        // whose packets are not published yet: wait for them, or they would come after the end.
-        while (packets.isEmpty() && (!ended || (pulling && !discarded))) {
+        while (true) {
+          packet = queued.poll(); // Receivers without the lock may take the one we saw.
+          if (packet != null) {
+            if (waiting > 1 && (!empty() || readable)) notEmpty.signal(); // The next receiver.
+            return packet;
+          }
+          if (!overflow.isEmpty()) {
+            queued.publish(overflow);
+            continue;
+          }
+          // An end that keeps the packets (a failure, the peer's end) may come from inside a pull
+          // whose packets are not published yet: wait for them, or they would come after the end.
+          if (ended && !(pulling && !discarded)) break;
           boolean mayWait = !blockingSource || timeoutNanos < 0;
           if (readable && !pulling && !mayWait && polled) {
             readable = false;
@@ -197,7 +217,7 @@ final class ReceiveQueue {
             }
             // Someone else's turn; not after a look that found nothing: this receiver hands the
             // wait to a thread right away.
-            if (packets.isEmpty() && (ended || (readable && !polled))) notEmpty.signal();
+            if (empty() && (ended || (readable && !polled))) notEmpty.signal();
             continue;
           }
           if (timeoutNanos < 0) {
@@ -224,10 +244,7 @@ final class ReceiveQueue {
       } finally {
         waiting--;
       }
-      Packet packet = packets.pollFirst();
-      if (waiting > 0 && (!packets.isEmpty() || readable)) notEmpty.signal(); // The next receiver.
-      if (packet != null) return packet;
-      if (cause == null) return null;
+      if (cause == null) return null; // The end, every packet taken.
       if (cause instanceof IOException io) throw io;
       throw new IOException("connection closed by " + cause, cause);
     } finally {

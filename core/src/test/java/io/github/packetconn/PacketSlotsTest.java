@@ -1,0 +1,119 @@
+package io.github.packetconn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The receive queue's lock-free slots: order, room, and receivers racing each other and publishes. */
+class PacketSlotsTest {
+  private static Packet numbered(int n) {
+    return Packet.allocate(4).writeInt(n);
+  }
+
+  private static int number(Packet p) {
+    try (p) {
+      return p.readInt();
+    }
+  }
+
+  private static ArrayDeque<Packet> numbered(int from, int count) {
+    ArrayDeque<Packet> list = new ArrayDeque<>();
+    for (int i = from; i < from + count; i++) list.add(numbered(i));
+    return list;
+  }
+
+  @Test
+  void packetsComeOutInTheOrderTheyWerePublishedAcrossAppendsAndRestarts() {
+    PacketSlots slots = new PacketSlots();
+    assertTrue(slots.isEmpty());
+    assertNull(slots.poll());
+    slots.publish(numbered(0, 3));
+    assertEquals(0, number(slots.poll()));
+    slots.publish(numbered(3, 40)); // Behind the two still there, past the first array.
+    for (int i = 1; i < 43; i++) assertEquals(i, number(slots.poll()));
+    assertTrue(slots.isEmpty());
+    assertNull(slots.poll());
+    slots.publish(numbered(43, 2)); // All taken: starts again at the first slot.
+    assertEquals(43, number(slots.poll()));
+    assertEquals(44, number(slots.poll()));
+    assertNull(slots.poll());
+  }
+
+  @Test
+  void whatDoesNotFitStaysWithTheCallerInOrder() {
+    PacketSlots slots = new PacketSlots();
+    ArrayDeque<Packet> pulled = numbered(0, PacketSlots.MAX + 5);
+    slots.publish(pulled);
+    assertEquals(5, pulled.size(), "left to the caller");
+    slots.publish(pulled); // Full: nothing more fits yet.
+    assertEquals(5, pulled.size());
+    for (int i = 0; i < PacketSlots.MAX; i++) assertEquals(i, number(slots.poll()));
+    slots.publish(pulled);
+    assertTrue(pulled.isEmpty());
+    for (int i = PacketSlots.MAX; i < PacketSlots.MAX + 5; i++) assertEquals(i, number(slots.poll()));
+    assertNull(slots.poll());
+  }
+
+  /**
+   * Four receivers take while a publisher publishes batches of 1 to 100 packets, appending behind
+   * what is left or starting again once all are taken: every packet is taken exactly once, and each
+   * receiver sees its packets in publishing order.
+   */
+  @Test
+  @Timeout(60)
+  void racingReceiversTakeEveryPacketOnceAndInOrder() throws Exception {
+    int total = 200_000;
+    PacketSlots slots = new PacketSlots();
+    AtomicBoolean published = new AtomicBoolean();
+    List<List<Integer>> taken = new ArrayList<>();
+    List<Thread> receivers = new ArrayList<>();
+    for (int r = 0; r < 4; r++) {
+      List<Integer> mine = new ArrayList<>();
+      taken.add(mine);
+      Runnable receive = () -> {
+        while (true) {
+          Packet p = slots.poll();
+          if (p != null) {
+            mine.add(number(p));
+          } else if (published.get() && slots.isEmpty()) {
+            return;
+          } else {
+            Thread.onSpinWait();
+          }
+        }
+      };
+      receivers.add(r % 2 == 0 ? Thread.ofPlatform().start(receive) : Thread.ofVirtual().start(receive));
+    }
+    Random random = new Random(7);
+    ArrayDeque<Packet> pending = new ArrayDeque<>();
+    for (int next = 0; next < total || !pending.isEmpty(); ) {
+      int n = Math.min(1 + random.nextInt(100), total - next);
+      pending.addAll(numbered(next, n));
+      next += n;
+      slots.publish(pending);
+      if (random.nextInt(4) == 0) Thread.yield(); // Sometimes let them drain it: restarts too.
+    }
+    published.set(true);
+    for (Thread t : receivers) t.join();
+    boolean[] seen = new boolean[total];
+    int count = 0;
+    for (List<Integer> mine : taken) {
+      for (int i = 0; i < mine.size(); i++) {
+        int n = mine.get(i);
+        assertTrue(!seen[n], "packet " + n + " taken twice");
+        seen[n] = true;
+        count++;
+        if (i > 0) assertTrue(mine.get(i - 1) < n, "a receiver took " + n + " after " + mine.get(i - 1));
+      }
+    }
+    assertEquals(total, count);
+  }
+}
