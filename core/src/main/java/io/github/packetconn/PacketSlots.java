@@ -53,6 +53,24 @@ final class PacketSlots {
   }
 
   /**
+   * Publishes the first {@code count} packets of {@code batch}, which the slots keep as their array,
+   * when every packet published before has been taken; no packet is copied. One thread at a time.
+   *
+   * @return the array the slots had, for the caller to fill next; its contents are stale
+   * @throws IllegalStateException if packets are still there to take, or {@code count} exceeds {@link #MAX}
+   */
+  Packet[] swap(Packet[] batch, int count) {
+    long w = word; // Nobody can claim: every packet is taken. A receiver that read the old array
+    if (taken(w) != published(w) || count > MAX) { // and word fails its claim once we write the word.
+      throw new IllegalStateException("swap with " + (published(w) - taken(w)) + " packets left, " + count + " new");
+    }
+    Packet[] old = slots;
+    slots = batch;
+    word = ((w >>> 32) + 1) << 32 | (long) count << 16;
+    return old;
+  }
+
+  /**
    * Publishes packets from the head of {@code from}, in order, as many as fit (at most {@link #MAX}
    * wait at once); the rest stay in {@code from}. One thread at a time.
    */

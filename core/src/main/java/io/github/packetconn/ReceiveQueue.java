@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.SocketTimeoutException;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -66,7 +67,8 @@ final class ReceiveQueue {
   private final Condition notEmpty = lock.newCondition();
   private final PacketSlots queued = new PacketSlots(); // Published packets; taken without the lock.
   private final ArrayDeque<Packet> overflow = new ArrayDeque<>(); // What the slots could not hold yet.
-  private final ArrayDeque<Packet> pulled = new ArrayDeque<>(); // Only the pulling receiver; no lock.
+  private Packet[] pulled = new Packet[16]; // What the pull in progress decoded; the puller's, no lock.
+  private int pulledCount;
   private boolean readable = true; // The socket may have bytes: the next receiver pulls.
   private boolean pulling; // A receiver is in source.pull().
   private boolean ended;
@@ -85,7 +87,8 @@ final class ReceiveQueue {
    * are published together when it returns: one lock for a read buffer full of packets.
    */
   void addPulled(Packet packet) {
-    pulled.addLast(packet);
+    if (pulledCount == pulled.length) pulled = Arrays.copyOf(pulled, 2 * pulledCount);
+    pulled[pulledCount++] = packet;
   }
 
   /** Says the socket may have bytes, waking a receiver to pull them. */
@@ -154,13 +157,22 @@ final class ReceiveQueue {
 
   /** Hands what a pull decoded to receivers: into the slots, or behind what waits for room there. Lock held. */
   private void publishPulled() {
-    if (pulled.isEmpty()) return;
-    if (discarded) { // The owner closed meanwhile: nobody will take them.
-      for (Packet p; (p = pulled.pollFirst()) != null; ) p.release();
+    int n = pulledCount;
+    if (n == 0) return;
+    pulledCount = 0;
+    if (!discarded && overflow.isEmpty() && queued.isEmpty() && n <= PacketSlots.MAX) {
+      pulled = queued.swap(pulled, n); // The usual case (pulls start on an empty queue): no copy.
       return;
     }
-    if (overflow.isEmpty()) queued.publish(pulled); // The usual case: all of them fit.
-    for (Packet p; (p = pulled.pollFirst()) != null; ) overflow.addLast(p);
+    for (int i = 0; i < n; i++) {
+      if (discarded) { // The owner closed meanwhile: nobody will take them.
+        pulled[i].release();
+      } else {
+        overflow.addLast(pulled[i]); // Behind what waits already; the slots take what fits.
+      }
+      pulled[i] = null;
+    }
+    queued.publish(overflow);
   }
 
   /** {@return true if no packet waits, in the slots or behind them} Lock held. */

@@ -2,6 +2,8 @@ package io.github.packetconn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayDeque;
@@ -48,6 +50,20 @@ class PacketSlotsTest {
   }
 
   @Test
+  void aSwapHandsOverTheArrayAndOnlyWhenAllAreTaken() {
+    PacketSlots slots = new PacketSlots();
+    Packet[] mine = {numbered(0), numbered(1), null};
+    Packet[] theirs = slots.swap(mine, 2);
+    assertTrue(theirs != mine);
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> slots.swap(theirs, 0));
+    assertEquals("swap with 2 packets left, 0 new", e.getMessage());
+    assertEquals(0, number(slots.poll()));
+    assertEquals(1, number(slots.poll()));
+    assertSame(mine, slots.swap(theirs, 0));
+    assertNull(slots.poll());
+  }
+
+  @Test
   void whatDoesNotFitStaysWithTheCallerInOrder() {
     PacketSlots slots = new PacketSlots();
     ArrayDeque<Packet> pulled = numbered(0, PacketSlots.MAX + 5);
@@ -64,7 +80,8 @@ class PacketSlotsTest {
 
   /**
    * Four receivers take while a publisher publishes batches of 1 to 100 packets, appending behind
-   * what is left or starting again once all are taken: every packet is taken exactly once, and each
+   * what is left, starting again once all are taken, or swapping in an array of its own and filling
+   * the one it got back (which receivers that lost the race may still read): every packet is taken exactly once, and each
    * receiver sees its packets in publishing order.
    */
   @Test
@@ -94,11 +111,18 @@ class PacketSlotsTest {
     }
     Random random = new Random(7);
     ArrayDeque<Packet> pending = new ArrayDeque<>();
+    Packet[] stage = new Packet[100]; // Refilled after each swap: the array receivers may still read.
     for (int next = 0; next < total || !pending.isEmpty(); ) {
       int n = Math.min(1 + random.nextInt(100), total - next);
-      pending.addAll(numbered(next, n));
+      if (pending.isEmpty() && slots.isEmpty() && random.nextBoolean()) {
+        for (int i = 0; i < n; i++) stage[i] = numbered(next + i);
+        stage = slots.swap(stage, n);
+        if (stage.length < 100) stage = new Packet[100];
+      } else {
+        pending.addAll(numbered(next, n));
+        slots.publish(pending);
+      }
       next += n;
-      slots.publish(pending);
       if (random.nextInt(4) == 0) Thread.yield(); // Sometimes let them drain it: restarts too.
     }
     published.set(true);
