@@ -189,7 +189,12 @@ final class ReceiveQueue {
    */
   Packet take(long timeoutNanos) throws IOException {
     Packet packet = queued.poll(); // Most takes: a packet is there, and no lock is needed.
-    if (packet != null) return packet;
+    return packet != null ? packet : takeLocked(timeoutNanos); // Small enough to inline.
+  }
+
+  /** {@link #take}, when no packet was there: pulls, waits, or meets the end, under the lock. */
+  private Packet takeLocked(long timeoutNanos) throws IOException {
+    Packet packet;
     lock.lock();
     try {
       long deadline = timeoutNanos < 0 ? 0 : System.nanoTime() + timeoutNanos;
