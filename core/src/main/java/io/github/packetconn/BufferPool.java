@@ -102,7 +102,7 @@ final class BufferPool {
 
   /**
    * A bounded LIFO of free storage; LIFO keeps recently used arrays warm in cache. Guarded by a
-   * try-lock of one compare-and-set, let go by a plain store (a monitor takes two compare-and-sets,
+   * try-lock of one compare-and-set, let go by a release store (a monitor takes two compare-and-sets,
    * a measurable part of a small packet: docs/design.md, "Packets and pools"). A thread that finds
    * it held a few times in a row does without the pool: it allocates, or leaves the storage to the
    * GC. So nobody waits for a holder that its OS thread's scheduler has put aside.

@@ -619,7 +619,8 @@ public final class Packet implements AutoCloseable {
    * Drops one reference; the last one returns the storage to the pool. Atomic: holders of separate
    * references may release on different threads, in any order. A second release of the last
    * reference throws when it comes after the first; two threads releasing it at the same instant
-   * (a race in the caller) are not always caught.
+   * (a race in the caller, like any unsynchronized use of one packet by two threads) are not
+   * caught, and may leave the storage to two later packets at once.
    *
    * @return true if this call released the packet
    * @throws IllegalStateException if the packet was already released

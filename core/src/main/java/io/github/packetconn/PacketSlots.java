@@ -12,13 +12,17 @@ import java.util.ArrayDeque;
  * path").
  *
  * <p>Why it is safe: a slot below the published end never changes while it can still be claimed (new
- * packets go behind it); slots are rewritten from the start only once every packet is taken, and
- * then under a new generation, so a receiver that read a slot and the word before the rewrite fails
- * its compare-and-set and looks again. A receiver reads the slot before it claims it, so the
- * packet it returns is the one the word it claimed described.
+ * packets go behind it); slots are rewritten from the start, or the array is swapped for the
+ * publisher's (which then refills the old one), only once every packet is taken, and then under a
+ * new generation, so a receiver that read the word before the rewrite fails its compare-and-set
+ * and looks again, whatever it read from whichever array. A receiver reads the slot before it
+ * claims it, so the packet it returns is the one the word it claimed described.
+ *
+ * <p>Taken slots keep their stale handles until they are written again (a handle is 16 bytes and
+ * points at no storage once released); the arrays grow with the largest read and never shrink.
  *
  * <p>Thread rule: {@link #poll()} and {@link #isEmpty()} on any thread, without a lock; {@link
- * #publish} on one thread at a time (under the queue's lock).
+ * #publish} and {@link #swap} on one thread at a time (under the queue's lock).
  */
 final class PacketSlots {
   /** The most packets published at once; what does not fit waits in the caller's list. */
@@ -40,7 +44,10 @@ final class PacketSlots {
   /** {@return the next packet, now the caller's, or null if none is left} Any thread. */
   Packet poll() {
     for (long w = word; taken(w) != published(w); w = word) {
-      Packet packet = slots[taken(w)]; // Before the claim: see the class comment.
+      Packet[] a = slots; // Maybe a newer, smaller array than w's: then the claim below fails.
+      int i = taken(w);
+      if (i >= a.length) continue;
+      Packet packet = a[i]; // Before the claim: see the class comment.
       if (WORD.compareAndSet(this, w, w + 1)) return packet;
     }
     return null;
@@ -60,9 +67,12 @@ final class PacketSlots {
    * @throws IllegalStateException if packets are still there to take, or {@code count} exceeds {@link #MAX}
    */
   Packet[] swap(Packet[] batch, int count) {
-    long w = word; // Nobody can claim: every packet is taken. A receiver that read the old array
-    if (taken(w) != published(w) || count > MAX) { // and word fails its claim once we write the word.
-      throw new IllegalStateException("swap with " + (published(w) - taken(w)) + " packets left, " + count + " new");
+    // Nobody can claim: every packet is taken. A receiver that read the old array and word fails
+    // its claim once the word below is written, however the caller refills that array meanwhile.
+    long w = word;
+    if (taken(w) != published(w) || count > MAX) {
+      throw new IllegalStateException(
+          "swap with " + (published(w) - taken(w)) + " packets left, " + count + " new");
     }
     Packet[] old = slots;
     slots = batch;
@@ -80,9 +90,12 @@ final class PacketSlots {
     Packet[] a = slots;
     if (taken(w) == published) { // All taken: nobody can claim until we publish. Start again at 0.
       int n = Math.min(from.size(), MAX);
-      if (n > a.length) a = new Packet[Math.max(n, 2 * a.length)];
+      if (n > a.length) {
+        a = new Packet[Math.max(n, 2 * a.length)];
+      } else {
+        for (int i = n; i < published; i++) a[i] = null; // Taken: let the GC have the handles.
+      }
       for (int i = 0; i < n; i++) a[i] = from.pollFirst();
-      for (int i = n; i < published; i++) a[i] = null; // Taken long ago: let the GC have the handles.
       slots = a;
       word = ((w >>> 32) + 1) << 32 | (long) n << 16; // A new generation: stale claims fail.
       return;

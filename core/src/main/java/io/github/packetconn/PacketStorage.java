@@ -60,12 +60,13 @@ final class PacketStorage {
   }
 
   /**
-   * Drops one reference and says whether it was the last. The last one is dropped with a plain
-   * ordered store, not a compare-and-set: its holder is the only one, so nobody can change the
-   * count meanwhile (a retain needs a reference of its own). That saves one of the few atomic
-   * operations a packet costs, about 5 ns of the ~50 its Java takes (docs/design.md, "Packets and
-   * pools"). Only a caller bug, two threads releasing one last reference at the same instant, goes
-   * undetected by it; released twice one after the other, it throws.
+   * Drops one reference and says whether it was the last. The last one is dropped with a release
+   * store, not a compare-and-set: its holder is the only one, so nobody can change the count
+   * meanwhile (a retain needs a reference of its own). That saves one of the few atomic operations
+   * a packet costs, about 5 ns of the ~50 its Java takes (docs/design.md, "Packets and pools").
+   * Released twice one after the other, it throws. A caller bug, two threads releasing one last
+   * reference at the same instant, is not caught: both calls return true, the storage goes back to
+   * the pool twice, and two later packets may share its array.
    */
   boolean release() {
     if (refCount() == 1) {

@@ -155,7 +155,10 @@ final class ReceiveQueue {
     }
   }
 
-  /** Hands what a pull decoded to receivers: into the slots, or behind what waits for room there. Lock held. */
+  /**
+   * Hands what a pull decoded to receivers: into the slots, or behind what waits for room there.
+   * Lock held.
+   */
   private void publishPulled() {
     int n = pulledCount;
     if (n == 0) return;

@@ -81,8 +81,8 @@ class PacketSlotsTest {
   /**
    * Four receivers take while a publisher publishes batches of 1 to 100 packets, appending behind
    * what is left, starting again once all are taken, or swapping in an array of its own and filling
-   * the one it got back (which receivers that lost the race may still read): every packet is taken exactly once, and each
-   * receiver sees its packets in publishing order.
+   * the one it got back (which receivers that lost the race may still read): every packet is
+   * taken exactly once, and each receiver sees its packets in publishing order.
    */
   @Test
   @Timeout(60)
@@ -92,32 +92,39 @@ class PacketSlotsTest {
     AtomicBoolean published = new AtomicBoolean();
     List<List<Integer>> taken = new ArrayList<>();
     List<Thread> receivers = new ArrayList<>();
+    List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
     for (int r = 0; r < 4; r++) {
       List<Integer> mine = new ArrayList<>();
       taken.add(mine);
       Runnable receive = () -> {
-        while (true) {
-          Packet p = slots.poll();
-          if (p != null) {
-            mine.add(number(p));
-          } else if (published.get() && slots.isEmpty()) {
-            return;
-          } else {
-            Thread.onSpinWait();
+        try {
+          while (true) {
+            Packet p = slots.poll();
+            if (p != null) {
+              mine.add(number(p));
+            } else if (published.get() && slots.isEmpty()) {
+              return;
+            } else {
+              Thread.onSpinWait();
+            }
           }
+        } catch (Throwable e) {
+          failures.add(e);
         }
       };
       receivers.add(r % 2 == 0 ? Thread.ofPlatform().start(receive) : Thread.ofVirtual().start(receive));
     }
     Random random = new Random(7);
     ArrayDeque<Packet> pending = new ArrayDeque<>();
-    Packet[] stage = new Packet[100]; // Refilled after each swap: the array receivers may still read.
+    // Refilled after each swap: the array receivers may still read. Of varied lengths, so that a
+    // receiver may find a shorter array than the word it read describes.
+    Packet[] stage = new Packet[100];
     for (int next = 0; next < total || !pending.isEmpty(); ) {
       int n = Math.min(1 + random.nextInt(100), total - next);
       if (pending.isEmpty() && slots.isEmpty() && random.nextBoolean()) {
+        if (stage.length < n) stage = new Packet[n + random.nextInt(8)];
         for (int i = 0; i < n; i++) stage[i] = numbered(next + i);
         stage = slots.swap(stage, n);
-        if (stage.length < 100) stage = new Packet[100];
       } else {
         pending.addAll(numbered(next, n));
         slots.publish(pending);
@@ -127,6 +134,7 @@ class PacketSlotsTest {
     }
     published.set(true);
     for (Thread t : receivers) t.join();
+    assertEquals(List.of(), failures);
     boolean[] seen = new boolean[total];
     int count = 0;
     for (List<Integer> mine : taken) {
