@@ -78,8 +78,9 @@ final class SocketWriter {
    * while the socket is non-blocking.
    */
   void writeInline() throws IOException {
-    if (transport.state != State.OPEN || !pauseWritesNonBlocking()) return; // Closing, or the writer is writing.
+    if (!pauseWritesNonBlocking()) return; // The writer is writing.
     try {
+      if (transport.state != State.OPEN) return; // Under writeLock: finish() has not discarded meanwhile.
       inlineWrites++;
       takeAndWrite(false);
     } finally {
