@@ -3,6 +3,7 @@ package io.github.packetconn;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 
 /**
  * The packets a {@link ReceiveQueue} holds for its receivers, which take them without the queue's
@@ -18,8 +19,10 @@ import java.util.ArrayDeque;
  * and looks again, whatever it read from whichever array. A receiver reads the slot before it
  * claims it, so the packet it returns is the one the word it claimed described.
  *
- * <p>Taken slots keep their stale handles until they are written again (a handle is 16 bytes and
- * points at no storage once released); the arrays grow with the largest read and never shrink.
+ * <p>Memory: an array grows with the largest read (a 256 KiB read of empty frames is 65,536
+ * packets), and one longer than {@link #KEEP} is dropped as soon as a publish needs no more than
+ * that, so a burst does not pin its arrays to the connection for ever; taken slots are cleared when
+ * their array is handed back or started again, so no stale handle keeps garbage alive.
  *
  * <p>Thread rule: {@link #poll()} and {@link #isEmpty()} on any thread, without a lock; {@link
  * #publish} and {@link #swap} on one thread at a time (under the queue's lock).
@@ -27,6 +30,9 @@ import java.util.ArrayDeque;
 final class PacketSlots {
   /** The most packets published at once; what does not fit waits in the caller's list. */
   static final int MAX = 0xFFFF;
+
+  /** Arrays up to this long are kept for the next publish; a longer one only while it is needed. */
+  static final int KEEP = 1024;
 
   private static final VarHandle WORD;
 
@@ -63,7 +69,7 @@ final class PacketSlots {
    * Publishes the first {@code count} packets of {@code batch}, which the slots keep as their array,
    * when every packet published before has been taken; no packet is copied. One thread at a time.
    *
-   * @return the array the slots had, for the caller to fill next; its contents are stale
+   * @return the array the slots had, cleared, for the caller to fill next
    * @throws IllegalStateException if packets are still there to take, or {@code count} exceeds {@link #MAX}
    */
   Packet[] swap(Packet[] batch, int count) {
@@ -77,6 +83,7 @@ final class PacketSlots {
     Packet[] old = slots;
     slots = batch;
     word = ((w >>> 32) + 1) << 32 | (long) count << 16;
+    Arrays.fill(old, 0, published(w), null); // Taken: let the GC have the handles.
     return old;
   }
 
@@ -92,6 +99,8 @@ final class PacketSlots {
       int n = Math.min(from.size(), MAX);
       if (n > a.length) {
         a = new Packet[Math.max(n, 2 * a.length)];
+      } else if (a.length > KEEP && n <= KEEP) { // The burst is over: do not keep its array.
+        a = new Packet[Math.max(n, 16)];
       } else {
         for (int i = n; i < published; i++) a[i] = null; // Taken: let the GC have the handles.
       }
@@ -112,6 +121,14 @@ final class PacketSlots {
     for (long v = word; !WORD.compareAndSet(this, v, v + ((long) n << 16)); v = word) {
       // Only the taken count moved: try again with it.
     }
+  }
+
+  /** {@return the length of the array and how many of its slots hold a handle; for tests} */
+  int[] footprint() {
+    Packet[] a = slots;
+    int held = 0;
+    for (Packet p : a) if (p != null) held++;
+    return new int[] {a.length, held};
   }
 
   private static int taken(long word) {

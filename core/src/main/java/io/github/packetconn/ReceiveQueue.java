@@ -66,7 +66,8 @@ final class ReceiveQueue {
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();
   private final PacketSlots queued = new PacketSlots(); // Published packets; taken without the lock.
-  private final ArrayDeque<Packet> overflow = new ArrayDeque<>(); // What the slots could not hold yet.
+  private ArrayDeque<Packet> overflow = new ArrayDeque<>(); // What the slots could not hold yet.
+  private boolean overflowGrew; // It held more than PacketSlots.KEEP: replaced once empty.
   private Packet[] pulled = new Packet[16]; // What the pull in progress decoded; the puller's, no lock.
   private int pulledCount;
   private boolean readable = true; // The socket may have bytes: the next receiver pulls.
@@ -164,7 +165,9 @@ final class ReceiveQueue {
     if (n == 0) return;
     pulledCount = 0;
     if (!discarded && overflow.isEmpty() && queued.isEmpty() && n <= PacketSlots.MAX) {
-      pulled = queued.swap(pulled, n); // The usual case (pulls start on an empty queue): no copy.
+      Packet[] old = queued.swap(pulled, n); // The usual case (pulls start on an empty queue): no copy.
+      // After a burst, the burst's array is not kept (PacketSlots, "Memory").
+      pulled = old.length > PacketSlots.KEEP && n <= PacketSlots.KEEP ? new Packet[16] : old;
       return;
     }
     for (int i = 0; i < n; i++) {
@@ -175,7 +178,18 @@ final class ReceiveQueue {
       }
       pulled[i] = null;
     }
+    if (pulled.length > PacketSlots.KEEP && n <= PacketSlots.KEEP) pulled = new Packet[16];
+    if (overflow.size() > PacketSlots.KEEP) overflowGrew = true;
+    publishOverflow();
+  }
+
+  /** Moves what fits from the overflow list into the slots. Lock held. */
+  private void publishOverflow() {
     queued.publish(overflow);
+    if (overflowGrew && overflow.isEmpty()) { // An ArrayDeque never shrinks: start a new one.
+      overflow = new ArrayDeque<>();
+      overflowGrew = false;
+    }
   }
 
   /** {@return true if no packet waits, in the slots or behind them} Lock held. */
@@ -211,7 +225,7 @@ final class ReceiveQueue {
             return packet;
           }
           if (!overflow.isEmpty()) {
-            queued.publish(overflow);
+            publishOverflow();
             continue;
           }
           // An end that keeps the packets (a failure, the peer's end) may come from inside a pull
@@ -267,6 +281,22 @@ final class ReceiveQueue {
       if (cause == null) return null; // The end, every packet taken.
       if (cause instanceof IOException io) throw io;
       throw new IOException("connection closed by " + cause, cause);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * {@return the slots' array length and handles held, then the pull array's length and handles
+   * held; for tests}
+   */
+  int[] footprint() {
+    lock.lock();
+    try {
+      int held = 0;
+      for (Packet p : pulled) if (p != null) held++;
+      int[] slots = queued.footprint();
+      return new int[] {slots[0], slots[1], pulled.length, held};
     } finally {
       lock.unlock();
     }

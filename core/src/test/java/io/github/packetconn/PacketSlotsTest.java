@@ -78,6 +78,50 @@ class PacketSlotsTest {
     assertNull(slots.poll());
   }
 
+  @Test
+  void aBurstsArrayIsNotKeptAndTakenSlotsHoldNoHandles() {
+    PacketSlots slots = new PacketSlots();
+    slots.publish(numbered(0, 5000));
+    for (int i = 0; i < 5000; i++) assertEquals(i, number(slots.poll()));
+    slots.publish(numbered(5000, 3)); // Starts again, with no more than it needs.
+    assertEquals(3, slots.footprint()[1], "handles held");
+    assertTrue(slots.footprint()[0] <= PacketSlots.KEEP, "array of " + slots.footprint()[0]);
+    for (int i = 5000; i < 5003; i++) assertEquals(i, number(slots.poll()));
+
+    Packet[] burst = new Packet[4096];
+    for (int i = 0; i < 4000; i++) burst[i] = numbered(i);
+    slots.swap(burst, 4000);
+    for (int i = 0; i < 4000; i++) assertEquals(i, number(slots.poll()));
+    Packet[] back = slots.swap(new Packet[] {numbered(7)}, 1);
+    assertSame(burst, back);
+    assertEquals(0, java.util.Arrays.stream(back).filter(p -> p != null).count(), "stale handles");
+    assertEquals(7, number(slots.poll()));
+  }
+
+  /**
+   * A receive queue that took a burst of 20,000 packets in one read and then reads one at a time
+   * goes back to small arrays, holding no handle to a packet already taken.
+   */
+  @Test
+  void aReceiveQueueLetsGoOfABurstsArrays() throws Exception {
+    int[] batches = {20_000, 1, 1, 1};
+    int[] next = {0};
+    ReceiveQueue[] queue = new ReceiveQueue[1];
+    queue[0] = new ReceiveQueue(mayWait -> {
+      int b = next[0]++;
+      for (int i = 0; i < batches[b]; i++) queue[0].addPulled(numbered(i));
+      if (next[0] < batches.length) queue[0].readable();
+    }, false);
+    for (int batch : batches) {
+      for (int i = 0; i < batch; i++) assertEquals(i, number(queue[0].take(-1)));
+    }
+    int[] footprint = queue[0].footprint(); // slots' length, held; pull array's length, held
+    assertTrue(footprint[0] <= PacketSlots.KEEP && footprint[2] <= PacketSlots.KEEP,
+        "arrays of " + footprint[0] + " and " + footprint[2]);
+    assertTrue(footprint[1] <= 1 && footprint[3] == 0,
+        "handles held: " + footprint[1] + " and " + footprint[3]);
+  }
+
   /**
    * Four receivers take while a publisher publishes batches of 1 to 100 packets, appending behind
    * what is left, starting again once all are taken, or swapping in an array of its own and filling
