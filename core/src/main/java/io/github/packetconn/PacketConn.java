@@ -411,6 +411,11 @@ public final class PacketConn implements Closeable, Iterable<Packet> {
     return inbox().backgroundPulls();
   }
 
+  /** {@return the receive queue's arrays and the handles they hold (ReceiveQueue.footprint()); for tests} */
+  int[] inboxFootprint() {
+    return inbox().footprint();
+  }
+
   private Packet take(long timeoutNanos) throws IOException {
     return inbox().take(timeoutNanos);
   }

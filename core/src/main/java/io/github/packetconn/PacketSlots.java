@@ -20,12 +20,13 @@ import java.util.Arrays;
  * claims it, so the packet it returns is the one the word it claimed described.
  *
  * <p>Memory: an array grows with the largest read (a 256 KiB read of empty frames is 65,536
- * packets), and one longer than {@link #KEEP} is dropped as soon as a publish needs no more than
- * that, so a burst does not pin its arrays to the connection for ever; taken slots are cleared when
- * their array is handed back or started again, so no stale handle keeps garbage alive.
+ * packets). The caller keeps a burst's arrays only while reads stay large, and {@link #tidy()}s
+ * the slots when its connection goes idle: a burst pins nothing to a connection for ever, and no
+ * taken slot's stale handle keeps a packet (or, if the application dropped it unreleased, its
+ * storage) alive.
  *
  * <p>Thread rule: {@link #poll()} and {@link #isEmpty()} on any thread, without a lock; {@link
- * #publish} and {@link #swap} on one thread at a time (under the queue's lock).
+ * #publish}, {@link #swap} and {@link #tidy} on one thread at a time (under the queue's lock).
  */
 final class PacketSlots {
   /** The most packets published at once; what does not fit waits in the caller's list. */
@@ -33,6 +34,9 @@ final class PacketSlots {
 
   /** Arrays up to this long are kept for the next publish; a longer one only while it is needed. */
   static final int KEEP = 1024;
+
+  /** Up to this many taken slots may keep their stale handles while the connection is idle. */
+  private static final int TIDY = 64;
 
   private static final VarHandle WORD;
 
@@ -121,6 +125,30 @@ final class PacketSlots {
     for (long v = word; !WORD.compareAndSet(this, v, v + ((long) n << 16)); v = word) {
       // Only the taken count moved: try again with it.
     }
+  }
+
+  /**
+   * {@return true if {@link #tidy()} would free something: a burst's array, or more than a few
+   * stale handles} Any thread, without a lock: a hint.
+   */
+  boolean untidy() {
+    return published(word) > TIDY || slots.length > KEEP;
+  }
+
+  /**
+   * Once every packet is taken, clears the taken slots and lets a burst's array go, as if nothing
+   * had been published. Does nothing while packets are there to take. One thread at a time.
+   */
+  void tidy() {
+    long w = word;
+    if (taken(w) != published(w)) return;
+    Packet[] a = slots;
+    if (a.length > KEEP) {
+      slots = new Packet[16];
+    } else {
+      Arrays.fill(a, 0, published(w), null);
+    }
+    word = ((w >>> 32) + 1) << 32; // Nothing published; a receiver with an older word fails its claim.
   }
 
   /** {@return the length of the array and how many of its slots hold a handle; for tests} */

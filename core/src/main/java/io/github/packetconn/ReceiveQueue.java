@@ -165,9 +165,12 @@ final class ReceiveQueue {
     if (n == 0) return;
     pulledCount = 0;
     if (!discarded && overflow.isEmpty() && queued.isEmpty() && n <= PacketSlots.MAX) {
-      Packet[] old = queued.swap(pulled, n); // The usual case (pulls start on an empty queue): no copy.
-      // After a burst, the burst's array is not kept (PacketSlots, "Memory").
-      pulled = old.length > PacketSlots.KEEP && n <= PacketSlots.KEEP ? new Packet[16] : old;
+      // The usual case (pulls start on an empty queue): no copy. Once reads are small again, a
+      // burst's arrays are not kept (PacketSlots, "Memory"): neither the one handed back nor ours.
+      boolean small = n <= PacketSlots.KEEP;
+      Packet[] batch = small && pulled.length > PacketSlots.KEEP ? Arrays.copyOf(pulled, Math.max(n, 16)) : pulled;
+      Packet[] old = queued.swap(batch, n);
+      pulled = small && old.length > PacketSlots.KEEP ? new Packet[16] : old;
       return;
     }
     for (int i = 0; i < n; i++) {
@@ -181,6 +184,31 @@ final class ReceiveQueue {
     if (pulled.length > PacketSlots.KEEP && n <= PacketSlots.KEEP) pulled = new Packet[16];
     if (overflow.size() > PacketSlots.KEEP) overflowGrew = true;
     publishOverflow();
+  }
+
+  /**
+   * Says the source found nothing to read and is about to wait for bytes: a burst's arrays, and
+   * the handles of the packets taken since, are let go (PacketSlots, "Memory"). On the pulling
+   * thread, in {@link Source#pull(boolean)}, before it has decoded anything; takes the lock only if
+   * there is something to free.
+   */
+  void idle() {
+    if (pulledCount == 0 && pulled.length > PacketSlots.KEEP) pulled = new Packet[16]; // The puller's: no lock.
+    if (queued.untidy()) {
+      lock.lock();
+      try {
+        queued.tidy();
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /** {@link #idle()}, for a receiver about to wait in the queue. Lock held. */
+  private void idleLocked() {
+    if (pulling) return; // The pull in progress owns its array, and will publish into the slots.
+    if (pulledCount == 0 && pulled.length > PacketSlots.KEEP) pulled = new Packet[16];
+    if (queued.untidy()) queued.tidy();
   }
 
   /** Moves what fits from the overflow list into the slots. Lock held. */
@@ -254,6 +282,7 @@ final class ReceiveQueue {
             if (empty() && (ended || (readable && !polled))) notEmpty.signal();
             continue;
           }
+          if (overflow.isEmpty()) idleLocked(); // About to wait: nothing comes for the moment.
           if (timeoutNanos < 0) {
             notEmpty.await();
           } else {

@@ -192,6 +192,7 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
       }
       if (buffer == null) {
         buffer = smallBuffer();
+        inbox.idle(); // Probably waits for bytes now: a burst's arrays are not kept meanwhile.
         readSince = System.nanoTime();
         try {
           n = channel.read(buffer);

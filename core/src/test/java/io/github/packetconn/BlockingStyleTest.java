@@ -264,6 +264,32 @@ class BlockingStyleTest {
     }
   }
 
+  /**
+   * A receiver that took a burst of 20,000 empty packets and waits for more keeps no burst-sized
+   * array and no handle to a packet it took: an idle connection holds no memory a burst left.
+   */
+  @Test
+  void anIdleReceiverKeepsNothingABurstLeft() throws Exception {
+    try (RawPair pair = RawPair.open(PacketConfig.DEFAULT)) {
+      PacketConn conn = pair.conn();
+      pair.write(new byte[20_000 * 4]); // 20,000 empty frames: a length of 0 each.
+      for (int i = 0; i < 20_000; i++) {
+        try (Packet p = conn.receive(WAIT)) {
+          assertEquals(0, p.size());
+        }
+      }
+      Receiver next = Receiver.blocked(conn); // Parked where it waits for bytes.
+      int[] footprint = conn.inboxFootprint(); // slots' length, held; pull array's length, held
+      assertTrue(footprint[0] <= PacketSlots.KEEP && footprint[2] <= PacketSlots.KEEP,
+          "arrays of " + footprint[0] + " and " + footprint[2] + " kept while idle");
+      assertEquals(0, footprint[1] + footprint[3], "handles held while idle");
+      pair.write(frame(7));
+      try (Packet p = next.packet()) {
+        assertEquals(7, p.readInt());
+      }
+    }
+  }
+
   /** {@return {@code count} frames from {@code first} on, written together} */
   private static byte[] batch(int first, int count) {
     ByteBuffer all = ByteBuffer.allocate(count * frame(first + count).length + 64 * count);

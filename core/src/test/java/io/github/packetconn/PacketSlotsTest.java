@@ -1,6 +1,7 @@
 package io.github.packetconn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -98,28 +99,62 @@ class PacketSlotsTest {
     assertEquals(7, number(slots.poll()));
   }
 
+  @Test
+  void tidyingAnEmptySlotsLetsGoOfItsArrayAndHandlesButNeverOfAPacketLeft() {
+    PacketSlots slots = new PacketSlots();
+    slots.publish(numbered(0, 100));
+    for (int i = 0; i < 99; i++) assertEquals(i, number(slots.poll()));
+    slots.tidy(); // One left: nothing changes.
+    assertEquals(100, slots.footprint()[1]);
+    assertEquals(99, number(slots.poll()));
+    assertTrue(slots.untidy(), "100 stale handles");
+    slots.tidy();
+    assertEquals(0, slots.footprint()[1], "handles held");
+    assertFalse(slots.untidy());
+    slots.publish(numbered(0, 5000));
+    for (int i = 0; i < 5000; i++) assertEquals(i, number(slots.poll()));
+    slots.tidy();
+    assertEquals(16, slots.footprint()[0], "array length");
+    slots.publish(numbered(1, 2)); // Works as before.
+    assertEquals(1, number(slots.poll()));
+    assertEquals(2, number(slots.poll()));
+    assertNull(slots.poll());
+  }
+
   /**
-   * A receive queue that took a burst of 20,000 packets in one read and then reads one at a time
-   * goes back to small arrays, holding no handle to a packet already taken.
+   * A receive queue that took two bursts of 20,000 packets, one read each, then reads of 100 goes
+   * back to small arrays; a receiver that then waits for more leaves no handle to a packet taken.
    */
   @Test
+  @Timeout(60)
   void aReceiveQueueLetsGoOfABurstsArrays() throws Exception {
-    int[] batches = {20_000, 1, 1, 1};
+    int[] batches = {20_000, 20_000, 100};
     int[] next = {0};
-    ReceiveQueue[] queue = new ReceiveQueue[1];
-    queue[0] = new ReceiveQueue(mayWait -> {
+    ReceiveQueue[] q = {null};
+    q[0] = new ReceiveQueue(mayWait -> {
+      if (next[0] == batches.length) return; // Nothing more: receivers wait.
       int b = next[0]++;
-      for (int i = 0; i < batches[b]; i++) queue[0].addPulled(numbered(i));
-      if (next[0] < batches.length) queue[0].readable();
+      for (int i = 0; i < batches[b]; i++) q[0].addPulled(numbered(i));
+      q[0].readable();
     }, false);
     for (int batch : batches) {
-      for (int i = 0; i < batch; i++) assertEquals(i, number(queue[0].take(-1)));
+      for (int i = 0; i < batch; i++) assertEquals(i, number(q[0].take(-1)));
     }
-    int[] footprint = queue[0].footprint(); // slots' length, held; pull array's length, held
+    int[] footprint = q[0].footprint(); // slots' length, held; pull array's length, held
     assertTrue(footprint[0] <= PacketSlots.KEEP && footprint[2] <= PacketSlots.KEEP,
         "arrays of " + footprint[0] + " and " + footprint[2]);
-    assertTrue(footprint[1] <= 1 && footprint[3] == 0,
-        "handles held: " + footprint[1] + " and " + footprint[3]);
+    Thread waiter = Thread.ofPlatform().start(() -> {
+      try {
+        assertNull(q[0].take(-1));
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    io.github.packetconn.testing.Await.awaitTrue(() -> waiter.getState() == Thread.State.WAITING, () -> waiter + " is " + waiter.getState());
+    footprint = q[0].footprint();
+    assertEquals(0, footprint[1] + footprint[3], "handles held by a queue whose receiver waits");
+    q[0].end(null, false);
+    waiter.join();
   }
 
   /**
