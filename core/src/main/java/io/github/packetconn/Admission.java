@@ -62,10 +62,10 @@ final class Admission {
 
   /**
    * {@return true if {@code frame} may be queued at once: it fits the bound, nobody waits before
-   * it, and its chunks were taken from the budget (a {@code shared} frame needs none)}
+   * it, and its new chunks ({@code chunkBytes}, from {@link #chunkBytes}) were taken from the budget}
    */
-  boolean admitted(int frame, boolean shared) {
-    return !full(frame) && waiting.isEmpty() && budget.tryAcquire(chunkBytes(frame, shared));
+  boolean admitted(int frame, long chunkBytes) {
+    return !full(frame) && waiting.isEmpty() && budget.tryAcquire(chunkBytes);
   }
 
   /** {@return the budget {@code frame} bytes take in new chunks: none if {@code shared}} */

@@ -77,11 +77,11 @@ final class FillList {
 
   /**
    * Copies {@code packet} after what is queued, as a frame of {@code frame} bytes whose new chunks
-   * the caller took from the budget. If it throws, nothing was queued and the caller gives that
-   * budget back.
+   * ({@code chunkBytes}, as {@link #chunkBytes} said under the same lock) the caller took from the
+   * budget. If it throws, nothing was queued and the caller gives that budget back.
    */
-  void encode(Packet packet, int frame) {
-    reserve(frame); // Every chunk the frame needs, before a byte is written: failure-atomic.
+  void encode(Packet packet, int frame, long chunkBytes) {
+    reserve((int) (chunkBytes / ChunkPool.CHUNK_SIZE)); // Before a byte is written: failure-atomic.
     int size = packet.size();
     byte[] payload = packet.array();
     putInt(size);
@@ -136,9 +136,8 @@ final class FillList {
     fill = 0;
   }
 
-  /** Takes the chunks {@link #chunksNeeded} says. */
-  private void reserve(int frame) {
-    int more = chunksNeeded(frame);
+  /** Takes {@code more} new chunks: as many as {@link #chunkBytes} said a frame needs. */
+  private void reserve(int more) {
     if (more == 0) return;
     if (fillingCount + more > filling.length) grow(fillingCount + more);
     int before = fillingCount;

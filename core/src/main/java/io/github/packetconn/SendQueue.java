@@ -151,18 +151,20 @@ final class SendQueue {
     try {
       if (admission.refused(quietIfClosed)) return Overflow.REFUSED;
       if (share && !filling.mayHold(shared)) share = false; // Copied instead: the same bytes.
-      if (!admission.admitted(frame, share)) {
+      long chunkBytes = admission.chunkBytes(frame, share);
+      if (!admission.admitted(frame, chunkBytes)) {
         if (mayOverflow) {
           overflow = admission.overflow(frame, share, onDrained);
         } else if (timeoutNanos == 0 || !admission.await(frame, share, timeoutNanos, quietIfClosed, this)) {
           return Overflow.REFUSED;
         }
+        chunkBytes = admission.chunkBytes(frame, share); // What was taken: a wait may have changed it.
       }
-      refund = admission.chunkBytes(frame, share); // Kept if the encoding throws: nothing was queued.
+      refund = chunkBytes; // Kept if the encoding throws: nothing was queued.
       if (share) {
         filling.append(shared);
       } else {
-        filling.encode(packet, frame);
+        filling.encode(packet, frame, chunkBytes);
       }
       refund = 0;
       appended++;
