@@ -26,11 +26,7 @@ abstract class AbstractTransport implements Transport {
   static final VarHandle STATE;
 
   static {
-    try {
-      STATE = MethodHandles.lookup().findVarHandle(AbstractTransport.class, "state", State.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
+    STATE = VarHandles.field(MethodHandles.lookup(), "state", State.class);
   }
 
   // Shared: a done future never changes (nothing here obtrudes), and nobody waits on a plain one.

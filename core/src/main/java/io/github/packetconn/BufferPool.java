@@ -111,11 +111,7 @@ final class BufferPool {
     private static final VarHandle LOCK;
 
     static {
-      try {
-        LOCK = MethodHandles.lookup().findVarHandle(Stack.class, "locked", int.class);
-      } catch (ReflectiveOperationException e) {
-        throw new ExceptionInInitializerError(e);
-      }
+      LOCK = VarHandles.field(MethodHandles.lookup(), "locked", int.class);
     }
 
     private static final int TRIES = 16; // Compare-and-sets before doing without the pool.

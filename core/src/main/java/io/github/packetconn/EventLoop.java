@@ -31,11 +31,7 @@ final class EventLoop implements Runnable {
   private static final VarHandle AWAKE;
 
   static {
-    try {
-      AWAKE = MethodHandles.lookup().findVarHandle(EventLoop.class, "awake", boolean.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
+    AWAKE = VarHandles.field(MethodHandles.lookup(), "awake", boolean.class);
   }
 
   /** Holds the shared loops, created on first use. */

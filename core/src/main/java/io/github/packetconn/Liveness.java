@@ -16,11 +16,7 @@ final class Liveness {
   private static final VarHandle LAST_READ;
 
   static {
-    try {
-      LAST_READ = MethodHandles.lookup().findVarHandle(Liveness.class, "lastReadNanos", long.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
+    LAST_READ = VarHandles.field(MethodHandles.lookup(), "lastReadNanos", long.class);
   }
 
   /** What the clocks ask of their connection. Loop only. */

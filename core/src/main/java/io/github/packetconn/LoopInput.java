@@ -27,15 +27,11 @@ final class LoopInput {
   private static final VarHandle QUEUES_HOLDING;
 
   static {
-    try {
-      MethodHandles.Lookup lookup = MethodHandles.lookup();
-      PACKETS_IN = lookup.findVarHandle(LoopInput.class, "packetsIn", long.class);
-      BYTES_READ = lookup.findVarHandle(LoopInput.class, "bytesRead", long.class);
-      BYTES_PULLED = lookup.findVarHandle(LoopInput.class, "bytesPulled", long.class);
-      QUEUES_HOLDING = lookup.findVarHandle(LoopInput.class, "queuesHolding", int.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
+    MethodHandles.Lookup lookup = MethodHandles.lookup();
+    PACKETS_IN = VarHandles.field(lookup, "packetsIn", long.class);
+    BYTES_READ = VarHandles.field(lookup, "bytesRead", long.class);
+    BYTES_PULLED = VarHandles.field(lookup, "bytesPulled", long.class);
+    QUEUES_HOLDING = VarHandles.field(lookup, "queuesHolding", int.class);
   }
 
   private final LoopTransport transport; // Its fields are read through it: no copies per connection.

@@ -27,11 +27,7 @@ final class LoopTransport extends AbstractTransport implements EventLoop.Selecta
   private static final VarHandle REQUESTS;
 
   static {
-    try {
-      REQUESTS = MethodHandles.lookup().findVarHandle(LoopTransport.class, "requests", int.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
+    REQUESTS = VarHandles.field(MethodHandles.lookup(), "requests", int.class);
   }
 
   // Work other threads ask of the loop, as bits of one pending task: a burst of asks is one task.

@@ -41,11 +41,7 @@ final class PacketSlots {
   private static final VarHandle WORD;
 
   static {
-    try {
-      WORD = MethodHandles.lookup().findVarHandle(PacketSlots.class, "word", long.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
+    WORD = VarHandles.field(MethodHandles.lookup(), "word", long.class);
   }
 
   private volatile long word; // generation << 32 | published << 16 | taken

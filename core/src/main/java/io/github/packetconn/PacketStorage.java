@@ -19,11 +19,7 @@ final class PacketStorage {
   private static final VarHandle REF_COUNT;
 
   static {
-    try {
-      REF_COUNT = MethodHandles.lookup().findVarHandle(PacketStorage.class, "refCount", int.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
+    REF_COUNT = VarHandles.field(MethodHandles.lookup(), "refCount", int.class);
   }
 
   byte[] array;

@@ -41,15 +41,11 @@ final class SocketTransport extends AbstractTransport implements EventLoop.Timed
   private static final VarHandle ALARMS_SET;
 
   static {
-    try {
-      MethodHandles.Lookup lookup = MethodHandles.lookup();
-      PACKETS_IN = lookup.findVarHandle(SocketTransport.class, "packetsIn", long.class);
-      BYTES_READ = lookup.findVarHandle(SocketTransport.class, "bytesRead", long.class);
-      INBOX_ALARM = lookup.findVarHandle(SocketTransport.class, "inboxAlarm", long.class);
-      ALARMS_SET = lookup.findVarHandle(SocketTransport.class, "alarmsSet", long.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
+    MethodHandles.Lookup lookup = MethodHandles.lookup();
+    PACKETS_IN = VarHandles.field(lookup, "packetsIn", long.class);
+    BYTES_READ = VarHandles.field(lookup, "bytesRead", long.class);
+    INBOX_ALARM = VarHandles.field(lookup, "inboxAlarm", long.class);
+    ALARMS_SET = VarHandles.field(lookup, "alarmsSet", long.class);
   }
 
   private static final int SMALL_READ = 2048; // Bytes an idle receiver's read holds while it waits.
